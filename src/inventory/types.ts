@@ -1,0 +1,127 @@
+/**
+ * The inventory, after validation and defaults. Field names mirror the YAML keys (snake_case there,
+ * camelCase here); `src/inventory/schema.ts` is the one mapping between the two.
+ *
+ * Secrets are never in the inventory: a `*_secret` key names an entry of the vault, and `resolveSecrets`
+ * turns the names into values before any host is contacted.
+ */
+
+export type NodeRole = "control" | "worker";
+export type KeplerFlavour = "current" | "legacy";
+export type K3sInstallMode = "online" | "airgap";
+/** `strict`: host must be in known_hosts; `accept-new`: learn unknown hosts, refuse changed keys; `off`: no check. */
+export type HostKeyPolicy = "strict" | "accept-new" | "off";
+
+export interface BmcSpec {
+  /** Base URL of the BMC, e.g. `https://10.0.1.10`. */
+  address: string;
+  username: string;
+  /** Vault key holding the BMC password. */
+  passwordSecret: string;
+  /** Accept a self-signed certificate for this BMC (default false; prefer `caFile`). */
+  insecure: boolean;
+  /** PEM file of a CA (or the BMC's own certificate) to trust. */
+  caFile?: string;
+  /** Enable IPMI over LAN through Redfish when it is off. */
+  ipmiOverLan: boolean;
+}
+
+export interface NodeSpec {
+  name: string;
+  role: NodeRole;
+  /** Where SSH connects: defaults to externalIp. */
+  sshAddress: string;
+  sshPort: number;
+  /** Address on the cluster's internal network: k3s node-ip, NFS. */
+  internalIp: string;
+  /** Public/operator-facing address: k3s tls-san, kubeconfig server, NodePorts. */
+  externalIp: string;
+  /** Control node only: the empty disk that becomes the BTRFS data filesystem. */
+  storageDisk?: string;
+  bmc?: BmcSpec;
+  /** Network interface for flannel on this node (overrides the cluster default). */
+  flannelIface?: string;
+}
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Private key file; when absent the ssh-agent (SSH_AUTH_SOCK) is used. */
+  keyFile?: string;
+  knownHosts: HostKeyPolicy;
+  knownHostsFile: string;
+  /** Vault key of the sudo password when `user` is not root and sudo asks for one. */
+  becomePasswordSecret?: string;
+  /** `[user@]host[:port]` of a bastion to tunnel through. */
+  jumpHost?: string;
+  /** OpenSSH-style ProxyCommand (`%h`, `%p` substituted), run on the operator's machine. */
+  proxyCommand?: string;
+  connectTimeoutSec: number;
+  /** Attempts to connect before a host counts as unreachable. */
+  connectRetries: number;
+}
+
+export interface VolumeSpec {
+  /** PersistentVolume capacity, Kubernetes quantity (e.g. `50Gi`). */
+  size: string;
+  /** PersistentVolumeClaim request; defaults to `size`, must not exceed it. */
+  claim: string;
+}
+
+export interface ClusterSettings {
+  name: string;
+  /** CIDR of the internal network: NFS export restriction; internal IPs must be inside it. */
+  nfsNetwork: string;
+  dataPath: string;
+  /** Label of the BTRFS filesystem powerstack makes; how it recognises its own disk on a rerun. */
+  dataLabel: string;
+  perfEventParanoid: number;
+  k3s: {
+    version: string;
+    install: K3sInstallMode;
+    /** Local directory with `k3s`, `install.sh` and `sha256sum-amd64.txt` for air-gapped installs. */
+    artifactsDir?: string;
+    tokenSecret: string;
+    flannelIface?: string;
+    disable: string[];
+  };
+  helm: { version: string };
+  volumes: Record<MonitoringService, VolumeSpec>;
+  nodePorts: Record<MonitoringService, number>;
+  monitoring: {
+    chartVersion: string;
+    namespace: string;
+    retention: string;
+    scrapeInterval: string;
+    grafanaAdminUser: string;
+    grafanaAdminPasswordSecret: string;
+    slackWebhookSecret?: string;
+    slackChannel?: string;
+  };
+  kepler: {
+    flavour: KeplerFlavour;
+    chartVersion: string;
+    namespace: string;
+  };
+  carbon: {
+    /** Grid carbon intensity in gCO2e/kWh used by `energy` and `measure`. */
+    gridIntensityGPerKwh: number;
+  };
+  rancher: { enabled: boolean; hostname?: string };
+}
+
+export type MonitoringService = "prometheus" | "grafana" | "alertmanager";
+export const MONITORING_SERVICES: readonly MonitoringService[] = ["prometheus", "grafana", "alertmanager"];
+
+export interface Inventory {
+  /** Absolute path of the file this came from: every error names it. */
+  file: string;
+  /** The vault this inventory's `*_secret` keys refer to (absolute). */
+  vaultFile: string;
+  cluster: ClusterSettings;
+  ssh: SshSettings;
+  nodes: NodeSpec[];
+}
+
+/** Groups a play or `--limit` can name, besides node names. */
+export type GroupName = "all" | "control" | "workers";

@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: `unit` needs nothing but Node; `lab` needs root and the tier-1 container lab, which its
+// globalSetup builds once (cached base image) for every lab test file and tears down afterwards.
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 600_000,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*.lab.test.ts", "test/**/*.vm.test.ts", "node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "lab",
+          include: ["test/**/*.lab.test.ts"],
+          globalSetup: ["test/lab/global-setup.ts"],
+          // One lab, shared: files run one after another so they never race on the same nodes.
+          fileParallelism: false,
+          testTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
