@@ -25,7 +25,8 @@ export type Field =
   | { kind: "number"; required?: boolean; default?: number; min?: number; max?: number }
   | { kind: "bool"; required?: boolean; default?: boolean }
   | { kind: "strings"; required?: boolean; default?: string[] }
-  | { kind: "object"; required?: boolean; fields: Record<string, Field> }
+  /** `optional`: when absent the section stays absent; otherwise it is filled with its fields' defaults. */
+  | { kind: "object"; required?: boolean; optional?: boolean; fields: Record<string, Field> }
   | { kind: "list"; required?: boolean; of: Field; minItems?: number };
 
 export function formatPath(path: Path): string {
@@ -116,7 +117,7 @@ function typeName(v: unknown): string {
 export function walk(field: Field, value: unknown, path: Path, src: SourceMap): unknown {
   if (value === undefined || value === null) {
     if ("default" in field && field.default !== undefined) return field.default;
-    if (field.kind === "object") {
+    if (field.kind === "object" && !field.optional) {
       if (field.required) {
         src.report(path, `required section \`${formatPath(path)}\` is missing`, `add a \`${path[path.length - 1]}:\` mapping`);
       }

@@ -154,6 +154,7 @@ export const inventorySchema: Field = {
           flannel_iface: { kind: "string" },
           bmc: {
             kind: "object",
+            optional: true,
             fields: {
               address: {
                 kind: "string",

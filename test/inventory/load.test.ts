@@ -1,0 +1,223 @@
+import { describe, expect, test } from "vitest";
+import { InventoryError, loadInventory, parseInventory } from "../../src/inventory/load.js";
+
+const FILE = "/srv/inv.yaml";
+
+/** A valid minimal inventory; each test breaks one thing in it. */
+const base = `cluster:
+  nfs_network: 10.0.0.0/24
+nodes:
+  - name: ctl
+    role: control
+    internal_ip: 10.0.0.10
+    storage_disk: /dev/vdb
+  - name: w1
+    role: worker
+    internal_ip: 10.0.0.11
+`;
+
+function problems(text: string) {
+  try {
+    parseInventory(text, FILE);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InventoryError);
+    return (err as InventoryError).problems;
+  }
+  throw new Error("expected the inventory to be rejected");
+}
+
+/** Assert exactly one problem, at file:line:col, naming the key, with a message and a fix. */
+function expectOne(text: string, want: { line: number; col: number; key: string; message: RegExp; fix: RegExp }) {
+  const found = problems(text);
+  expect(found).toHaveLength(1);
+  const p = found[0]!;
+  expect({ file: p.file, line: p.line, col: p.col, key: p.key }).toEqual({
+    file: FILE,
+    line: want.line,
+    col: want.col,
+    key: want.key,
+  });
+  expect(p.message).toMatch(want.message);
+  expect(p.fix).toMatch(want.fix);
+}
+
+describe("inventory: valid files", () => {
+  test("the minimal inventory loads with defaults filled in", () => {
+    const inv = parseInventory(base, FILE);
+    expect(inv.nodes.map((n) => [n.name, n.role, n.sshAddress, n.externalIp])).toEqual([
+      ["ctl", "control", "10.0.0.10", "10.0.0.10"],
+      ["w1", "worker", "10.0.0.11", "10.0.0.11"],
+    ]);
+    expect(inv.cluster.dataPath).toBe("/mnt/data");
+    expect(inv.cluster.nodePorts).toEqual({ prometheus: 30090, grafana: 30030, alertmanager: 30093 });
+    expect(inv.cluster.volumes.grafana).toEqual({ size: "10Gi", claim: "10Gi" });
+    expect(inv.cluster.kepler).toMatchObject({ flavour: "current", chartVersion: "0.11.4" });
+    expect(inv.vaultFile).toBe("/vault/vault.yaml");
+  });
+
+  test("the shipped example inventory is valid", () => {
+    const inv = loadInventory("inventory/example.yaml");
+    expect(inv.nodes).toHaveLength(3);
+    expect(inv.nodes.filter((n) => n.bmc)).toHaveLength(3);
+    expect(inv.nodes[1]!.flannelIface).toBe("eno2");
+  });
+});
+
+describe("inventory errors name file, line, column, key and fix", () => {
+  test("YAML syntax error", () => {
+    const found = problems("cluster:\n  nfs_network: [10.0.0.0/24\nnodes: []\n");
+    expect(found[0]).toMatchObject({ file: FILE, key: "(yaml)", fix: /YAML syntax/ });
+    expect(found[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  test("NodePort outside 30000-32767", () => {
+    expectOne(base.replace("cluster:\n", "cluster:\n  node_ports: { grafana: 8080 }\n"), {
+      line: 2,
+      col: 26,
+      key: "cluster.node_ports.grafana",
+      message: /8080 is outside the allowed range 30000-32767/,
+      fix: /between 30000 and 32767/,
+    });
+  });
+
+  test("unknown key with a did-you-mean", () => {
+    expectOne(base.replace("    storage_disk:", "    storage_dsk:"), {
+      line: 7,
+      col: 5,
+      key: "nodes[0].storage_dsk",
+      message: /unknown key `storage_dsk`/,
+      fix: /did you mean `storage_disk`/,
+    });
+  });
+
+  test("enum value with a did-you-mean", () => {
+    expectOne(base.replace("role: worker", "role: wroker"), {
+      line: 9,
+      col: 11,
+      key: "nodes[1].role",
+      message: /`wroker` is not one of `control`, `worker`/,
+      fix: /did you mean `worker`/,
+    });
+  });
+
+  test("duplicate node names", () => {
+    expectOne(base.replace("name: w1", "name: ctl"), {
+      line: 8,
+      col: 11,
+      key: "nodes[1].name",
+      message: /duplicate name `ctl` \(also nodes\[0\]\)/,
+      fix: /its own name/,
+    });
+  });
+
+  test("duplicate internal IPs", () => {
+    expectOne(base.replace("10.0.0.11", "10.0.0.10"), {
+      line: 10,
+      col: 18,
+      key: "nodes[1].internal_ip",
+      message: /duplicate internal IP `10.0.0.10`/,
+      fix: /its own internal IP/,
+    });
+  });
+
+  test("no control node", () => {
+    expectOne(base.replace("role: control", "role: worker").replace("    storage_disk: /dev/vdb\n", ""), {
+      line: 4,
+      col: 3,
+      key: "nodes",
+      message: /no node has `role: control`/,
+      fix: /exactly one node/,
+    });
+  });
+
+  test("PVC larger than its PV", () => {
+    expectOne(base.replace("cluster:\n", "cluster:\n  volumes:\n    grafana: { size: 1Gi, claim: 2Gi }\n"), {
+      line: 3,
+      col: 34,
+      key: "cluster.volumes.grafana.claim",
+      message: /claim 2Gi is larger than its volume 1Gi/,
+      fix: /at most 1Gi/,
+    });
+  });
+
+  test("internal IP outside the NFS network", () => {
+    expectOne(base.replace("10.0.0.11", "10.9.0.11"), {
+      line: 10,
+      col: 18,
+      key: "nodes[1].internal_ip",
+      message: /10.9.0.11 is outside the NFS network 10.0.0.0\/24/,
+      fix: /widen `cluster.nfs_network`/,
+    });
+  });
+
+  test("malformed IP address", () => {
+    expectOne(base.replace("10.0.0.11", "10.0.0.256"), {
+      line: 10,
+      col: 18,
+      key: "nodes[1].internal_ip",
+      message: /`10.0.0.256` is not an IPv4 address/,
+      fix: /IPv4 address such as/,
+    });
+  });
+
+  test("missing required key", () => {
+    expectOne(base.replace("    internal_ip: 10.0.0.11\n", ""), {
+      line: 8,
+      col: 5,
+      key: "nodes[1].internal_ip",
+      message: /required key `nodes\[1\].internal_ip` is missing/,
+      fix: /add `internal_ip: <value>`/,
+    });
+  });
+
+  test("control node without a storage disk", () => {
+    expectOne(base.replace("    storage_disk: /dev/vdb\n", ""), {
+      line: 4,
+      col: 5,
+      key: "nodes[0]",
+      message: /control node has no `storage_disk`/,
+      fix: /by-id/,
+    });
+  });
+
+  test("wrong type", () => {
+    expectOne(base.replace("cluster:\n", "cluster:\n  perf_event_paranoid: high\n"), {
+      line: 2,
+      col: 24,
+      key: "cluster.perf_event_paranoid",
+      message: /expected an integer, found string "high"/,
+      fix: /write a number/,
+    });
+  });
+
+  test("BMC without https", () => {
+    expectOne(base.replace("    storage_disk: /dev/vdb\n", "    storage_disk: /dev/vdb\n    bmc: { address: http://10.0.1.1, username: u, password_secret: p }\n"), {
+      line: 8,
+      col: 21,
+      key: "nodes[0].bmc.address",
+      message: /not an https URL/,
+      fix: /Redfish requires TLS/,
+    });
+  });
+
+  test("air-gapped install without artifacts", () => {
+    expectOne(base.replace("cluster:\n", "cluster:\n  k3s: { install: airgap }\n"), {
+      line: 2,
+      col: 19,
+      key: "cluster.k3s.install",
+      message: /needs `artifacts_dir`/,
+      fix: /sha256sum-amd64.txt/,
+    });
+  });
+
+  test("every problem is reported at once, in file order", () => {
+    const found = problems(base.replace("role: worker", "role: boss").replace("10.0.0.10", "nope"));
+    expect(found.map((p) => p.key)).toEqual(["nodes[0].internal_ip", "nodes[1].role"]);
+  });
+
+  test("a missing file says how to make one", () => {
+    expect(() => loadInventory("/nonexistent/inv.yaml")).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/no such file/), fix: expect.stringMatching(/powerstack init/) }),
+    );
+  });
+});
