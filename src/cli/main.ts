@@ -59,6 +59,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option("--only <roles>", "run only these roles (comma-separated)")
     .option("--skip <roles>", "skip these roles (comma-separated)")
     .option("--allow-format <disk>", "allow formatting this disk even though it holds a filesystem or partition table")
+    .option("--playbook <file>", "run this playbook instead of the built-in playbooks/up.yaml")
     .action(action(() => import("./up.js")));
 
   program
@@ -75,10 +76,23 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command("init")
     .description("interactive wizard: write an inventory and an encrypted vault")
-    .option("--from-ansible <inventory>", "import an existing Ansible inventory of a K3s cluster")
-    .option("--defaults", "do not prompt: use defaults and flags (for scripts and CI)")
+    .option("--from-ansible <inventory>", "import an existing Ansible YAML inventory of a K3s cluster; ask only for what it lacks")
+    .option("--defaults", "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)")
     .option("--output <file>", "inventory file to write", "inventory/inventory.yaml")
     .option("--vault <file>", "vault file to write", "vault/vault.yaml")
+    .option(
+      "--node <key=value,...>",
+      "a node, e.g. name=node1,role=control,internal_ip=10.0.0.11,storage_disk=/dev/sdb,bmc.address=https://10.0.1.11,bmc.username=admin (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("--set <key=value>", "any inventory key, e.g. cluster.nfs_network=10.0.0.0/24 or nodes[0].external_ip=192.0.2.11 (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addHelpText(
+      "after",
+      "\nSecrets with --defaults come from the environment: POWERSTACK_GRAFANA_ADMIN_PASSWORD, POWERSTACK_BMC_PASSWORD\n" +
+        "(or POWERSTACK_BMC_PASSWORD_<NODE>), POWERSTACK_SLACK_WEBHOOK, POWERSTACK_K3S_TOKEN (unset or `generate`: generated),\n" +
+        "POWERSTACK_BECOME_PASSWORD; the vault password from --vault-password-file or POWERSTACK_VAULT_PASSWORD.",
+    )
     .action(action(() => import("./init.js")));
 
   program
@@ -99,14 +113,20 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option("--to <time>", "window end (RFC 3339 or unix seconds)")
     .addOption(new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("node"))
     .option("--csv", "CSV output")
-    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort)")
+    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort); no inventory needed with it")
+    .addOption(new Option("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)").choices(["current", "legacy"]))
+    .option("--grid-intensity <gPerKwh>", "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)")
     .action(action(() => import("./energy.js")));
 
   program
     .command("measure")
     .description("run a command and report the energy the cluster used while it ran, above idle")
     .addOption(new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("namespace"))
-    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort)")
+    .option("--csv", "CSV output")
+    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort); no inventory needed with it")
+    .addOption(new Option("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)").choices(["current", "legacy"]))
+    .option("--grid-intensity <gPerKwh>", "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)")
+    .option("--scrape-interval <duration>", "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)")
     .argument("<command...>", "the command to run, after --")
     .action(action(() => import("./measure.js")));
 
@@ -114,7 +134,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command("power")
     .description("Redfish power: status of nodes, drain and power off an idle worker, power on")
     .argument("<action>", "status | off | on")
-    .argument("[nodes...]", "node names (status: default all)")
+    .argument("[nodes...]", "node names (status: default all, or --limit; off/on: exactly one)")
+    .option("--drain-timeout <seconds>", "off: give up evicting pods after this long (the node is uncordoned again)", "300")
+    .option("--wait-timeout <seconds>", "off/on: bound on reaching the power state and, for on, the node becoming Ready")
+    .addHelpText(
+      "after",
+      "\n  off: refuses the control node; cordon, drain, Redfish GracefulShutdown, wait for Off.\n" +
+        "  on:  Redfish On, wait for the node to be Ready, uncordon.\n" +
+        "  --check prints what would be done and changes nothing.",
+    )
     .action(action(() => import("./power.js")));
 
   return program;

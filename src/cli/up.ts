@@ -1,6 +1,14 @@
-import { NotImplementedError } from "../errors.js";
+import type { Command } from "commander";
+import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
+import { runPlaybook, splitList } from "./run-playbook.js";
 
-export async function run(_opts: GlobalOptions): Promise<number> {
-  throw new NotImplementedError("powerstack up");
+export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+  const local = cmd.opts<{ only?: string; skip?: string; allowFormat?: string; playbook?: string }>();
+  const ctx = await openRun("up", opts);
+  try {
+    return await runPlaybook(ctx, "up", { only: splitList(local.only), skip: splitList(local.skip), allowFormat: local.allowFormat, file: local.playbook });
+  } finally {
+    ctx.close();
+  }
 }

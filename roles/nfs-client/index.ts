@@ -1,0 +1,29 @@
+/**
+ * nfs-client (workers): the control node's data path mounted at the same path over NFSv4, from an fstab
+ * entry that waits for the network (`_netdev`) and does not block boot when the server is down (`nofail`).
+ */
+import type { Role } from "../../src/engine/role.js";
+import { apt } from "../../src/modules/apt.js";
+import { mount } from "../../src/modules/mount.js";
+
+export const NFS_MOUNT_OPTIONS = "_netdev,nofail,noatime,hard";
+
+export const role: Role = {
+  name: "nfs-client",
+  description: "nfs-common and the control node's export mounted with an fstab entry that survives reboots",
+  tasks: ({ inventory, control }) => {
+    const { dataPath } = inventory.cluster;
+    return {
+      tasks: [
+        { name: "NFS client package", module: apt, params: { names: ["nfs-common"] } },
+        {
+          name: `mount ${control.internalIp}:${dataPath}`,
+          module: mount,
+          params: { path: dataPath, source: { spec: `${control.internalIp}:${dataPath}` }, fstype: "nfs4", options: NFS_MOUNT_OPTIONS, state: "mounted" },
+          retries: 3,
+          delaySec: 5,
+        },
+      ],
+    };
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * Run a playbook (`up`, `teardown`) against the inventory: select hosts (--limit), build each host's
+ * tasks from its roles, run them, print the recap, and turn the results into the exit code.
+ */
+import { join } from "node:path";
+import { ExitCode } from "../errors.js";
+import { filterRoles, loadPlaybook, selectHosts } from "../engine/playbook.js";
+import { loadRole } from "../engine/role-registry.js";
+import type { RoleContext, RunState } from "../engine/role.js";
+import { Runner, type Reporter } from "../engine/runner.js";
+import type { Task } from "../engine/types.js";
+import { packageRoot } from "../package-root.js";
+import { SshHost } from "../transport/ssh-host.js";
+import { ListrReporter } from "../ui/listr-reporter.js";
+import { JsonReporter, PlainReporter, printRecap } from "../ui/reporters.js";
+import type { RunContext } from "./context.js";
+
+export interface PlaybookOptions {
+  only?: string[];
+  skip?: string[];
+  allowFormat?: string;
+  /** Playbook file; default `playbooks/<name>.yaml` of the package. */
+  file?: string;
+}
+
+export function splitList(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function chooseReporter(ctx: RunContext): Reporter {
+  const { out, log, opts } = ctx;
+  if (opts.json) return new JsonReporter(out, log, opts.diff);
+  const plain = new PlainReporter(out, log, opts.diff, opts.verbose);
+  return process.stdout.isTTY && !process.env.CI ? new ListrReporter(out, plain) : plain;
+}
+
+export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOptions = {}): Promise<number> {
+  const started = Date.now();
+  const { inventory: inv, opts } = ctx;
+  const plays = filterRoles(loadPlaybook(po.file ?? join(packageRoot(), "playbooks", `${name}.yaml`)), po.only, po.skip);
+  const limit = opts.limit ? new Set(selectHosts(inv, splitList(opts.limit)!)) : undefined;
+  const control = inv.nodes.find((n) => n.role === "control")!;
+  const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
+  const state: RunState = {};
+
+  const runner = new Runner({
+    check: opts.check,
+    forks: opts.forks,
+    reporter: chooseReporter(ctx),
+    connect: (host) => {
+      const node = inv.nodes.find((n) => n.name === host)!;
+      return SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, { becomePassword });
+    },
+  });
+  try {
+    for (const play of plays) {
+      const roles = await Promise.all(play.roles.map(loadRole));
+      await runner.runPlay({
+        name: play.name,
+        hosts: selectHosts(inv, play.hosts).filter((h) => !limit || limit.has(h)),
+        anyErrorsFatal: play.anyErrorsFatal,
+        tasksFor: async (host, facts) => {
+          const rc: RoleContext = {
+            inventory: inv,
+            node: inv.nodes.find((n) => n.name === host)!,
+            control,
+            facts,
+            check: opts.check,
+            allowFormat: po.allowFormat,
+            secret: ctx.secret,
+            hasSecret: (k) => ctx.vault?.has(k) ?? false,
+            storeSecret: async (k, v) => {
+              ctx.redactor.add(v);
+              if (opts.check || !ctx.vault) return;
+              ctx.vault.set(k, v);
+              await ctx.vault.save();
+            },
+            state,
+          };
+          const tasks: Task[] = [];
+          const handlers: NonNullable<Awaited<ReturnType<(typeof roles)[number]["tasks"]>>["handlers"]> = [];
+          for (const role of roles) {
+            const ht = await role.tasks(rc);
+            tasks.push(...ht.tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
+            handlers.push(...(ht.handlers ?? []));
+          }
+          return { tasks, handlers };
+        },
+      });
+    }
+  } finally {
+    await runner.close();
+  }
+  const recap = runner.recap();
+  printRecap(ctx.out, recap, Date.now() - started, opts.check);
+  ctx.log.write("recap", { hosts: Object.fromEntries(recap), wallMs: Date.now() - started });
+  const rows = [...recap.values()];
+  if (rows.some((r) => r.unreachable > 0)) return ExitCode.unreachable;
+  if (rows.some((r) => r.failed > 0)) return ExitCode.failed;
+  return ExitCode.ok;
+}

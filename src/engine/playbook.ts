@@ -1,0 +1,79 @@
+/**
+ * Plays as data: `playbooks/<name>.yaml` lists, in order, which roles run on which hosts. Users may
+ * reorder or trim plays; the roles themselves are TypeScript (roles/<name>/index.ts).
+ */
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import { InputError } from "../errors.js";
+import { InventoryError } from "../inventory/load.js";
+import { closest, SourceMap, walk, type Field } from "../inventory/schema-walker.js";
+import type { Inventory } from "../inventory/types.js";
+import { ROLE_NAMES } from "./role-registry.js";
+
+export interface PlayDef {
+  name: string;
+  /** `all`, `control`, `workers`, or node names. */
+  hosts: string[];
+  roles: string[];
+  anyErrorsFatal: boolean;
+}
+
+const playSchema: Field = {
+  kind: "list",
+  required: true,
+  of: {
+    kind: "object",
+    fields: {
+      name: { kind: "string", required: true },
+      hosts: { kind: "string", required: true },
+      roles: { kind: "strings", required: true },
+      any_errors_fatal: { kind: "bool", default: false },
+    },
+  },
+};
+
+export function loadPlaybook(file: string): PlayDef[] {
+  const text = readFileSync(file, "utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const src = new SourceMap(file, doc, lines);
+  const raw = walk(playSchema, doc.toJS(), [], src) as Array<{ name: string; hosts: string; roles: string[]; any_errors_fatal: boolean }>;
+  raw?.forEach((p, i) =>
+    p?.roles?.forEach((r, j) => {
+      if (!ROLE_NAMES.includes(r)) {
+        const near = closest(r, ROLE_NAMES);
+        src.report([i, "roles", j], `unknown role \`${r}\``, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
+      }
+    }),
+  );
+  if (src.problems.length) throw new InventoryError(src.problems);
+  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles, anyErrorsFatal: p.any_errors_fatal }));
+}
+
+/** Node names a host pattern list selects, in inventory order. */
+export function selectHosts(inv: Inventory, patterns: string[]): string[] {
+  const wanted = new Set<string>();
+  for (const pat of patterns) {
+    const matches =
+      pat === "all" ? inv.nodes : pat === "control" ? inv.nodes.filter((n) => n.role === "control") : pat === "workers" ? inv.nodes.filter((n) => n.role === "worker") : inv.nodes.filter((n) => n.name === pat);
+    if (matches.length === 0 && !["control", "workers"].includes(pat)) {
+      const near = closest(pat, inv.nodes.map((n) => n.name));
+      throw new InputError(`no node or group named \`${pat}\``, near ? `did you mean \`${near}\`?` : `nodes: ${inv.nodes.map((n) => n.name).join(", ")}; groups: all, control, workers`);
+    }
+    for (const n of matches) wanted.add(n.name);
+  }
+  return inv.nodes.map((n) => n.name).filter((n) => wanted.has(n));
+}
+
+/** Apply `--only` / `--skip` to a playbook; plays left without roles are dropped. */
+export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]): PlayDef[] {
+  for (const r of [...(only ?? []), ...(skip ?? [])]) {
+    if (!ROLE_NAMES.includes(r)) {
+      const near = closest(r, ROLE_NAMES);
+      throw new InputError(`unknown role \`${r}\` in --only/--skip`, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
+    }
+  }
+  return plays
+    .map((p) => ({ ...p, roles: p.roles.filter((r) => (!only || only.includes(r)) && !skip?.includes(r)) }))
+    .filter((p) => p.roles.length > 0);
+}

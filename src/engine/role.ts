@@ -1,0 +1,36 @@
+/**
+ * A role: typed TypeScript that turns the inventory into a list of module calls for one node. Roles are
+ * code (the compiler checks every parameter); plays (which roles, on which hosts, in what order) are YAML.
+ */
+import type { Inventory, NodeSpec } from "../inventory/types.js";
+import type { Facts } from "./facts.js";
+import type { HostTasks } from "./runner.js";
+
+/** Values one play hands to a later one during a run (e.g. the K3s token the agents join with). */
+export interface RunState {
+  [key: string]: unknown;
+}
+
+export interface RoleContext {
+  inventory: Inventory;
+  node: NodeSpec;
+  facts: Facts;
+  /** The control node (K3s server, NFS server). */
+  control: NodeSpec;
+  check: boolean;
+  /** `--allow-format <disk>`: the one disk the operator allowed to be wiped. */
+  allowFormat?: string;
+  /** A secret from the vault by key (throws a clear error when missing). */
+  secret(name: string): string;
+  /** Store a secret generated during the run (e.g. the K3s token) back into the vault. */
+  storeSecret(name: string, value: string): Promise<void>;
+  hasSecret(name: string): boolean;
+  state: RunState;
+}
+
+export interface Role {
+  readonly name: string;
+  /** What the role does, for `--help` style listings and the README. */
+  readonly description: string;
+  tasks(ctx: RoleContext): HostTasks | Promise<HostTasks>;
+}

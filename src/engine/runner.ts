@@ -1,0 +1,197 @@
+/**
+ * The runner: plays in order; the hosts of a play in parallel (at most `forks` at once); the tasks of a
+ * host in order. Each task is probed, planned and (unless --check) applied; a no-op task costs no remote
+ * command of its own because probes are batched (see probe-batch.ts) and only re-run after a change.
+ */
+import { describeError, PowerstackError } from "../errors.js";
+import type { Host } from "../transport/host.js";
+import { UnreachableError } from "../transport/errors.js";
+import { gatherFacts, type Facts } from "./facts.js";
+import { runProbes } from "./probe-batch.js";
+import type { Change, Task, TaskResult, TaskStatus } from "./types.js";
+
+export interface HostTasks {
+  tasks: Task[];
+  /** Handlers by name, run once at the end of the play, in this order, if a task notified them. */
+  handlers?: Array<Task & { name: string }>;
+}
+
+export interface Play {
+  name: string;
+  /** Node names this play runs on, after --limit. */
+  hosts: string[];
+  /** Build the task list for one host; called when the play reaches that host, after earlier plays. */
+  tasksFor(host: string, facts: Facts): HostTasks | Promise<HostTasks>;
+  /** Stop every host of the play (and the run) as soon as one host fails. */
+  anyErrorsFatal?: boolean;
+}
+
+export interface Reporter {
+  playStart(play: string, hosts: string[]): void;
+  taskResult(result: TaskResult): void;
+  /** May be async: the runner waits for it before the next play (a progress display finishing). */
+  playEnd(play: string): void | Promise<void>;
+}
+
+export interface RunnerOptions {
+  check: boolean;
+  forks: number;
+  /** Open a connection to a node (the runner keeps it for the whole run). */
+  connect(host: string): Promise<Host>;
+  reporter: Reporter;
+}
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+}
+
+export class Runner {
+  readonly results: TaskResult[] = [];
+  private readonly hosts = new Map<string, Promise<{ host: Host; facts: Facts }>>();
+  /** Hosts that failed or were unreachable: later plays skip them, as Ansible does. */
+  private readonly dead = new Map<string, TaskStatus>();
+  private aborted = false;
+
+  constructor(private readonly opts: RunnerOptions) {}
+
+  private session(name: string): Promise<{ host: Host; facts: Facts }> {
+    let s = this.hosts.get(name);
+    if (!s) {
+      s = (async () => {
+        const host = await this.opts.connect(name);
+        return { host, facts: await gatherFacts(host) };
+      })();
+      this.hosts.set(name, s);
+    }
+    return s;
+  }
+
+  async runPlay(play: Play): Promise<void> {
+    if (this.aborted) return;
+    const hosts = play.hosts.filter((h) => !this.dead.has(h));
+    this.opts.reporter.playStart(play.name, hosts);
+    const queue = [...hosts];
+    const worker = async () => {
+      for (let h = queue.shift(); h !== undefined; h = queue.shift()) {
+        if (this.aborted) return;
+        await this.runHost(play, h);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.forks, hosts.length) }, worker));
+    await this.opts.reporter.playEnd(play.name);
+  }
+
+  private record(r: TaskResult): void {
+    this.results.push(r);
+    this.opts.reporter.taskResult(r);
+    if (r.status === "failed" || r.status === "unreachable") this.dead.set(r.host, r.status);
+  }
+
+  private async runHost(play: Play, name: string): Promise<void> {
+    const started = Date.now();
+    let session: { host: Host; facts: Facts };
+    let plan: HostTasks;
+    try {
+      session = await this.session(name);
+      plan = await play.tasksFor(name, session.facts);
+    } catch (err) {
+      const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
+      this.record({ host: name, play: play.name, task: status === "unreachable" ? "connect" : "prepare tasks", status, changes: [], msg: describeError(err), durationMs: Date.now() - started });
+      if (play.anyErrorsFatal) this.aborted = true;
+      return;
+    }
+    const notified = new Set<string>();
+    const ok = await this.runTasks(play, session, plan.tasks, notified, false);
+    if (!ok) {
+      if (play.anyErrorsFatal) this.aborted = true;
+      return;
+    }
+    const handlers = (plan.handlers ?? []).filter((h) => notified.has(h.name));
+    if (handlers.length > 0 && !(await this.runTasks(play, session, handlers, notified, true)) && play.anyErrorsFatal) {
+      this.aborted = true;
+    }
+  }
+
+  /** Run tasks in order on one host; false when one failed (the rest are not run). */
+  private async runTasks(play: Play, { host, facts }: { host: Host; facts: Facts }, tasks: Task[], notified: Set<string>, handler: boolean): Promise<boolean> {
+    const observed = new Map<number, unknown>();
+    let stale = true;
+    for (let i = 0; i < tasks.length; i++) {
+      if (this.aborted) return false;
+      const task = tasks[i]!;
+      const started = Date.now();
+      const base = { host: host.name, play: play.name, task: task.name, handler: handler || undefined };
+      if (task.when && !task.when(facts)) {
+        this.record({ ...base, status: "skipped", changes: [], durationMs: 0 });
+        continue;
+      }
+      try {
+        if (stale) {
+          // Probe this task and every later one in a single round trip; valid until something changes.
+          const pending = tasks.map((t, j) => ({ t, j })).filter(({ t, j }) => j >= i && (!t.when || t.when(facts)));
+          const seen = await runProbes(host, pending.map(({ t }) => t.module.probe(t.params)));
+          observed.clear();
+          pending.forEach(({ j }, k) => observed.set(j, seen[k]));
+          stale = false;
+        }
+        const seen = observed.get(i);
+        const changes: Change[] = task.module.plan(seen, task.params);
+        if (changes.length === 0) {
+          this.record({ ...base, status: "ok", changes, durationMs: Date.now() - started });
+          continue;
+        }
+        if (!this.opts.check) {
+          await this.applyWithRetries(task, { host, facts }, changes, seen);
+          stale = true;
+        }
+        for (const n of task.notify ?? []) notified.add(n);
+        this.record({ ...base, status: "changed", changes, durationMs: Date.now() - started });
+      } catch (err) {
+        const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
+        this.record({ ...base, status, changes: [], msg: describeError(err), durationMs: Date.now() - started });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async applyWithRetries(task: Task, ctx: { host: Host; facts: Facts }, changes: Change[], seen: unknown): Promise<void> {
+    const attempts = 1 + (task.retries ?? 0);
+    for (let a = 1; ; a++) {
+      try {
+        await task.module.apply(ctx, task.params, changes, seen);
+        return;
+      } catch (err) {
+        // Refusals and lost connections are final; only ordinary failures are retried.
+        if (a >= attempts || err instanceof UnreachableError || (err instanceof PowerstackError && err.exitCode === 2)) throw err;
+        await new Promise((r) => setTimeout(r, (task.delaySec ?? 2) * 1000));
+      }
+    }
+  }
+
+  recap(): Map<string, HostRecap> {
+    const recap = new Map<string, HostRecap>();
+    for (const r of this.results) {
+      const row = recap.get(r.host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+      row[r.status]++;
+      recap.set(r.host, row);
+    }
+    return recap;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.hosts.values()].map(async (s) => {
+        try {
+          await (await s).host.close();
+        } catch {
+          /* a host that never connected has nothing to close */
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Make a filesystem on a disk, only when that is safe. The rules, in order:
+ *  1. our own filesystem (same type and label) is there: nothing to do;
+ *  2. the disk holds `/`, or anything on it is mounted or used as swap: refused, even with --allow-format;
+ *  3. the disk has a filesystem, a partition table, or any non-zero byte in its first MiB: refused
+ *     unless the operator named this very disk with --allow-format;
+ *  4. otherwise (an empty disk): mkfs.
+ */
+import { InputError } from "../errors.js";
+import type { Module } from "../engine/types.js";
+import { shq } from "../transport/host.js";
+import { run } from "../transport/run.js";
+
+export interface FilesystemParams {
+  device: string;
+  fstype: "btrfs";
+  label: string;
+  /** The disk the operator allowed to be formatted (--allow-format), if any. */
+  allowFormat?: string;
+}
+
+export interface DiskSeen {
+  /** `device` with symlinks (by-id) resolved. */
+  resolved: string;
+  isBlock: boolean;
+  /** `blkid -p` of the whole disk: TYPE, LABEL, UUID, PTTYPE. */
+  signature: Record<string, string>;
+  /** Partitions and other children of the disk. */
+  children: string[];
+  /** Mount points (and `[SWAP]`) of the disk or its children. */
+  inUse: string[];
+  /** Bytes other than zero in the first MiB: data without a signature blkid knows. */
+  nonZeroBytes: number;
+}
+
+export const filesystem: Module<FilesystemParams, DiskSeen> = {
+  name: "filesystem",
+  probe: (p) => ({
+    command: [
+      `d=$(readlink -f ${shq(p.device)}); echo "resolved=$d"`,
+      `[ -b "$d" ] && echo block=yes || echo block=no`,
+      `echo "sig=$(blkid -p -o export "$d" 2>/dev/null | tr '\\n' ' ')"`,
+      `kids=$(lsblk -n -l -o PATH "$d" 2>/dev/null | tail -n +2 | tr '\\n' ' '); echo "children=$kids"`,
+      `echo "inuse=$(for x in "$d" $kids; do findmnt -rn -S "$x" -o TARGET; grep -q "^$x " /proc/swaps && echo '[SWAP]'; done 2>/dev/null | tr '\\n' ' ')"`,
+      `echo "nonzero=$(head -c 1048576 "$d" 2>/dev/null | tr -d '\\000' | wc -c)"`,
+    ].join("; "),
+    parse(stdout) {
+      const v = Object.fromEntries(stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+      const words = (s: string | undefined) => (s ?? "").trim().split(/\s+/).filter(Boolean);
+      return {
+        resolved: (v.resolved ?? "").trim(),
+        isBlock: v.block === "yes",
+        signature: Object.fromEntries(words(v.sig).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+        children: words(v.children),
+        inUse: words(v.inuse),
+        nonZeroBytes: Number((v.nonzero ?? "0").trim()) || 0,
+      };
+    },
+  }),
+  plan(seen, p) {
+    const name = p.device === seen.resolved ? p.device : `${p.device} (${seen.resolved})`;
+    if (!seen.isBlock) {
+      throw new InputError(`storage disk ${name} is not a block device on this node`, "fix `storage_disk` in the inventory (ls -l /dev/disk/by-id on the node)");
+    }
+    const sig = seen.signature;
+    if (sig.TYPE === p.fstype && sig.LABEL === p.label) return [];
+    if (seen.inUse.length > 0) {
+      throw new InputError(
+        `refusing to format ${name}: it is in use (${seen.inUse.join(", ")})`,
+        "name an unused disk in `storage_disk`; powerstack never formats the OS disk or a mounted one",
+      );
+    }
+    const holds = sig.TYPE
+      ? `a ${sig.TYPE} filesystem${sig.LABEL ? ` labelled "${sig.LABEL}"` : ""}`
+      : sig.PTTYPE || seen.children.length
+        ? `a ${sig.PTTYPE ?? ""} partition table (${seen.children.join(", ") || "no partitions"})`
+        : seen.nonZeroBytes > 0
+          ? "data (non-zero bytes in its first MiB, no known signature)"
+          : undefined;
+    const allowed = p.allowFormat !== undefined && [p.device, seen.resolved].includes(p.allowFormat);
+    if (holds && !allowed) {
+      throw new InputError(
+        `refusing to format ${name}: it holds ${holds}`,
+        `if its data may be destroyed, rerun with --allow-format ${p.device}`,
+      );
+    }
+    return [{ summary: `${holds ? "WIPE and " : ""}create ${p.fstype} filesystem "${p.label}" on ${name}${holds ? ` (held ${holds})` : ""}` }];
+  },
+  async apply({ host }, p, _changes, seen) {
+    // -f is passed only for a disk the operator allowed: for an empty one mkfs keeps its own check too.
+    const force = seen.signature.TYPE || seen.signature.PTTYPE || seen.children.length || seen.nonZeroBytes ? "-f " : "";
+    if (force) await run(host, `wipefs -a ${shq(seen.resolved)}`);
+    await run(host, `mkfs.btrfs -q ${force}-L ${shq(p.label)} ${shq(seen.resolved)}`, { timeoutSec: 300 });
+  },
+};

@@ -1,0 +1,250 @@
+/**
+ * One SSH connection per host for the whole run; every command is a channel on it. ssh2 directly (not
+ * node-ssh's wrapper) because we need the raw channel: stdin for secrets and sudo passwords, exit
+ * signals, and a socket we provide ourselves for ProxyCommand and jump hosts.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Duplex } from "node:stream";
+import { Client, type ConnectConfig } from "ssh2";
+import type { SshSettings } from "../inventory/types.js";
+import { UnreachableError } from "./errors.js";
+import { shq, type ExecOptions, type ExecResult, type Host } from "./host.js";
+import { verifyHostKey } from "./known-hosts.js";
+
+export interface SshTarget {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface SshSecrets {
+  /** sudo password, when the user is not root and sudo asks for one. */
+  becomePassword?: string;
+}
+
+/** How long to wait between connection attempts: 0.5 s, 1 s, 2 s… */
+const backoffMs = (attempt: number) => 500 * 2 ** attempt;
+
+export class SshHost implements Host {
+  readonly name: string;
+  private client: Client | undefined;
+  private lost: Error | undefined;
+  /** Set after the first sudo command: whether sudo needs a password on this host. */
+  private sudoNeedsPassword: boolean | undefined;
+
+  private constructor(
+    private readonly target: SshTarget,
+    private readonly settings: SshSettings,
+    private readonly secrets: SshSecrets,
+  ) {
+    this.name = target.name;
+  }
+
+  /** Connect with bounded retries; a refused key or host key mismatch is not retried. */
+  static async connect(target: SshTarget, settings: SshSettings, secrets: SshSecrets = {}): Promise<SshHost> {
+    const host = new SshHost(target, settings, secrets);
+    let last: unknown;
+    for (let attempt = 0; attempt < settings.connectRetries; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, backoffMs(attempt - 1)));
+      try {
+        await host.open();
+        return host;
+      } catch (err) {
+        last = err;
+        if (err instanceof UnreachableError && err.retryable === false) break;
+      }
+    }
+    throw last;
+  }
+
+  private get isRoot(): boolean {
+    return this.settings.user === "root";
+  }
+
+  private async open(): Promise<void> {
+    const { settings, target } = this;
+    const client = new Client();
+    let hostKeyRefusal: { reason: string; fix: string } | undefined;
+    const config: ConnectConfig = {
+      host: target.address,
+      port: target.port,
+      username: settings.user,
+      readyTimeout: settings.connectTimeoutSec * 1000,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: (key: Buffer) => {
+        const verdict = verifyHostKey(settings.knownHosts, settings.knownHostsFile, target.address, target.port, key);
+        if (!verdict.ok) hostKeyRefusal = verdict;
+        return verdict.ok;
+      },
+    };
+    if (settings.keyFile) {
+      try {
+        config.privateKey = readFileSync(settings.keyFile);
+      } catch (err) {
+        throw new UnreachableError(this.name, `cannot read SSH key ${settings.keyFile}: ${(err as Error).message}`, "fix ssh.key_file in the inventory", false);
+      }
+    } else if (process.env.SSH_AUTH_SOCK) {
+      config.agent = process.env.SSH_AUTH_SOCK;
+    } else {
+      throw new UnreachableError(this.name, "no SSH key: ssh.key_file is not set and no ssh-agent is running", "set ssh.key_file in the inventory or start ssh-agent", false);
+    }
+    const cleanups: Array<() => void> = [];
+    if (settings.proxyCommand) {
+      const { sock, kill } = proxyCommandSocket(settings.proxyCommand, target);
+      config.sock = sock;
+      cleanups.push(kill);
+    } else if (settings.jumpHost) {
+      const { sock, close } = await jumpHostSocket(settings, target, config);
+      config.sock = sock;
+      cleanups.push(close);
+    }
+
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error & { level?: string; code?: string }) => {
+        cleanups.forEach((c) => c());
+        reject(this.describeConnectError(err, hostKeyRefusal));
+      };
+      client.once("ready", () => {
+        client.off("error", fail);
+        resolve();
+      });
+      client.once("error", fail);
+      client.connect(config);
+    });
+    client.on("error", (err) => (this.lost = err));
+    client.on("close", () => {
+      this.lost ??= new Error("connection closed");
+      cleanups.forEach((c) => c());
+    });
+    this.client = client;
+  }
+
+  private describeConnectError(err: Error & { level?: string; code?: string }, refusal?: { reason: string; fix: string }): UnreachableError {
+    const where = `${this.settings.user}@${this.target.address}:${this.target.port}`;
+    if (refusal) return new UnreachableError(this.name, refusal.reason, refusal.fix, false);
+    if (err.level === "client-authentication") {
+      return new UnreachableError(this.name, `SSH authentication failed for ${where}`, "check ssh.user and ssh.key_file, and that the key is in the node's authorized_keys", false);
+    }
+    if (err.code === "ECONNREFUSED") return new UnreachableError(this.name, `connection refused by ${where}`, "is sshd running and is the port right (ssh.port / ssh_port)?");
+    if (/Timed out/i.test(err.message) || err.code === "ETIMEDOUT") {
+      return new UnreachableError(this.name, `connection to ${where} timed out after ${this.settings.connectTimeoutSec}s`, "check the address, routing and firewalls, or raise ssh.connect_timeout");
+    }
+    if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return new UnreachableError(this.name, `no route to ${where}`, "check the node's address and network");
+    if (err.code === "ENOTFOUND") return new UnreachableError(this.name, `cannot resolve ${this.target.address}`, "use an IP address or fix DNS", false);
+    return new UnreachableError(this.name, `cannot connect to ${where}: ${err.message}`);
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const client = this.client;
+    if (!client || this.lost) {
+      throw new UnreachableError(this.name, `connection lost${this.lost ? `: ${this.lost.message}` : ""}`, "check the node, then rerun: completed tasks are not repeated");
+    }
+    // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
+    let line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
+    let stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.from(opts.stdin);
+    if (opts.become !== false && !this.isRoot) {
+      const sudo = await this.sudoPrefix();
+      line = `${sudo} sh -c ${shq(line)}`;
+      // The password is the first line sudo reads from stdin; it never appears in the command line.
+      if (this.sudoNeedsPassword) stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
+    }
+    return this.channel(line, stdin, opts.timeoutSec);
+  }
+
+  /** `sudo -n` when passwordless sudo works, else `sudo -S -k` fed the password (never cached creds: a
+   *  password sent to a sudo that does not read it would reach the command's stdin). */
+  private async sudoPrefix(): Promise<string> {
+    if (this.sudoNeedsPassword === undefined) {
+      const probe = await this.channel("sudo -n true", undefined, 30);
+      this.sudoNeedsPassword = probe.code !== 0;
+      if (this.sudoNeedsPassword && this.secrets.becomePassword === undefined) {
+        throw new UnreachableError(this.name, `sudo for ${this.settings.user} needs a password and none is configured`, "set ssh.become_password_secret to a vault key holding it, or allow passwordless sudo", false);
+      }
+    }
+    return this.sudoNeedsPassword ? "sudo -S -k -p '' --" : "sudo -n --";
+  }
+
+  private channel(command: string, stdin: Buffer | undefined, timeoutSec?: number): Promise<ExecResult> {
+    const client = this.client!;
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, stream) => {
+        if (err) {
+          reject(new UnreachableError(this.name, `cannot open a channel: ${err.message}`));
+          return;
+        }
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let timer: NodeJS.Timeout | undefined;
+        let timedOut = false;
+        if (timeoutSec) {
+          // Backstop only: the remote `timeout` normally ends the command first (exit 124).
+          timer = setTimeout(() => {
+            timedOut = true;
+            stream.close();
+          }, (timeoutSec + 30) * 1000);
+        }
+        stream.on("data", (d: Buffer) => out.push(d));
+        stream.stderr.on("data", (d: Buffer) => errOut.push(d));
+        stream.on("close", (code: number | null, signal?: string) => {
+          if (timer) clearTimeout(timer);
+          const stdout = Buffer.concat(out).toString("utf8");
+          const stderr = Buffer.concat(errOut).toString("utf8");
+          if (timedOut || (timeoutSec && code === 124)) {
+            resolve({ code: 124, stdout, stderr: `${stderr}\ntimed out after ${timeoutSec}s` });
+          } else if (code === null || code === undefined) {
+            if (this.lost || signal === undefined) {
+              reject(new UnreachableError(this.name, `connection lost while running a command`, "check the node, then rerun"));
+            } else resolve({ code: 128, stdout, stderr: `${stderr}\nkilled by signal ${signal}` });
+          } else resolve({ code, stdout, stderr });
+        });
+        stream.end(stdin);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      client.once("close", () => resolve());
+      client.end();
+      setTimeout(resolve, 2000).unref();
+    });
+  }
+}
+
+/** OpenSSH's ProxyCommand: a local process whose stdin/stdout carry the SSH stream. */
+function proxyCommandSocket(template: string, target: SshTarget): { sock: Duplex; kill: () => void } {
+  const cmd = template.replace(/%h/g, target.address).replace(/%p/g, String(target.port)).replace(/%%/g, "%");
+  const child = spawn("sh", ["-c", cmd], { stdio: ["pipe", "pipe", "ignore"] });
+  const sock = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  // ssh2 expects a socket-like stream; the few socket methods it may call are no-ops on a pipe.
+  Object.assign(sock, { setNoDelay: () => sock, setKeepAlive: () => sock, setTimeout: () => sock });
+  child.on("error", (err) => sock.destroy(err));
+  child.on("exit", () => sock.push(null));
+  return { sock, kill: () => child.kill() };
+}
+
+/** `[user@]host[:port]` bastion: one extra SSH connection, and a forwarded TCP channel to the target. */
+async function jumpHostSocket(settings: SshSettings, target: SshTarget, base: ConnectConfig): Promise<{ sock: Duplex; close: () => void }> {
+  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(settings.jumpHost!)!;
+  const jump = new Client();
+  await new Promise<void>((resolve, reject) => {
+    jump.once("ready", () => resolve());
+    jump.once("error", (err) => reject(new UnreachableError(target.name, `jump host ${settings.jumpHost}: ${err.message}`, "check ssh.jump_host")));
+    jump.connect({
+      ...base,
+      host: m[2],
+      port: m[3] ? Number(m[3]) : 22,
+      username: m[1] ?? settings.user,
+      hostVerifier: (key: Buffer) => verifyHostKey(settings.knownHosts, settings.knownHostsFile, m[2]!, m[3] ? Number(m[3]) : 22, key).ok,
+    });
+  });
+  const sock = await new Promise<Duplex>((resolve, reject) => {
+    jump.forwardOut("127.0.0.1", 0, target.address, target.port, (err, stream) => (err ? reject(new UnreachableError(target.name, `jump host cannot reach ${target.address}:${target.port}: ${err.message}`)) : resolve(stream)));
+  });
+  return { sock, close: () => jump.end() };
+}

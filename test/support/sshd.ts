@@ -1,0 +1,100 @@
+/**
+ * A real OpenSSH server on 127.0.0.1 for transport and engine tests: its own host key, client key,
+ * authorized_keys and log, in a temp dir; root login by key only. Stopped (and the dir removed) by stop().
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SshSettings } from "../../src/inventory/types.js";
+
+export interface Sshd {
+  port: number;
+  dir: string;
+  keyFile: string;
+  hostPublicKey: string;
+  /** A known_hosts file that trusts this server. */
+  knownHostsFile: string;
+  settings(overrides?: Partial<SshSettings>): SshSettings;
+  /** Lines of the server's log (auth and session events). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSshd(): Promise<Sshd> {
+  const dir = mkdtempSync(join(tmpdir(), "powerstack-sshd-"));
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key")]);
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+  const port = await freePort();
+  const hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
+  writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`);
+  writeFileSync(
+    join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${join(dir, "host_key")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      `PidFile ${join(dir, "sshd.pid")}`,
+      "MaxSessions 50",
+      "MaxStartups 100",
+      "LogLevel VERBOSE",
+    ].join("\n") + "\n",
+  );
+  const child: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config"), "-E", join(dir, "sshd.log")], { stdio: "ignore" });
+  // Ready when the port accepts connections and says hello.
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync("ssh-keyscan", ["-p", String(port), "127.0.0.1"], { stdio: "pipe", timeout: 2000 });
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    port,
+    dir,
+    keyFile: join(dir, "client_key"),
+    hostPublicKey,
+    knownHostsFile: join(dir, "known_hosts"),
+    settings: (o = {}) => ({
+      user: "root",
+      port,
+      keyFile: join(dir, "client_key"),
+      knownHosts: "strict",
+      knownHostsFile: join(dir, "known_hosts"),
+      connectTimeoutSec: 5,
+      connectRetries: 1,
+      ...o,
+    }),
+    log: () => {
+      try {
+        return readFileSync(join(dir, "sshd.log"), "utf8");
+      } catch {
+        return "";
+      }
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
