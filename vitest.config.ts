@@ -10,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          testTimeout: 60_000,
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.lab.test.ts", "test/**/*.vm.test.ts", "node_modules/**"],
         },

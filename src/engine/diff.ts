@@ -17,8 +17,9 @@ export function unifiedDiff(path: string, before: string, after: string, context
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ kind: " ", text: a[i]!, ai: i++, bi: j++ });
-    else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ kind: "+", text: b[j]!, ai: i, bi: j++ });
-    else ops.push({ kind: "-", text: a[i]!, ai: i++, bi: j });
+    // Deletions before insertions, as `diff -u` prints a replaced line.
+    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ kind: "-", text: a[i]!, ai: i++, bi: j });
+    else ops.push({ kind: "+", text: b[j]!, ai: i, bi: j++ });
   }
   const out = [`--- ${path} (before)`, `+++ ${path} (after)`];
   for (let k = 0; k < ops.length; ) {
