@@ -59,12 +59,13 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
         name: play.name,
         hosts: selectHosts(inv, play.hosts).filter((h) => !limit || limit.has(h)),
         anyErrorsFatal: play.anyErrorsFatal,
-        tasksFor: async (host, facts) => {
+        tasksFor: async (host, facts, conn) => {
           const rc: RoleContext = {
             inventory: inv,
             node: inv.nodes.find((n) => n.name === host)!,
             control,
             facts,
+            host: conn,
             check: opts.check,
             allowFormat: po.allowFormat,
             secret: ctx.secret,

@@ -8,6 +8,11 @@ const loaders: Record<string, () => Promise<{ role: Role }>> = {
   storage: () => import("../../roles/storage/index.js"),
   "nfs-server": () => import("../../roles/nfs-server/index.js"),
   "nfs-client": () => import("../../roles/nfs-client/index.js"),
+  "k3s-server": () => import("../../roles/k3s-server/index.js"),
+  "k3s-agent": () => import("../../roles/k3s-agent/index.js"),
+  "k3s-ready": () => import("../../roles/k3s-ready/index.js"),
+  helm: () => import("../../roles/helm/index.js"),
+  kubeconfig: () => import("../../roles/kubeconfig/index.js"),
 };
 
 export const ROLE_NAMES = Object.keys(loaders);

@@ -3,6 +3,7 @@
  * code (the compiler checks every parameter); plays (which roles, on which hosts, in what order) are YAML.
  */
 import type { Inventory, NodeSpec } from "../inventory/types.js";
+import type { Host } from "../transport/host.js";
 import type { Facts } from "./facts.js";
 import type { HostTasks } from "./runner.js";
 
@@ -15,6 +16,8 @@ export interface RoleContext {
   inventory: Inventory;
   node: NodeSpec;
   facts: Facts;
+  /** The node's connection, for the rare read a role needs before it can list its tasks. */
+  host: Host;
   /** The control node (K3s server, NFS server). */
   control: NodeSpec;
   check: boolean;

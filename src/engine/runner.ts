@@ -21,7 +21,7 @@ export interface Play {
   /** Node names this play runs on, after --limit. */
   hosts: string[];
   /** Build the task list for one host; called when the play reaches that host, after earlier plays. */
-  tasksFor(host: string, facts: Facts): HostTasks | Promise<HostTasks>;
+  tasksFor(host: string, facts: Facts, conn: Host): HostTasks | Promise<HostTasks>;
   /** Stop every host of the play (and the run) as soon as one host fails. */
   anyErrorsFatal?: boolean;
 }
@@ -97,7 +97,7 @@ export class Runner {
     let plan: HostTasks;
     try {
       session = await this.session(name);
-      plan = await play.tasksFor(name, session.facts);
+      plan = await play.tasksFor(name, session.facts, session.host);
     } catch (err) {
       const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
       this.record({ host: name, play: play.name, task: status === "unreachable" ? "connect" : "prepare tasks", status, changes: [], msg: describeError(err), durationMs: Date.now() - started });

@@ -49,7 +49,7 @@ export interface WriteOptions {
 }
 
 /** Write `content` to `path` atomically; without mode/owner an existing file keeps its own. */
-export async function writeFileAtomic(host: Host, path: string, content: string, opts: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(host: Host, path: string, content: string | Buffer, opts: WriteOptions = {}): Promise<void> {
   const p = shq(path);
   const perms = [
     opts.mode ? `chmod ${shq(opts.mode)} "$t"` : `if [ -e ${p} ]; then chmod --reference=${p} "$t"; else chmod 0644 "$t"; fi`,
@@ -66,7 +66,7 @@ export async function writeFileAtomic(host: Host, path: string, content: string,
     `mv -f "$t" ${p}`,
     "trap - EXIT",
   ].join("\n");
-  const r = await host.exec(script, { stdin: content });
+  const r = await host.exec(script, { stdin: content, timeoutSec: 600 });
   if (r.code !== 0) throw new CommandError(host.name, `write ${path}`, r.code, r.stderr);
 }
 
