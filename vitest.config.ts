@@ -25,6 +25,16 @@ export default defineConfig({
           testTimeout: 300_000,
         },
       },
+      {
+        test: {
+          name: "vm",
+          include: ["test/**/*.vm.test.ts"],
+          // Tier 2: two QEMU VMs with the Debian kernel (LAB-VM.md), booted once for all vm test files.
+          globalSetup: ["test/lab/vm/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 900_000,
+        },
+      },
     ],
   },
 });
