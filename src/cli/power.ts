@@ -1,6 +1,100 @@
-import { NotImplementedError } from "../errors.js";
+/**
+ * `powerstack power status [node...] | off <node> | on <node>`: argument checks, then the real
+ * dependencies (inventory, vault, Redfish clients, the Cluster over SSH) handed to the logic in
+ * `src/redfish/power-command.ts`.
+ */
+import type { Command } from "commander";
+import type { Cluster } from "../cluster/cluster.js";
+import { InputError } from "../errors.js";
+import type { NodeSpec } from "../inventory/types.js";
+import { inventoryClientFactory } from "../redfish/from-inventory.js";
+import { DEFAULT_TIMING, powerOff, powerOn, powerStatus, type PowerDeps } from "../redfish/power-command.js";
+import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
 
-export async function run(_opts: GlobalOptions): Promise<number> {
-  throw new NotImplementedError("powerstack power");
+const ACTIONS = ["status", "off", "on"] as const;
+type Action = (typeof ACTIONS)[number];
+
+export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+  const [actionArg, nodesArg] = cmd.processedArgs as [string, string[] | undefined];
+  const action = parseAction(actionArg);
+  const names = nodesArg ?? [];
+  if (action !== "status" && names.length !== 1) {
+    throw new InputError(
+      `\`power ${action}\` takes exactly one node, got ${names.length}`,
+      `run \`powerstack power ${action} <node>\` once per node`,
+    );
+  }
+  const local = cmd.opts<{ drainTimeout?: string; waitTimeout?: string }>();
+  const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
+  const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
+
+  const ctx = await openRun("power", opts);
+  let cluster: (Cluster & { close(): Promise<void> }) | undefined;
+  try {
+    const deps: PowerDeps = {
+      nodes: ctx.inventory.nodes,
+      inventoryFile: ctx.inventory.file,
+      clientFor: inventoryClientFactory(ctx.secret, { log: (event, data) => ctx.log.write(event, data) }),
+      cluster: async () => {
+        if (!cluster) {
+          // Loaded on demand: `power status` needs no SSH, and the SSH stack is the heaviest import.
+          const { connectCluster } = await import("../cluster/connect.js");
+          cluster = await connectCluster(ctx);
+        }
+        return cluster!;
+      },
+      out: ctx.out,
+      check: opts.check,
+      timing: {
+        drainTimeoutSec,
+        ...(waitTimeoutSec !== undefined
+          ? { offTimeoutSec: waitTimeoutSec, onTimeoutSec: waitTimeoutSec, readyTimeoutSec: waitTimeoutSec }
+          : {}),
+      },
+    };
+    if (action === "off") return await powerOff(deps, names[0]!);
+    if (action === "on") return await powerOn(deps, names[0]!);
+    return names.length > 0
+      ? await powerStatus(deps, names)
+      : await powerStatus(deps, limitedNodes(ctx.inventory.nodes, opts.limit), { strict: false });
+  } finally {
+    await cluster?.close();
+    ctx.close();
+  }
+}
+
+function parseAction(value: string): Action {
+  if ((ACTIONS as readonly string[]).includes(value)) return value as Action;
+  throw new InputError(`unknown power action \`${value}\``, `use one of: ${ACTIONS.join(", ")}`);
+}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`${flag} needs a whole number of seconds >= 1, got "${value}"`);
+  return n;
+}
+
+/** `--limit` for `power status` without node names: node names and the groups all, control, workers. */
+function limitedNodes(nodes: readonly NodeSpec[], limit: string | undefined): string[] | undefined {
+  if (!limit) return undefined;
+  const wanted = new Set<string>();
+  for (const item of limit
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const group =
+      item === "all"
+        ? nodes
+        : item === "control"
+          ? nodes.filter((n) => n.role === "control")
+          : item === "workers"
+            ? nodes.filter((n) => n.role === "worker")
+            : undefined;
+    if (group) group.forEach((n) => wanted.add(n.name));
+    else wanted.add(item); // a node name; powerStatus reports an unknown one clearly
+  }
+  return [...wanted];
 }

@@ -1,0 +1,39 @@
+/**
+ * Redfish clients for inventory nodes: the BMC's address, trust and user from the inventory, the password
+ * from the vault. One factory per run so every client logs to the run log.
+ */
+import { InputError } from "../errors.js";
+import type { BmcSpec, NodeSpec } from "../inventory/types.js";
+import { RedfishClient, type RedfishClientOptions } from "./client.js";
+
+export type NodeWithBmc = NodeSpec & { bmc: BmcSpec };
+export type RedfishClientFactory = (node: NodeWithBmc) => RedfishClient;
+
+export function hasBmc(node: NodeSpec): node is NodeWithBmc {
+  return node.bmc !== undefined;
+}
+
+export function requireBmc(node: NodeSpec, inventoryFile: string): NodeWithBmc {
+  if (hasBmc(node)) return node;
+  throw new InputError(
+    `node ${node.name} has no BMC in ${inventoryFile}`,
+    `add a \`bmc:\` block (address, username, password_secret) to node ${node.name}`,
+  );
+}
+
+export function inventoryClientFactory(
+  secret: (vaultKey: string) => string,
+  extra: Pick<RedfishClientOptions, "log" | "timeoutMs" | "retry"> = {},
+): RedfishClientFactory {
+  return (node) =>
+    new RedfishClient({
+      node: node.name,
+      address: node.bmc.address,
+      username: node.bmc.username,
+      password: secret(node.bmc.passwordSecret),
+      passwordSource: `vault key \`${node.bmc.passwordSecret}\``,
+      insecure: node.bmc.insecure,
+      caFile: node.bmc.caFile,
+      ...extra,
+    });
+}
