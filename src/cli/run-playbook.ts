@@ -59,6 +59,7 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
         name: play.name,
         hosts: selectHosts(inv, play.hosts).filter((h) => !limit || limit.has(h)),
         anyErrorsFatal: play.anyErrorsFatal,
+        local: play.local,
         tasksFor: async (host, facts, conn) => {
           const rc: RoleContext = {
             inventory: inv,

@@ -16,6 +16,8 @@ export interface PlayDef {
   hosts: string[];
   roles: string[];
   anyErrorsFatal: boolean;
+  /** `connection: local`: the roles act from the operator's machine (BMCs), not over SSH. */
+  local: boolean;
 }
 
 const playSchema: Field = {
@@ -28,6 +30,7 @@ const playSchema: Field = {
       hosts: { kind: "string", required: true },
       roles: { kind: "strings", required: true },
       any_errors_fatal: { kind: "bool", default: false },
+      connection: { kind: "string", default: "ssh", oneOf: ["ssh", "local"] },
     },
   },
 };
@@ -37,7 +40,7 @@ export function loadPlaybook(file: string): PlayDef[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const src = new SourceMap(file, doc, lines);
-  const raw = walk(playSchema, doc.toJS(), [], src) as Array<{ name: string; hosts: string; roles: string[]; any_errors_fatal: boolean }>;
+  const raw = walk(playSchema, doc.toJS(), [], src) as Array<{ name: string; hosts: string; roles: string[]; any_errors_fatal: boolean; connection: string }>;
   raw?.forEach((p, i) =>
     p?.roles?.forEach((r, j) => {
       if (!ROLE_NAMES.includes(r)) {
@@ -47,7 +50,7 @@ export function loadPlaybook(file: string): PlayDef[] {
     }),
   );
   if (src.problems.length) throw new InventoryError(src.problems);
-  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles, anyErrorsFatal: p.any_errors_fatal }));
+  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles, anyErrorsFatal: p.any_errors_fatal, local: p.connection === "local" }));
 }
 
 /** Node names a host pattern list selects, in inventory order. */

@@ -6,9 +6,9 @@
 import { randomBytes } from "node:crypto";
 import type { Host } from "../transport/host.js";
 import { CommandError } from "../transport/errors.js";
-import type { Probe } from "./types.js";
+import type { Probe, ShellProbe } from "./types.js";
 
-export function batchScript(probes: Array<Probe<unknown>>, nonce: string): string {
+export function batchScript(probes: Array<ShellProbe<unknown>>, nonce: string): string {
   return probes
     .map((p, i) => `printf '\\n@@${nonce}:${i}:begin\\n'; ( ${p.command}\n) 2>/dev/null; printf '\\n@@${nonce}:${i}:end:%d\\n' $?`)
     .join("\n");
@@ -28,16 +28,23 @@ export function splitBatch(stdout: string, count: number, nonce: string): Array<
   return results;
 }
 
-/** Probe every given task in one round trip and parse each observation. */
+/** Probe every given task: all shell probes in one round trip, local probes alongside; parse each. */
 export async function runProbes(host: Host, probes: Array<Probe<unknown>>): Promise<unknown[]> {
-  if (probes.length === 0) return [];
-  const nonce = randomBytes(6).toString("hex");
-  const r = await host.exec(batchScript(probes, nonce), { timeoutSec: 300 });
-  let raw: Array<{ stdout: string; code: number }>;
-  try {
-    raw = splitBatch(r.stdout, probes.length, nonce);
-  } catch {
-    throw new CommandError(host.name, "probe state", r.code, r.stderr);
+  const shell = probes.filter((p): p is ShellProbe<unknown> => "command" in p);
+  const local = Promise.all(probes.map((p) => ("local" in p ? p.local() : undefined)));
+  let parsed: unknown[] = [];
+  if (shell.length > 0) {
+    const nonce = randomBytes(6).toString("hex");
+    const r = await host.exec(batchScript(shell, nonce), { timeoutSec: 300 });
+    let raw: Array<{ stdout: string; code: number }>;
+    try {
+      raw = splitBatch(r.stdout, shell.length, nonce);
+    } catch {
+      throw new CommandError(host.name, "probe state", r.code, r.stderr);
+    }
+    parsed = raw.map((o, i) => shell[i]!.parse(o.stdout, o.code));
   }
-  return raw.map((o, i) => probes[i]!.parse(o.stdout, o.code));
+  const locals = await local;
+  let k = 0;
+  return probes.map((p, i) => ("command" in p ? parsed[k++] : locals[i]));
 }

@@ -13,6 +13,7 @@ const loaders: Record<string, () => Promise<{ role: Role }>> = {
   "k3s-ready": () => import("../../roles/k3s-ready/index.js"),
   helm: () => import("../../roles/helm/index.js"),
   kubeconfig: () => import("../../roles/kubeconfig/index.js"),
+  redfish: () => import("../../roles/redfish/index.js"),
 };
 
 export const ROLE_NAMES = Object.keys(loaders);

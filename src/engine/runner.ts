@@ -6,9 +6,13 @@
 import { describeError, PowerstackError } from "../errors.js";
 import type { Host } from "../transport/host.js";
 import { UnreachableError } from "../transport/errors.js";
+import { LocalHost } from "../transport/local-host.js";
 import { gatherFacts, type Facts } from "./facts.js";
 import { runProbes } from "./probe-batch.js";
 import type { Change, Task, TaskResult, TaskStatus } from "./types.js";
+
+/** Facts of a local play: none about the node (its OS is not contacted). */
+const LOCAL_FACTS: Facts = { hostname: "", os: { id: "local", versionId: "", prettyName: "operator machine", family: "other" }, arch: "", kernel: "", init: "", memTotalKb: 0, blockDevices: [], interfaces: [] };
 
 export interface HostTasks {
   tasks: Task[];
@@ -24,6 +28,8 @@ export interface Play {
   tasksFor(host: string, facts: Facts, conn: Host): HostTasks | Promise<HostTasks>;
   /** Stop every host of the play (and the run) as soon as one host fails. */
   anyErrorsFatal?: boolean;
+  /** Run from the operator's machine (no SSH to the node; results still under the node's name). */
+  local?: boolean;
 }
 
 export interface Reporter {
@@ -58,7 +64,8 @@ export class Runner {
 
   constructor(private readonly opts: RunnerOptions) {}
 
-  private session(name: string): Promise<{ host: Host; facts: Facts }> {
+  private session(name: string, local = false): Promise<{ host: Host; facts: Facts }> {
+    if (local) return Promise.resolve({ host: new LocalHost(name), facts: LOCAL_FACTS });
     let s = this.hosts.get(name);
     if (!s) {
       s = (async () => {
@@ -96,7 +103,7 @@ export class Runner {
     let session: { host: Host; facts: Facts };
     let plan: HostTasks;
     try {
-      session = await this.session(name);
+      session = await this.session(name, play.local);
       plan = await play.tasksFor(name, session.facts, session.host);
     } catch (err) {
       const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";

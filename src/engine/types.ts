@@ -8,11 +8,18 @@
 import type { Host } from "../transport/host.js";
 import type { Facts } from "./facts.js";
 
-export interface Probe<Observed> {
+export interface ShellProbe<Observed> {
   /** POSIX sh, read-only. Its stdout and exit status are handed to `parse`. */
   command: string;
   parse(stdout: string, exitCode: number): Observed;
 }
+
+/** A read done from the operator's machine (e.g. HTTPS to a BMC), for modules that do not touch the node. */
+export interface LocalProbe<Observed> {
+  local(): Promise<Observed>;
+}
+
+export type Probe<Observed> = ShellProbe<Observed> | LocalProbe<Observed>;
 
 /** One difference between what is and what should be; `[]` from plan means "ok, nothing to do". */
 export interface Change {
@@ -33,6 +40,11 @@ export interface Module<Params, Observed> {
   /** Pure: no I/O. May throw a PowerstackError to refuse (e.g. a disk that holds data). */
   plan(seen: Observed, params: Params): Change[];
   apply(ctx: ApplyContext, params: Params, changes: Change[], seen: Observed): Promise<void>;
+}
+
+/** A module whose probe is a shell snippet on the node (all but the ones acting from the operator's machine). */
+export interface ShellModule<Params, Observed> extends Module<Params, Observed> {
+  probe(params: Params): ShellProbe<Observed>;
 }
 
 export interface Task<Params = any, Observed = any> {

@@ -2,7 +2,7 @@
  * Debian/Ubuntu packages. Probed with dpkg-query (no apt lock, no network); `apt-get update` runs only
  * when something must be installed, never on a no-op rerun.
  */
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -17,7 +17,7 @@ type AptSeen = Set<string>;
 const APT_ENV = "DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a";
 const APT_OPTS = "-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 
-export const apt: Module<AptParams, AptSeen> = {
+export const apt: ShellModule<AptParams, AptSeen> = {
   name: "package",
   probe: (p) => ({
     command: `dpkg-query -W -f '\${Package} \${db:Status-Abbrev}\\n' ${p.names.map(shq).join(" ")} 2>/dev/null; true`,

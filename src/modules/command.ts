@@ -2,7 +2,7 @@
  * A command with guards: it runs only when `creates` is missing, `removes` exists, or `unless` fails,
  * and counts as changed only when it ran. Without a guard it always runs (use it for handlers).
  */
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -21,7 +21,7 @@ export interface CommandParams {
   summary?: string;
 }
 
-export const command: Module<CommandParams, boolean> = {
+export const command: ShellModule<CommandParams, boolean> = {
   name: "command",
   probe: (p) => {
     const guards: string[] = [];

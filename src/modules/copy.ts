@@ -2,7 +2,7 @@
  * A file with exact content (from a string or a rendered template), mode and owner. Compared by
  * content, so a rerun with the same inputs writes nothing.
  */
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { ownerMatches, parseFileProbe, probeFileCommand, writeFileAtomic, type RemoteFile } from "./remote-file.js";
 
 export interface CopyParams {
@@ -15,7 +15,7 @@ export interface CopyParams {
   sensitive?: boolean;
 }
 
-export const copy: Module<CopyParams, RemoteFile> = {
+export const copy: ShellModule<CopyParams, RemoteFile> = {
   name: "copy",
   probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
   plan(seen, p) {

@@ -1,5 +1,5 @@
 /** A directory (or the absence of a path) with mode and owner. */
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { run } from "../transport/run.js";
 import { shq } from "../transport/host.js";
 import { ownerMatches, parseFileProbe, probeFileCommand, type RemoteFile } from "./remote-file.js";
@@ -12,7 +12,7 @@ export interface FileParams {
   group?: string;
 }
 
-export const file: Module<FileParams, RemoteFile> = {
+export const file: ShellModule<FileParams, RemoteFile> = {
   name: "file",
   probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
   plan(seen, p) {

@@ -7,7 +7,7 @@
  *  4. otherwise (an empty disk): mkfs.
  */
 import { InputError } from "../errors.js";
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -33,7 +33,7 @@ export interface DiskSeen {
   nonZeroBytes: number;
 }
 
-export const filesystem: Module<FilesystemParams, DiskSeen> = {
+export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
   name: "filesystem",
   probe: (p) => ({
     command: [

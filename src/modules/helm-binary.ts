@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -45,7 +45,7 @@ export function loadHelmTarball(p: HelmParams): Buffer {
   return data;
 }
 
-export const helmBinary: Module<HelmParams, string | undefined> = {
+export const helmBinary: ShellModule<HelmParams, string | undefined> = {
   name: "helm-binary",
   probe: () => ({
     command: `${HELM_BIN} version --template '{{.Version}}' 2>/dev/null`,

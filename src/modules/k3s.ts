@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { writeFileAtomic } from "./remote-file.js";
@@ -78,7 +78,7 @@ export function loadAirgapArtifacts(dir: string): { binary: Buffer; script: Buff
   return { binary, script, sha256: expected };
 }
 
-export const k3s: Module<K3sParams, K3sSeen> = {
+export const k3s: ShellModule<K3sParams, K3sSeen> = {
   name: "k3s",
   probe: (p) => ({
     command: [

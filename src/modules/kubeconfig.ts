@@ -6,7 +6,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { mergedKubeconfigText } from "../cluster/kubeconfig.js";
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 
 export const K3S_KUBECONFIG = "/etc/rancher/k3s/k3s.yaml";
 
@@ -18,7 +18,7 @@ export interface KubeconfigParams {
   server: string;
 }
 
-export const kubeconfig: Module<KubeconfigParams, string | undefined> = {
+export const kubeconfig: ShellModule<KubeconfigParams, string | undefined> = {
   name: "kubeconfig",
   probe: () => ({ command: `base64 -w0 ${K3S_KUBECONFIG} 2>/dev/null`, parse: (out) => (out.trim() ? Buffer.from(out.trim(), "base64").toString("utf8") : undefined) }),
   plan(remote, p) {

@@ -3,7 +3,7 @@
  * The new content is computed locally from the probed content (plan stays pure), then written whole and
  * atomically, keeping the file's mode and owner.
  */
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import { parseFileProbe, probeFileCommand, writeFileAtomic, type RemoteFile } from "./remote-file.js";
 
 export interface LineParams {
@@ -31,7 +31,7 @@ function joinLines(lines: string[]): string {
   return lines.length === 0 ? "" : lines.join("\n") + "\n";
 }
 
-export const lineInFile: Module<LineParams, RemoteFile> = {
+export const lineInFile: ShellModule<LineParams, RemoteFile> = {
   name: "line",
   probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
   plan(seen, p) {
@@ -67,7 +67,7 @@ export function editBlock(content: string, p: BlockParams): string {
   return joinLines(out);
 }
 
-export const blockInFile: Module<BlockParams, RemoteFile> = {
+export const blockInFile: ShellModule<BlockParams, RemoteFile> = {
   name: "block",
   probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
   plan(seen, p) {

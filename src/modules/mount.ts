@@ -3,7 +3,7 @@
  * renamed at boot still mounts) and the mounted state. systemd reads fstab through a generator, so a
  * changed fstab is followed by `daemon-reload` before mounting.
  */
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { editLines } from "./line-in-file.js";
@@ -36,7 +36,7 @@ export function fstabLine(p: MountParams, uuid: string | undefined): string {
 /** Lines whose mount point (field 2) is `path`. */
 const forMountPoint = (path: string) => new RegExp(`^\\s*[^#\\s]\\S*\\s+${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\s`);
 
-export const mount: Module<MountParams, MountSeen> = {
+export const mount: ShellModule<MountParams, MountSeen> = {
   name: "mount",
   probe: (p) => ({
     command: [

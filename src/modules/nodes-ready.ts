@@ -3,7 +3,7 @@
  * A rerun on a healthy cluster probes once and does nothing.
  */
 import { PowerstackError } from "../errors.js";
-import type { Module } from "../engine/types.js";
+import type { ShellModule } from "../engine/types.js";
 import type { Host } from "../transport/host.js";
 
 export interface NodesReadyParams {
@@ -41,7 +41,7 @@ async function observe(host: Host): Promise<NodeReadiness> {
   return r.code === 0 ? parseNodes(r.stdout) : new Map();
 }
 
-export const nodesReady: Module<NodesReadyParams, NodeReadiness> = {
+export const nodesReady: ShellModule<NodesReadyParams, NodeReadiness> = {
   name: "nodes-ready",
   probe: () => ({ command: `${KUBECTL_NODES} 2>/dev/null`, parse: parseNodes }),
   plan(seen, p) {

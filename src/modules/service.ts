@@ -3,7 +3,7 @@
  * (NeedDaemonReload), never by habit. Restarts are not a state: they are handlers (`restarted`), run only
  * when a task that feeds the service changed.
  */
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -20,7 +20,7 @@ interface ServiceSeen {
   needReload: boolean;
 }
 
-export const service: Module<ServiceParams, ServiceSeen> = {
+export const service: ShellModule<ServiceParams, ServiceSeen> = {
   name: "service",
   probe: (p) => ({
     command: `systemctl show -p LoadState,UnitFileState,ActiveState,NeedDaemonReload ${shq(p.name)}`,

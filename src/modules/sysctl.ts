@@ -2,7 +2,7 @@
  * A kernel parameter, persistent (a drop-in under /etc/sysctl.d) and live. The two are checked
  * separately: a drop-in written by hand but never loaded is still fixed live.
  */
-import type { Change, Module } from "../engine/types.js";
+import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { writeFileAtomic } from "./remote-file.js";
@@ -22,7 +22,7 @@ interface SysctlSeen {
 const procPath = (name: string) => `/proc/sys/${name.replace(/\./g, "/")}`;
 export const dropInContent = (p: SysctlParams) => `# Managed by powerstack\n${p.name} = ${p.value}\n`;
 
-export const sysctl: Module<SysctlParams, SysctlSeen> = {
+export const sysctl: ShellModule<SysctlParams, SysctlSeen> = {
   name: "sysctl",
   probe: (p) => ({
     command: `echo "live=$(cat ${shq(procPath(p.name))} 2>/dev/null)"; if [ -f ${shq(p.file)} ]; then base64 -w0 ${shq(p.file)}; fi`,

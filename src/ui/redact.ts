@@ -3,11 +3,20 @@
  * that knows every secret value resolved from the vault in this run.
  */
 export const MASK = "********";
+const SHORT = 6;
+
+function tokenPattern(secret: string): RegExp {
+  return new RegExp(`(^|[^A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g");
+}
 
 export class Redactor {
   private secrets: string[] = [];
 
-  /** Register secret values; short values (< 4 chars) are masked too: a leaked PIN is still a leak. */
+  /**
+   * Register secret values. Values shorter than SHORT are masked only as whole tokens (between
+   * non-alphanumerics): a one-letter test password must not turn "changed" into "chan********ed",
+   * yet a leaked PIN printed on its own is still masked.
+   */
   add(...values: Array<string | undefined>): void {
     for (const v of values) {
       if (v && !this.secrets.includes(v)) this.secrets.push(v);
@@ -19,7 +28,8 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     for (const s of this.secrets) {
-      if (out.includes(s)) out = out.split(s).join(MASK);
+      if (!out.includes(s)) continue;
+      out = s.length >= SHORT ? out.split(s).join(MASK) : out.replace(tokenPattern(s), `$1${MASK}`);
     }
     return out;
   }

@@ -1,0 +1,37 @@
+/**
+ * A node's BMC over Redfish, from the operator's machine: reachable, credentials valid, a power reading
+ * available, and IPMI over LAN on where the inventory asks. The probe is the check in read-only mode;
+ * apply runs it for real (the one write it may do is the IPMI PATCH).
+ */
+import { PowerstackError } from "../errors.js";
+import type { Module } from "../engine/types.js";
+import { checkBmc, type BmcCheckResult } from "../redfish/bmc-check.js";
+import type { RedfishClient } from "../redfish/client.js";
+
+export interface BmcParams {
+  /** Makes a client for this node's BMC (credentials from the vault). */
+  client: () => RedfishClient;
+  enableIpmi: boolean;
+}
+
+async function withClient(p: BmcParams, check: boolean): Promise<BmcCheckResult> {
+  const client = p.client();
+  try {
+    return await checkBmc(client, { enableIpmi: p.enableIpmi, check });
+  } finally {
+    await client.close(); // logs the session out: BMCs allow few (XCC: 16)
+  }
+}
+
+export const bmc: Module<BmcParams, BmcCheckResult> = {
+  name: "bmc",
+  probe: (p) => ({ local: () => withClient(p, true) }),
+  plan(seen) {
+    if (seen.status === "failed") throw new PowerstackError(seen.msg);
+    return seen.status === "changed" ? [{ summary: seen.msg }] : [];
+  },
+  async apply(_ctx, p) {
+    const r = await withClient(p, false);
+    if (r.status === "failed") throw new PowerstackError(r.msg);
+  },
+};
