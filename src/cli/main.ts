@@ -76,9 +76,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command("init")
     .description("interactive wizard: write an inventory and an encrypted vault")
-    .option("--from-ansible <inventory>", "import an existing Ansible YAML inventory of a K3s cluster; ask only for what it lacks")
-    .option("--defaults", "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)")
-    .option("--output <file>", "inventory file to write", "inventory/inventory.yaml")
+    .option(
+      "--from-ansible <inventory>",
+      "import an existing Ansible YAML inventory of a K3s cluster; ask only for what it lacks",
+    )
+    .option(
+      "--defaults",
+      "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)",
+    )
+    .option("--output <file>", "inventory file to write (default: the -i inventory)", "inventory/inventory.yaml")
     .option("--vault <file>", "vault file to write", "vault/vault.yaml")
     .option(
       "--node <key=value,...>",
@@ -86,7 +92,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option("--set <key=value>", "any inventory key, e.g. cluster.nfs_network=10.0.0.0/24 or nodes[0].external_ip=192.0.2.11 (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      "--set <key=value>",
+      "any inventory key, e.g. cluster.nfs_network=10.0.0.0/24 or nodes[0].external_ip=192.0.2.11 (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .addHelpText(
       "after",
       "\nSecrets with --defaults come from the environment: POWERSTACK_GRAFANA_ADMIN_PASSWORD, POWERSTACK_BMC_PASSWORD\n" +
@@ -113,20 +124,47 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option("--to <time>", "window end (RFC 3339 or unix seconds)")
     .addOption(new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("node"))
     .option("--csv", "CSV output")
-    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort); no inventory needed with it")
-    .addOption(new Option("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)").choices(["current", "legacy"]))
-    .option("--grid-intensity <gPerKwh>", "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)")
+    .option(
+      "--prometheus <url>",
+      "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
+    )
+    .addOption(
+      new Option(
+        "--kepler <flavour>",
+        "Kepler line (default: the inventory's cluster.kepler.flavour, else current)",
+      ).choices(["current", "legacy"]),
+    )
+    .option(
+      "--grid-intensity <gPerKwh>",
+      "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
+    )
     .action(action(() => import("./energy.js")));
 
   program
     .command("measure")
     .description("run a command and report the energy the cluster used while it ran, above idle")
-    .addOption(new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("namespace"))
+    .addOption(
+      new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("namespace"),
+    )
     .option("--csv", "CSV output")
-    .option("--prometheus <url>", "Prometheus URL (default: the control node's NodePort); no inventory needed with it")
-    .addOption(new Option("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)").choices(["current", "legacy"]))
-    .option("--grid-intensity <gPerKwh>", "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)")
-    .option("--scrape-interval <duration>", "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)")
+    .option(
+      "--prometheus <url>",
+      "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
+    )
+    .addOption(
+      new Option(
+        "--kepler <flavour>",
+        "Kepler line (default: the inventory's cluster.kepler.flavour, else current)",
+      ).choices(["current", "legacy"]),
+    )
+    .option(
+      "--grid-intensity <gPerKwh>",
+      "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
+    )
+    .option(
+      "--scrape-interval <duration>",
+      "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)",
+    )
     .argument("<command...>", "the command to run, after --")
     .action(action(() => import("./measure.js")));
 

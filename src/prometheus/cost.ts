@@ -1,0 +1,51 @@
+/**
+ * What a command cost: the energy of each group while it ran, minus the same group's energy over an
+ * equal window just before (the idle baseline). Equal lengths matter: then everything the cluster burns
+ * regardless of the command cancels out, and the difference is the command's share.
+ *
+ * A group seen in only one window (a namespace the command created) counts 0 J in the other.
+ */
+import { labelOf, type EnergyRow } from "./energy-report.js";
+import type { Window } from "./window.js";
+
+export interface CostRow {
+  key: Record<string, string>;
+  runJ: number;
+  baselineJ: number;
+  /** runJ - baselineJ: may be negative when the cluster happened to be busier before the command. */
+  costJ: number;
+}
+
+export interface MeasureWindows {
+  /** From the command's start to its end, lengthened (see `measureWindows`) when shorter than 2 scrapes. */
+  run: Window;
+  /** The same length, ending where `run` starts. */
+  baseline: Window;
+  /** The command's own start and end. */
+  command: Window;
+}
+
+/**
+ * increase() needs two samples inside its range; a command shorter than two scrape intervals gets a run
+ * window of two intervals from its start. The idle tail this adds is matched by an equally long baseline,
+ * so it cancels in the difference.
+ */
+export function measureWindows(command: Window, scrapeIntervalMs: number): MeasureWindows {
+  const length = Math.max(command.toMs - command.fromMs, 2 * scrapeIntervalMs);
+  const run = { fromMs: command.fromMs, toMs: command.fromMs + length };
+  return { run, baseline: { fromMs: run.fromMs - length, toMs: run.fromMs }, command };
+}
+
+export function costRows(run: EnergyRow[], baseline: EnergyRow[]): CostRow[] {
+  const rows = new Map<string, CostRow>();
+  const at = (r: EnergyRow) => {
+    const id = labelOf(r);
+    const row = rows.get(id) ?? { key: r.key, runJ: 0, baselineJ: 0, costJ: 0 };
+    rows.set(id, row);
+    return row;
+  };
+  for (const r of run) at(r).runJ += r.joules;
+  for (const r of baseline) at(r).baselineJ += r.joules;
+  const out = [...rows.values()].map((r) => ({ ...r, costJ: r.runJ - r.baselineJ }));
+  return out.sort((a, b) => b.costJ - a.costJ || labelOf(a).localeCompare(labelOf(b)));
+}

@@ -1,0 +1,105 @@
+/**
+ * Why did an energy query come back empty? Asked of Prometheus in turn, so the error names the missing
+ * metric and the probable cause: the series is there but with under two samples in the window (too short
+ * for increase()), the metric exists without the wanted zone, the other Kepler line is what is actually
+ * there (wrong `kepler.flavour`), the window predates Kepler's data, Kepler is not scraped at all, or it
+ * runs with a metrics level that leaves this series out.
+ */
+import { ExitCode, PowerstackError } from "../errors.js";
+import type { PrometheusClient } from "./client.js";
+import {
+  KEPLER_LINES,
+  otherFlavour,
+  selector,
+  type CounterSeries,
+  type KeplerLine,
+} from "./kepler-metrics.js";
+import { presence } from "./promql.js";
+import { isoTime, type Window } from "./window.js";
+
+export interface FlavourSource {
+  /** Where the flavour came from, for the fix: the inventory file, `--kepler`, or the default. */
+  from: "inventory" | "flag" | "default";
+  inventoryFile?: string;
+}
+
+export async function explainMissing(
+  client: PrometheusClient,
+  line: KeplerLine,
+  series: CounterSeries,
+  w: Window,
+  nowMs: number,
+  src: FlavourSource,
+): Promise<PowerstackError> {
+  const count = async (expr: string, at = w.toMs) =>
+    (await client.instant(expr, at)).reduce((n, s) => n + s.value, 0);
+  const what = `no \`${selector(series)}\` series in Prometheus at ${client.url} between ${isoTime(w.fromMs)} and ${isoTime(w.toMs)}`;
+
+  if ((await count(presence(series.metric, series.matchers, w))) > 0) {
+    return fail(
+      `${what} with two samples or more: increase() needs two, and the window holds at most one per series ` +
+        "(it is shorter than two scrape intervals, or Kepler's data starts or stops inside it)",
+      "ask for a longer window, at least two of Kepler's scrape intervals (its ServiceMonitor interval)",
+    );
+  }
+
+  if (series.matchers && (await count(presence(series.metric, "", w))) > 0) {
+    const zones = await client.instant(presence(series.metric, "", w, "zone"), w.toMs);
+    const have = zones.map((z) => z.labels.zone ?? "(none)").join(", ");
+    return fail(
+      `${what}: \`${series.metric}\` is there, but not with ${series.matchers} (zones present: ${have || "none"})`,
+      "this CPU or Kepler's configuration exposes no RAPL package domain on these nodes; check Kepler's logs for the power meter it found",
+    );
+  }
+
+  const other = KEPLER_LINES[otherFlavour(line.flavour)];
+  if ((await count(presence(other.nodeCpu.metric, "", w))) > 0) {
+    const setting =
+      src.from === "flag"
+        ? `--kepler ${line.flavour}`
+        : src.from === "inventory"
+          ? `cluster.kepler.flavour: ${line.flavour} in ${src.inventoryFile}`
+          : `the default flavour (${line.flavour})`;
+    return fail(
+      `${what}, while the ${other.flavour} line's \`${other.nodeCpu.metric}\` is there: ${setting} does not match the Kepler that runs`,
+      src.from === "inventory"
+        ? `set \`cluster.kepler.flavour: ${other.flavour}\` in ${src.inventoryFile} (or pass --kepler ${other.flavour})`
+        : `pass --kepler ${other.flavour}`,
+    );
+  }
+
+  // Later data, looked up in the index (cheap at any age): the window predates Kepler, or its data expired.
+  const later = await client.series(selector(line.nodeCpu), w.toMs, Math.max(nowMs, w.toMs));
+  if (
+    later.length > 0 &&
+    (await client.series(selector(series), w.toMs, Math.max(nowMs, w.toMs))).length > 0
+  ) {
+    return fail(
+      `${what}; it exists after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
+      "ask for a later window (--since shorter, or --from after Kepler was deployed)",
+    );
+  }
+
+  const kepler = await client.series(
+    `{__name__=~"${line.nodeCpu.metric}|${other.nodeCpu.metric}"}`,
+    w.fromMs,
+    Math.max(nowMs, w.toMs),
+  );
+  if (kepler.length === 0) {
+    return fail(
+      `${what}, nor any Kepler node series since: Kepler is not deployed, or Prometheus does not scrape it`,
+      "deploy Kepler with `powerstack up`, then check that its ServiceMonitor carries the `release` label of kube-prometheus-stack and that `powerstack verify` shows Kepler's targets up",
+    );
+  }
+
+  return fail(
+    `${what}, though Kepler's node series are there: this Kepler does not export it`,
+    series === line.workload
+      ? "Kepler's metrics level may leave out pods/containers (config `exporter.prometheus.metricsLevel`); enable them, or use --by node"
+      : "check Kepler's metrics level and version against the inventory's `cluster.kepler`",
+  );
+}
+
+function fail(message: string, fix: string): PowerstackError {
+  return new PowerstackError(message, ExitCode.failed, fix);
+}
