@@ -8,7 +8,9 @@ import { InputError } from "../errors.js";
 import { InventoryError } from "../inventory/load.js";
 import { closest, SourceMap, walk, type Field } from "../inventory/schema-walker.js";
 import type { Inventory } from "../inventory/types.js";
-import { ROLE_NAMES } from "./role-registry.js";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { isRolePath, ROLE_NAMES } from "./role-registry.js";
 
 export interface PlayDef {
   name: string;
@@ -43,14 +45,16 @@ export function loadPlaybook(file: string): PlayDef[] {
   const raw = walk(playSchema, doc.toJS(), [], src) as Array<{ name: string; hosts: string; roles: string[]; any_errors_fatal: boolean; connection: string }>;
   raw?.forEach((p, i) =>
     p?.roles?.forEach((r, j) => {
-      if (!ROLE_NAMES.includes(r)) {
+      if (isRolePath(r)) {
+        if (!existsSync(resolve(dirname(file), r))) src.report([i, "roles", j], `role file ${resolve(dirname(file), r)} does not exist`, "give the path of a compiled role module, relative to the playbook");
+      } else if (!ROLE_NAMES.includes(r)) {
         const near = closest(r, ROLE_NAMES);
         src.report([i, "roles", j], `unknown role \`${r}\``, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
       }
     }),
   );
   if (src.problems.length) throw new InventoryError(src.problems);
-  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles, anyErrorsFatal: p.any_errors_fatal, local: p.connection === "local" }));
+  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles.map((r) => (isRolePath(r) ? resolve(dirname(file), r) : r)), anyErrorsFatal: p.any_errors_fatal, local: p.connection === "local" }));
 }
 
 /** Node names a host pattern list selects, in inventory order. */
@@ -70,8 +74,9 @@ export function selectHosts(inv: Inventory, patterns: string[]): string[] {
 
 /** Apply `--only` / `--skip` to a playbook; plays left without roles are dropped. */
 export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]): PlayDef[] {
+  const known = [...ROLE_NAMES, ...plays.flatMap((p) => p.roles)];
   for (const r of [...(only ?? []), ...(skip ?? [])]) {
-    if (!ROLE_NAMES.includes(r)) {
+    if (!known.includes(r)) {
       const near = closest(r, ROLE_NAMES);
       throw new InputError(`unknown role \`${r}\` in --only/--skip`, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
     }

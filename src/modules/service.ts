@@ -3,6 +3,7 @@
  * (NeedDaemonReload), never by habit. Restarts are not a state: they are handlers (`restarted`), run only
  * when a task that feeds the service changed.
  */
+import { PowerstackError } from "../errors.js";
 import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
@@ -35,7 +36,8 @@ export const service: ShellModule<ServiceParams, ServiceSeen> = {
     },
   }),
   plan(seen, p) {
-    if (!seen.exists) throw new Error(`systemd unit ${p.name} not found: is its package installed?`);
+    // In --check an earlier task may only be planning to install the unit: report, and let apply decide.
+    if (!seen.exists) return [{ summary: `${[p.enabled && "enable", p.state === "started" && "start"].filter(Boolean).join(" and ") || "manage"} ${p.name} (unit not installed yet)` }];
     const changes: Change[] = [];
     if (seen.needReload) changes.push({ summary: `systemctl daemon-reload (unit file of ${p.name} changed)` });
     const isEnabled = ["enabled", "static", "alias", "indirect", "generated"].includes(seen.enabled);
@@ -49,6 +51,7 @@ export const service: ShellModule<ServiceParams, ServiceSeen> = {
     return changes;
   },
   async apply({ host }, p, changes, seen) {
+    if (!seen.exists) throw new PowerstackError(`systemd unit ${p.name} not found`, undefined, "install the package that provides it, or fix the unit name");
     const n = shq(p.name);
     const cmds: string[] = [];
     if (seen.needReload) cmds.push("systemctl daemon-reload");

@@ -94,6 +94,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
   });
 
   test("filesystem + mount: refuses foreign data, formats only when allowed, mounts by UUID, then ok", async () => {
+    await play([{ name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } }]);
     await host.exec("umount /mnt/modtest 2>/dev/null; wipefs -a /dev/vdb >/dev/null; mkfs.ext4 -q -F -L foreign /dev/vdb");
     const fs = (allowFormat?: string): Task => ({ name: "fs", module: filesystem, params: { device: "/dev/vdb", fstype: "btrfs", label: "modtest", allowFormat } });
     const refused = await play([fs()]);

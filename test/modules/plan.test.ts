@@ -72,7 +72,7 @@ describe("module plans", () => {
     expect(service.plan({ ...running, needReload: true }, { name: "x", state: "started" }).map((c) => c.summary)).toEqual(["systemctl daemon-reload (unit file of x changed)"]);
     expect(service.plan({ ...running, enabled: "disabled", active: "inactive" }, { name: "x", enabled: true, state: "started" }).map((c) => c.summary)).toEqual(["enable x", "start x"]);
     expect(service.plan(running, { name: "x", state: "restarted" }).map((c) => c.summary)).toEqual(["restart x"]);
-    expect(() => service.plan({ ...running, exists: false }, { name: "x" })).toThrow(/not found: is its package installed/);
+    expect(service.plan({ ...running, exists: false }, { name: "x", enabled: true, state: "started" })).toEqual([{ summary: "enable and start x (unit not installed yet)" }]);
   });
 
   test("command: runs only when its guard says so", () => {
