@@ -3,6 +3,7 @@
  * renamed at boot still mounts) and the mounted state. systemd reads fstab through a generator, so a
  * changed fstab is followed by `daemon-reload` before mounting.
  */
+import { PowerstackError } from "../errors.js";
 import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
@@ -63,7 +64,8 @@ export const mount: ShellModule<MountParams, MountSeen> = {
       return changes;
     }
     if ("device" in p.source && !seen.uuid) {
-      throw new Error(`${p.source.device} has no filesystem UUID: create the filesystem first`);
+      // In --check the filesystem task before this one may only be planned: report; apply re-checks.
+      return [{ summary: `${FSTAB}: ${p.path} by UUID of ${p.source.device}, and mount it (no filesystem there yet)` }];
     }
     const line = fstabLine(p, seen.uuid);
     const after = editLines(seen.fstab, { path: FSTAB, line, match });
@@ -71,7 +73,7 @@ export const mount: ShellModule<MountParams, MountSeen> = {
     if (!seen.mountedFrom) changes.push({ summary: `mount ${p.path}` });
     return changes;
   },
-  async apply({ host, facts }, p, changes) {
+  async apply({ host, facts }, p, changes, seen) {
     const fstab = changes.find((c) => c.diff);
     const reload = facts.init === "systemd" ? "systemctl daemon-reload" : "true";
     if (p.state === "absent") {
@@ -82,12 +84,19 @@ export const mount: ShellModule<MountParams, MountSeen> = {
       }
       return;
     }
+    if ("device" in p.source && !seen.uuid) {
+      throw new PowerstackError(`${p.source.device} has no filesystem UUID`, undefined, "create the filesystem first (the storage role does, before mounting)");
+    }
     if (fstab) {
       await writeFileAtomic(host, FSTAB, fstab.diff!.after);
       await run(host, reload);
     }
     if (changes.some((c) => c.summary.startsWith("mount"))) {
-      await run(host, `mkdir -p ${shq(p.path)} && mount ${shq(p.path)}`, { timeoutSec: 120 });
+      // A device is mounted by its path with the fstab line's type and options: right after mkfs, udev may
+      // not have made /dev/disk/by-uuid/<uuid> yet (and containers have no udev), so `mount <path>`, which
+      // resolves UUID= through those links, can fail. fstab keeps the UUID for every boot after this one.
+      const how = "device" in p.source ? `-t ${shq(p.fstype)} -o ${shq(p.options)} ${shq(p.source.device)} ${shq(p.path)}` : shq(p.path);
+      await run(host, `mkdir -p ${shq(p.path)} && mount ${how}`, { timeoutSec: 120 });
     }
   },
 };

@@ -63,7 +63,8 @@ export function printRecap(out: Output, recap: Map<string, HostRecap>, wallMs: n
   const hosts = [...recap.keys()];
   const w = Math.max(4, ...hosts.map((h) => h.length));
   if (out.json) {
-    out.object({ type: "recap", check, wallSeconds: wallMs / 1000, hosts: Object.fromEntries(recap) });
+    // Peak memory of this process, for benchmarks (KiB -> MiB).
+    out.object({ type: "recap", check, wallSeconds: wallMs / 1000, peakRssMiB: process.resourceUsage().maxRSS / 1024, hosts: Object.fromEntries(recap) });
     return;
   }
   out.info(`\nRECAP${check ? " (check mode: nothing was changed)" : ""}`);

@@ -135,6 +135,8 @@ describe("tier-1 lab", () => {
   });
 
   it("kernel.perf_event_paranoid: a per-node stand-in that sysctl writes, never the host's value", async () => {
+    // Other test files may have set w2 (the lab is shared): give it a known value of its own first.
+    await labSsh(w2, "sysctl -qw kernel.perf_event_paranoid=1");
     const set = await labSsh(
       w1,
       [
@@ -149,8 +151,8 @@ describe("tier-1 lab", () => {
     );
     expect(set.stdout.split("\n")).toEqual(["kernel.perf_event_paranoid = -1", "-1", "0", ""]);
     expect(hostPerf()).toBe(hostPerfAtStart);
-    // Another node has its own file, still at the host's value.
-    expect((await labSsh(w2, `cat ${PERF}`)).stdout.trim()).toBe(hostPerfAtStart);
+    // Another node has its own file, untouched by w1's writes.
+    expect((await labSsh(w2, `cat ${PERF}`)).stdout.trim()).toBe("1");
     // Other kernel sysctls stay read-only in a container: nothing reaches the host.
     const other = await labSsh(w1, "sysctl -w kernel.sysrq=0", { allowFail: true });
     expect(other.code).not.toBe(0);

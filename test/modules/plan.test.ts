@@ -87,7 +87,7 @@ describe("module plans", () => {
     expect(line).toBe("UUID=u-1 /mnt/data btrfs defaults,noatime 0 2");
     expect(mount.plan({ uuid: "u-1", mountedFrom: "/dev/vdb", fstab: `# static\n${line}\n` }, p)).toEqual([]);
     expect(mount.plan({ uuid: "u-1", fstab: "/dev/vdb /mnt/data btrfs defaults 0 0\n" }, p).map((c) => c.summary)).toEqual([`/etc/fstab: ${line}`, "mount /mnt/data"]);
-    expect(() => mount.plan({ fstab: "" }, p)).toThrow(/has no filesystem UUID/);
+    expect(mount.plan({ fstab: "" }, p).map((c) => c.summary)).toEqual(["/etc/fstab: /mnt/data by UUID of /dev/vdb, and mount it (no filesystem there yet)"]);
     const nfs = { path: "/mnt/data", source: { spec: "10.0.0.10:/mnt/data" }, fstype: "nfs4", options: "_netdev", state: "absent" as const };
     expect(mount.plan({ mountedFrom: "10.0.0.10:/mnt/data", fstab: "10.0.0.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" }, nfs).map((c) => c.summary)).toEqual(["unmount /mnt/data", "remove /mnt/data from /etc/fstab"]);
   });

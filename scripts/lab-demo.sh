@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Try powerstack without hardware: set up this machine, boot the 3-node container lab (test/lab), and run
+# `powerstack up` against it: --check first, then for real, then again to show a rerun changes nothing.
+# Runs what a container lab can run (roles kernel and storage); see README "What needs real servers".
+# Needs root (network namespaces, loop devices, systemd-nspawn) on Debian 12 with Node 20.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+packages=$(grep -v '^\s*#' .ci/host-packages.txt | grep -v '^\s*$' | tr '\n' ' ')
+missing=""
+for p in $packages; do dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing="$missing $p"; done
+if [ -n "${missing// /}" ]; then
+  echo "== installing:$missing"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build >/dev/null
+
+echo "== booting the lab (3 nodes; the base image is built once, ~90 s)"
+npx tsx test/lab/cli.ts up
+INV=/run/powerstack-lab/inventory.yaml
+VAULT=$(sed -n 's/^vault_file: //p' "$INV")
+export POWERSTACK_VAULT_PASSWORD=${POWERSTACK_VAULT_PASSWORD:-lab-demo-password}
+if [ ! -f "$VAULT" ]; then
+  # A demo vault; for real clusters use `powerstack init` or `powerstack vault create`.
+  umask 077
+  printf 'grafana_admin_password: %s\n' "$(head -c 12 /dev/urandom | base64)" > "$VAULT"
+  node dist/bin/powerstack.js vault encrypt "$VAULT" >/dev/null
+fi
+ps() { node dist/bin/powerstack.js -i "$INV" "$@"; }
+
+echo; echo "== powerstack up --check (plans, changes nothing)"
+ps up --check --only kernel,storage
+echo; echo "== powerstack up"
+ps up --only kernel,storage
+echo; echo "== powerstack up, again: nothing to do"
+ps up --only kernel,storage
+
+echo
+echo "The lab stays up: ssh -F /run/powerstack-lab/ssh_config ctl; remove it with: npm run lab -- down"
