@@ -20,17 +20,37 @@ async function main(): Promise<void> {
   const lab = await labUp({ hold: true, waitSec: 1800 });
   const logs = mkdtempSync(join(tmpdir(), "powerstack-rerun-"));
   try {
-    await VaultStore.create(lab.vaultFile, PASSWORD, { grafana_admin_password: "bench-grafana", k3s_token: "bench-token" });
+    await VaultStore.create(lab.vaultFile, PASSWORD, {
+      grafana_admin_password: "bench-grafana",
+      k3s_token: "bench-token",
+    });
     const up = () => {
       const started = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [join(ROOT, "dist/bin/powerstack.js"), "-i", lab.inventoryFile, "--log-dir", logs, "--json", "up", "--only", "kernel,storage"], {
-        env: { ...process.env, POWERSTACK_VAULT_PASSWORD: PASSWORD, CI: "true" },
-        encoding: "utf8",
-      });
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, "dist/bin/powerstack.js"),
+          "-i",
+          lab.inventoryFile,
+          "--log-dir",
+          logs,
+          "--json",
+          "up",
+          "--only",
+          "kernel,storage",
+        ],
+        {
+          env: { ...process.env, POWERSTACK_VAULT_PASSWORD: PASSWORD, CI: "true" },
+          encoding: "utf8",
+        },
+      );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (r.status !== 0) throw new Error(`up failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
       const recap = JSON.parse(r.stdout.split("\n").find((l) => l.includes('"type":"recap"'))!);
-      const changed = Object.values(recap.hosts as Record<string, { changed: number }>).reduce((a, h) => a + h.changed, 0);
+      const changed = Object.values(recap.hosts as Record<string, { changed: number }>).reduce(
+        (a, h) => a + h.changed,
+        0,
+      );
       return { seconds, changed };
     };
     const first = up();
@@ -41,8 +61,12 @@ async function main(): Promise<void> {
       times.push(r.seconds);
     }
     times.sort((a, b) => a - b);
-    console.log(`host layer (kernel, storage) on 3 lab nodes: first run ${first.seconds.toFixed(2)} s (${first.changed} changes)`);
-    console.log(`no-op rerun: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s, min ${times[0]!.toFixed(2)} s, max ${times.at(-1)!.toFixed(2)} s over ${REPEATS} runs, 0 changes each`);
+    console.log(
+      `host layer (kernel, storage) on 3 lab nodes: first run ${first.seconds.toFixed(2)} s (${first.changed} changes)`,
+    );
+    console.log(
+      `no-op rerun: median ${times[Math.floor(times.length / 2)]!.toFixed(2)} s, min ${times[0]!.toFixed(2)} s, max ${times.at(-1)!.toFixed(2)} s over ${REPEATS} runs, 0 changes each`,
+    );
   } finally {
     await labDown();
   }

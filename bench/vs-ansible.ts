@@ -38,21 +38,29 @@ interface Target {
 }
 
 function sh(cmd: string, opts: { input?: string } = {}): string {
-  return execFileSync("sh", ["-c", cmd], { encoding: "utf8", input: opts.input, maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync("sh", ["-c", cmd], {
+    encoding: "utf8",
+    input: opts.input,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 /** Run a command, return wall seconds and output; throws on a non-zero exit. */
 function timed(cmd: string[], env: Record<string, string>): Promise<{ seconds: number; stdout: string }> {
   return new Promise((resolvePromise, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd[0]!, cmd.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd.join(" ")} exited ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
+      if (code !== 0)
+        reject(new Error(`${cmd.join(" ")} exited ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
       else resolvePromise({ seconds, stdout });
     });
   });
@@ -62,21 +70,33 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function targets(lab: LabInfo, count: number): Target[] {
   const out: Target[] = [];
-  for (const port of PORTS) for (const n of lab.nodes) if (out.length < count) out.push({ name: `h${String(out.length + 1).padStart(2, "0")}`, ip: n.ip, port });
+  for (const port of PORTS)
+    for (const n of lab.nodes)
+      if (out.length < count)
+        out.push({ name: `h${String(out.length + 1).padStart(2, "0")}`, ip: n.ip, port });
   return out;
 }
 
 async function prepareNodes(lab: LabInfo, dir: string): Promise<string> {
-  const ssh = (ip: string, cmd: string) => sh(`ssh -F ${lab.sshConfigFile} root@${ip} ${JSON.stringify(cmd)}`);
+  const ssh = (ip: string, cmd: string) =>
+    sh(`ssh -F ${lab.sshConfigFile} root@${ip} ${JSON.stringify(cmd)}`);
   await Promise.all(
     lab.nodes.map(async (n) => {
       // Extra sshd's for more benchmark hosts per node, and python3 for Ansible's modules.
-      ssh(n.ip, `for p in ${PORTS.slice(1).join(" ")}; do ss -ltn | grep -q ":$p " || /usr/sbin/sshd -p $p -o PidFile=/run/sshd-$p.pid; done`);
-      ssh(n.ip, "command -v python3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null)");
+      ssh(
+        n.ip,
+        `for p in ${PORTS.slice(1).join(" ")}; do ss -ltn | grep -q ":$p " || /usr/sbin/sshd -p $p -o PidFile=/run/sshd-$p.pid; done`,
+      );
+      ssh(
+        n.ip,
+        "command -v python3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null)",
+      );
     }),
   );
   // Every port of a node serves the node's host keys: trust them under each [ip]:port name.
-  const known = readFileSync(lab.knownHostsFile, "utf8").split("\n").filter((l) => /^10\.77\.\S+ /.test(l));
+  const known = readFileSync(lab.knownHostsFile, "utf8")
+    .split("\n")
+    .filter((l) => /^10\.77\.\S+ /.test(l));
   const lines = known.flatMap((l) => {
     const [host, ...rest] = l.split(" ");
     return PORTS.map((p) => `${p === 22 ? host : `[${host}]:${p}`} ${rest.join(" ")}`);
@@ -86,16 +106,34 @@ async function prepareNodes(lab: LabInfo, dir: string): Promise<string> {
   return file;
 }
 
-function writePowerstack(dir: string, lab: LabInfo, knownHosts: string, hosts: Target[]): { inventory: string; playbook: string } {
+function writePowerstack(
+  dir: string,
+  lab: LabInfo,
+  knownHosts: string,
+  hosts: Target[],
+): { inventory: string; playbook: string } {
   const inventory = join(dir, `inventory-${hosts.length}.yaml`);
   writeFileSync(
     inventory,
     stringify({
       vault_file: "vault.yaml",
       cluster: { nfs_network: "10.0.0.0/8" },
-      ssh: { user: "root", key_file: lab.keyFile, known_hosts: "strict", known_hosts_file: knownHosts, proxy_command: lab.proxyCommand },
+      ssh: {
+        user: "root",
+        key_file: lab.keyFile,
+        known_hosts: "strict",
+        known_hosts_file: knownHosts,
+        proxy_command: lab.proxyCommand,
+      },
       // Internal IPs are placeholders (unique, as the inventory requires); the bench role does not use them.
-      nodes: hosts.map((h, i) => ({ name: h.name, role: i === 0 ? "control" : "worker", ssh_address: h.ip, ssh_port: h.port, internal_ip: `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`, ...(i === 0 ? { storage_disk: "/dev/vdb" } : {}) })),
+      nodes: hosts.map((h, i) => ({
+        name: h.name,
+        role: i === 0 ? "control" : "worker",
+        ssh_address: h.ip,
+        ssh_port: h.port,
+        internal_ip: `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        ...(i === 0 ? { storage_disk: "/dev/vdb" } : {}),
+      })),
     }),
   );
   const playbook = join(dir, "bench-play.yaml");
@@ -103,7 +141,12 @@ function writePowerstack(dir: string, lab: LabInfo, knownHosts: string, hosts: T
   return { inventory, playbook };
 }
 
-function writeAnsible(dir: string, lab: LabInfo, knownHosts: string, hosts: Target[]): { inventory: string; cfg: string } {
+function writeAnsible(
+  dir: string,
+  lab: LabInfo,
+  knownHosts: string,
+  hosts: Target[],
+): { inventory: string; cfg: string } {
   const inventory = join(dir, `ansible-${hosts.length}.yml`);
   const common = `-o ProxyCommand="${lab.proxyCommand}" -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`;
   writeFileSync(
@@ -111,7 +154,12 @@ function writeAnsible(dir: string, lab: LabInfo, knownHosts: string, hosts: Targ
     stringify({
       all: {
         hosts: Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.ip, ansible_port: h.port }])),
-        vars: { ansible_user: "root", ansible_ssh_private_key_file: lab.keyFile, ansible_ssh_common_args: common, ansible_python_interpreter: "/usr/bin/python3" },
+        vars: {
+          ansible_user: "root",
+          ansible_ssh_private_key_file: lab.keyFile,
+          ansible_ssh_common_args: common,
+          ansible_python_interpreter: "/usr/bin/python3",
+        },
       },
     }),
   );
@@ -141,13 +189,34 @@ async function main(): Promise<void> {
   const rows: Array<{ hosts: number; ps: number; an: number; rss: number }> = [];
   try {
     const knownHosts = await prepareNodes(lab, dir);
-    await VaultStore.create(join(dir, "vault.yaml"), VAULT_PASSWORD, { grafana_admin_password: "bench-grafana", k3s_token: "bench-token" });
-    const env = { POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD, CI: "true", ANSIBLE_LOCAL_TEMP: join(dir, "ansible-tmp"), ANSIBLE_NOCOLOR: "1" };
+    await VaultStore.create(join(dir, "vault.yaml"), VAULT_PASSWORD, {
+      grafana_admin_password: "bench-grafana",
+      k3s_token: "bench-token",
+    });
+    const env = {
+      POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD,
+      CI: "true",
+      ANSIBLE_LOCAL_TEMP: join(dir, "ansible-tmp"),
+      ANSIBLE_NOCOLOR: "1",
+    };
     for (const count of HOST_COUNTS) {
       const hosts = targets(lab, count);
       const ps = writePowerstack(dir, lab, knownHosts, hosts);
       const an = writeAnsible(dir, lab, knownHosts, hosts);
-      const powerstack = [process.execPath, POWERSTACK, "-i", ps.inventory, "--forks", String(count), "--json", "--log-dir", join(dir, "logs"), "up", "--playbook", ps.playbook];
+      const powerstack = [
+        process.execPath,
+        POWERSTACK,
+        "-i",
+        ps.inventory,
+        "--forks",
+        String(count),
+        "--json",
+        "--log-dir",
+        join(dir, "logs"),
+        "up",
+        "--playbook",
+        ps.playbook,
+      ];
       const ansible = ["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")];
       const anEnv = { ...env, ANSIBLE_CONFIG: an.cfg };
       process.stderr.write(`[bench] ${count} hosts: converge...\n`);
@@ -158,17 +227,26 @@ async function main(): Promise<void> {
       let rss = 0;
       for (let i = 0; i < REPEATS; i++) {
         const p = await timed(powerstack, env);
-        const recap = p.stdout.split("\n").filter((l) => l.includes('"type":"recap"')).map((l) => JSON.parse(l))[0];
-        const changed = Object.values(recap.hosts as Record<string, { changed: number }>).reduce((a, h) => a + h.changed, 0);
+        const recap = p.stdout
+          .split("\n")
+          .filter((l) => l.includes('"type":"recap"'))
+          .map((l) => JSON.parse(l))[0];
+        const changed = Object.values(recap.hosts as Record<string, { changed: number }>).reduce(
+          (a, h) => a + h.changed,
+          0,
+        );
         if (changed !== 0) throw new Error(`powerstack rerun changed ${changed} tasks: not a no-op`);
         rss = Math.max(rss, recap.peakRssMiB);
         psTimes.push(p.seconds);
         const a = await timed(ansible, anEnv);
-        if (!/changed=0\b/.test(a.stdout) || /changed=[1-9]/.test(a.stdout)) throw new Error(`ansible rerun changed something:\n${a.stdout.slice(-1500)}`);
+        if (!/changed=0\b/.test(a.stdout) || /changed=[1-9]/.test(a.stdout))
+          throw new Error(`ansible rerun changed something:\n${a.stdout.slice(-1500)}`);
         anTimes.push(a.seconds);
       }
       rows.push({ hosts: count, ps: median(psTimes), an: median(anTimes), rss });
-      process.stderr.write(`[bench] ${count} hosts: powerstack ${median(psTimes).toFixed(2)} s, ansible ${median(anTimes).toFixed(2)} s\n`);
+      process.stderr.write(
+        `[bench] ${count} hosts: powerstack ${median(psTimes).toFixed(2)} s, ansible ${median(anTimes).toFixed(2)} s\n`,
+      );
     }
   } finally {
     await labDown();
@@ -182,12 +260,23 @@ async function main(): Promise<void> {
   }
 
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`\npowerstack vs ansible-playbook ${sh("ansible --version | head -1").trim().replace(/^ansible /, "")}: no-op rerun of the same 5-task play`);
-  console.log(`${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpu}), Node ${process.version}, median of ${REPEATS}, same lab hosts, same run\n`);
+  console.log(
+    `\npowerstack vs ansible-playbook ${sh("ansible --version | head -1")
+      .trim()
+      .replace(/^ansible /, "")}: no-op rerun of the same 5-task play`,
+  );
+  console.log(
+    `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpu}), Node ${process.version}, median of ${REPEATS}, same lab hosts, same run\n`,
+  );
   console.log("| hosts | powerstack | ansible | ansible / powerstack | powerstack peak RSS |");
   console.log("|---:|---:|---:|---:|---:|");
-  for (const r of rows) console.log(`| ${r.hosts} | ${r.ps.toFixed(2)} s | ${r.an.toFixed(2)} s | ${(r.an / r.ps).toFixed(1)}x | ${r.rss.toFixed(0)} MiB |`);
-  console.log(`\n\`powerstack --help\`: ${(median(helpTimes) * 1000).toFixed(0)} ms (bare \`node -e 0\`: ${(median(nodeTimes) * 1000).toFixed(0)} ms)`);
+  for (const r of rows)
+    console.log(
+      `| ${r.hosts} | ${r.ps.toFixed(2)} s | ${r.an.toFixed(2)} s | ${(r.an / r.ps).toFixed(1)}x | ${r.rss.toFixed(0)} MiB |`,
+    );
+  console.log(
+    `\n\`powerstack --help\`: ${(median(helpTimes) * 1000).toFixed(0)} ms (bare \`node -e 0\`: ${(median(nodeTimes) * 1000).toFixed(0)} ms)`,
+  );
 }
 
 main().catch((err) => {

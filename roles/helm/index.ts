@@ -12,7 +12,11 @@ export const role: Role = {
         {
           name: `Helm ${helm.version}`,
           module: helmBinary,
-          params: { version: helm.version, arch: helmArch(facts.arch), artifactsDir: k3s.install === "airgap" ? k3s.artifactsDir : undefined },
+          params: {
+            version: helm.version,
+            arch: helmArch(facts.arch),
+            artifactsDir: k3s.install === "airgap" ? k3s.artifactsDir : undefined,
+          },
         },
       ],
     };

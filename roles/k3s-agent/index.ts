@@ -22,7 +22,18 @@ export const role: Role = {
       flannelIface: node.flannelIface,
     });
     return {
-      tasks: [{ name: `K3s agent ${inventory.cluster.k3s.version}`, module: k3s, params: { kind: "agent", version: inventory.cluster.k3s.version, config, source: installSource(ctx) } }],
+      tasks: [
+        {
+          name: `K3s agent ${inventory.cluster.k3s.version}`,
+          module: k3s,
+          params: {
+            kind: "agent",
+            version: inventory.cluster.k3s.version,
+            config,
+            source: installSource(ctx),
+          },
+        },
+      ],
     };
   },
 };

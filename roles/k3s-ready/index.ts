@@ -8,6 +8,12 @@ export const role: Role = {
   name: "k3s-ready",
   description: "wait (bounded) for every node to be Ready, naming the ones that are not",
   tasks: ({ inventory }) => ({
-    tasks: [{ name: "all nodes Ready", module: nodesReady, params: { nodes: inventory.nodes.map((n) => n.name), timeoutSec: READY_TIMEOUT_SEC } }],
+    tasks: [
+      {
+        name: "all nodes Ready",
+        module: nodesReady,
+        params: { nodes: inventory.nodes.map((n) => n.name), timeoutSec: READY_TIMEOUT_SEC },
+      },
+    ],
   }),
 };

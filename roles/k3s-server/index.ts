@@ -14,7 +14,8 @@ export function installSource(ctx: RoleContext): K3sInstallSource {
 
 export const role: Role = {
   name: "k3s-server",
-  description: "K3s server (pinned version, node-ip, tls-san, token from the vault), restarted only when its config changes",
+  description:
+    "K3s server (pinned version, node-ip, tls-san, token from the vault), restarted only when its config changes",
   async tasks(ctx) {
     const { node, inventory } = ctx;
     const token = await clusterToken(ctx);
@@ -28,7 +29,18 @@ export const role: Role = {
       disable: inventory.cluster.k3s.disable,
     });
     return {
-      tasks: [{ name: `K3s server ${inventory.cluster.k3s.version}`, module: k3s, params: { kind: "server", version: inventory.cluster.k3s.version, config, source: installSource(ctx) } }],
+      tasks: [
+        {
+          name: `K3s server ${inventory.cluster.k3s.version}`,
+          module: k3s,
+          params: {
+            kind: "server",
+            version: inventory.cluster.k3s.version,
+            config,
+            source: installSource(ctx),
+          },
+        },
+      ],
     };
   },
 };

@@ -17,7 +17,11 @@ export const role: Role = {
       {
         name: "kernel.perf_event_paranoid",
         module: sysctl,
-        params: { name: "kernel.perf_event_paranoid", value: String(inventory.cluster.perfEventParanoid), file: SYSCTL_DROP_IN },
+        params: {
+          name: "kernel.perf_event_paranoid",
+          value: String(inventory.cluster.perfEventParanoid),
+          file: SYSCTL_DROP_IN,
+        },
       },
     ],
   }),

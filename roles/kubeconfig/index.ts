@@ -19,7 +19,12 @@ export const role: Role = {
         {
           name: `context ${KUBE_CONTEXT} in ${localPath}`,
           module: kubeconfig,
-          params: { localPath, localContent: existsSync(localPath) ? readFileSync(localPath, "utf8") : undefined, context: KUBE_CONTEXT, server: `https://${control.externalIp}:6443` },
+          params: {
+            localPath,
+            localContent: existsSync(localPath) ? readFileSync(localPath, "utf8") : undefined,
+            context: KUBE_CONTEXT,
+            server: `https://${control.externalIp}:6443`,
+          },
         },
       ],
     };

@@ -19,7 +19,13 @@ export const role: Role = {
         {
           name: `mount ${control.internalIp}:${dataPath}`,
           module: mount,
-          params: { path: dataPath, source: { spec: `${control.internalIp}:${dataPath}` }, fstype: "nfs4", options: NFS_MOUNT_OPTIONS, state: "mounted" },
+          params: {
+            path: dataPath,
+            source: { spec: `${control.internalIp}:${dataPath}` },
+            fstype: "nfs4",
+            options: NFS_MOUNT_OPTIONS,
+            state: "mounted",
+          },
           retries: 3,
           delaySec: 5,
         },

@@ -27,12 +27,23 @@ export const role: Role = {
         {
           name: `export ${dataPath}`,
           module: lineInFile,
-          params: { path: "/etc/exports", line: exportLine(dataPath, nfsNetwork), match: new RegExp(`^${escaped}\\s`), mode: "0644" },
+          params: {
+            path: "/etc/exports",
+            line: exportLine(dataPath, nfsNetwork),
+            match: new RegExp(`^${escaped}\\s`),
+            mode: "0644",
+          },
           notify: ["reload exports"],
         },
-        { name: "nfs-server service", module: service, params: { name: "nfs-server", enabled: true, state: "started" } },
+        {
+          name: "nfs-server service",
+          module: service,
+          params: { name: "nfs-server", enabled: true, state: "started" },
+        },
       ],
-      handlers: [{ name: "reload exports", module: command, params: { cmd: "exportfs -ra", summary: "exportfs -ra" } }],
+      handlers: [
+        { name: "reload exports", module: command, params: { cmd: "exportfs -ra", summary: "exportfs -ra" } },
+      ],
     };
   },
 };

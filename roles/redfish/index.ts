@@ -13,7 +13,13 @@ export const role: Role = {
     if (!hasBmc(node)) return { tasks: [] };
     const clientFor = inventoryClientFactory(secret);
     return {
-      tasks: [{ name: `BMC ${node.bmc.address}`, module: bmc, params: { client: () => clientFor(node), enableIpmi: node.bmc.ipmiOverLan } }],
+      tasks: [
+        {
+          name: `BMC ${node.bmc.address}`,
+          module: bmc,
+          params: { client: () => clientFor(node), enableIpmi: node.bmc.ipmiOverLan },
+        },
+      ],
     };
   },
 };

@@ -22,20 +22,33 @@ export const SERVICE_OWNERS: Record<MonitoringService, { owner: string; group: s
 
 export const role: Role = {
   name: "storage",
-  description: "BTRFS data filesystem on the control node's empty disk, mounted by UUID, per-service directories",
+  description:
+    "BTRFS data filesystem on the control node's empty disk, mounted by UUID, per-service directories",
   tasks: ({ inventory, node, allowFormat }) => {
     const { dataPath, dataLabel } = inventory.cluster;
     const disk = node.storageDisk!;
     return {
       tasks: [
         { name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } },
-        { name: `BTRFS filesystem on ${disk}`, module: filesystem, params: { device: disk, fstype: "btrfs", label: dataLabel, allowFormat } },
+        {
+          name: `BTRFS filesystem on ${disk}`,
+          module: filesystem,
+          params: { device: disk, fstype: "btrfs", label: dataLabel, allowFormat },
+        },
         {
           name: `mount ${dataPath}`,
           module: mount,
-          params: { path: dataPath, source: { device: disk }, fstype: "btrfs", options: "defaults,noatime", state: "mounted" },
+          params: {
+            path: dataPath,
+            source: { device: disk },
+            fstype: "btrfs",
+            options: "defaults,noatime",
+            state: "mounted",
+          },
         },
-        ...(Object.entries(SERVICE_OWNERS) as Array<[MonitoringService, { owner: string; group: string }]>).map(([svc, o]) => ({
+        ...(
+          Object.entries(SERVICE_OWNERS) as Array<[MonitoringService, { owner: string; group: string }]>
+        ).map(([svc, o]) => ({
           name: `${dataPath}/${svc}`,
           module: file,
           params: { path: `${dataPath}/${svc}`, state: "directory" as const, mode: "0775", ...o },

@@ -42,7 +42,9 @@ export async function openRun(
     if (!existsSync(inventory.vaultFile)) {
       throw new InputError(
         `vault ${inventory.vaultFile} does not exist (named by ${inventory.file})`,
-        "create it with `powerstack vault create " + inventory.vaultFile + "` or set `vault_file` in the inventory",
+        "create it with `powerstack vault create " +
+          inventory.vaultFile +
+          "` or set `vault_file` in the inventory",
       );
     }
     const password = await getVaultPassword({ file: opts.vaultPasswordFile });
@@ -51,7 +53,12 @@ export async function openRun(
     const missing = secretReferences(inventory).filter((r) => !r.optional && !vault!.has(r.secret));
     if (missing.length > 0) {
       throw new InputError(
-        missing.map((m) => `${inventory.file}: ${m.key} names vault key \`${m.secret}\`, which ${inventory.vaultFile} lacks`).join("\n"),
+        missing
+          .map(
+            (m) =>
+              `${inventory.file}: ${m.key} names vault key \`${m.secret}\`, which ${inventory.vaultFile} lacks`,
+          )
+          .join("\n"),
         `add the key(s) with \`powerstack vault edit ${inventory.vaultFile}\``,
       );
     }
@@ -71,7 +78,10 @@ export async function openRun(
     secret(name: string): string {
       const value = vault?.get(name);
       if (value === undefined) {
-        throw new InputError(`vault ${inventory.vaultFile} has no key \`${name}\``, `add it with \`powerstack vault edit ${inventory.vaultFile}\``);
+        throw new InputError(
+          `vault ${inventory.vaultFile} has no key \`${name}\``,
+          `add it with \`powerstack vault edit ${inventory.vaultFile}\``,
+        );
       }
       return value;
     },

@@ -26,7 +26,8 @@ function globalOptions(cmd: Command): GlobalOptions {
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new PowerstackError(`--forks needs a whole number >= 1, got "${value}"`, ExitCode.usage);
+  if (!Number.isInteger(n) || n < 1)
+    throw new PowerstackError(`--forks needs a whole number >= 1, got "${value}"`, ExitCode.usage);
   return n;
 }
 
@@ -34,14 +35,24 @@ export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command("powerstack")
     .description("Stand up an energy-measured K3s cluster on bare metal, idempotently.")
     .version("0.1.0")
-    .option("-i, --inventory <file>", "inventory file", process.env.POWERSTACK_INVENTORY ?? "inventory/inventory.yaml")
-    .option("--limit <hosts|groups>", "only these nodes or groups (comma-separated: node names, all, control, workers)")
+    .option(
+      "-i, --inventory <file>",
+      "inventory file",
+      process.env.POWERSTACK_INVENTORY ?? "inventory/inventory.yaml",
+    )
+    .option(
+      "--limit <hosts|groups>",
+      "only these nodes or groups (comma-separated: node names, all, control, workers)",
+    )
     .option("--check", "probe and plan only: report what would change, change nothing")
     .option("--diff", "show each change (files as unified diffs)")
     .option("--json", "machine-readable output: one JSON object per line on stdout")
     .option("-v, --verbose", "more detail (repeat for more)", (_v: string, prev: number) => prev + 1, 0)
     .addOption(new Option("--forks <n>", "hosts worked on in parallel").default(10).argParser(positiveInt))
-    .option("--vault-password-file <file>", "read the vault password from this file (or set POWERSTACK_VAULT_PASSWORD)")
+    .option(
+      "--vault-password-file <file>",
+      "read the vault password from this file (or set POWERSTACK_VAULT_PASSWORD)",
+    )
     .option("--yes", "do not ask for confirmation")
     .option("--log-dir <dir>", "directory for run logs", process.env.POWERSTACK_LOG_DIR ?? "logs")
     .showHelpAfterError("(run with --help for usage)")
@@ -58,7 +69,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description("provision every node and the stack; a rerun changes nothing")
     .option("--only <roles>", "run only these roles (comma-separated)")
     .option("--skip <roles>", "skip these roles (comma-separated)")
-    .option("--allow-format <disk>", "allow formatting this disk even though it holds a filesystem or partition table")
+    .option(
+      "--allow-format <disk>",
+      "allow formatting this disk even though it holds a filesystem or partition table",
+    )
     .option("--playbook <file>", "run this playbook instead of the built-in playbooks/up.yaml")
     .action(action(() => import("./up.js")));
 
@@ -84,7 +98,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
       "--defaults",
       "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)",
     )
-    .option("--output <file>", "inventory file to write (default: the -i inventory)", "inventory/inventory.yaml")
+    .option(
+      "--output <file>",
+      "inventory file to write (default: the -i inventory)",
+      "inventory/inventory.yaml",
+    )
     .option("--vault <file>", "vault file to write", "vault/vault.yaml")
     .option(
       "--node <key=value,...>",
@@ -173,8 +191,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description("Redfish power: status of nodes, drain and power off an idle worker, power on")
     .argument("<action>", "status | off | on")
     .argument("[nodes...]", "node names (status: default all, or --limit; off/on: exactly one)")
-    .option("--drain-timeout <seconds>", "off: give up evicting pods after this long (the node is uncordoned again)", "300")
-    .option("--wait-timeout <seconds>", "off/on: bound on reaching the power state and, for on, the node becoming Ready")
+    .option(
+      "--drain-timeout <seconds>",
+      "off: give up evicting pods after this long (the node is uncordoned again)",
+      "300",
+    )
+    .option(
+      "--wait-timeout <seconds>",
+      "off/on: bound on reaching the power state and, for on, the node becoming Ready",
+    )
     .addHelpText(
       "after",
       "\n  off: refuses the control node; cordon, drain, Redfish GracefulShutdown, wait for Off.\n" +
@@ -195,7 +220,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are successes; any other parse error is a usage error (exit 2).
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help"
+      return err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
         ? ExitCode.ok
         : ExitCode.usage;
     }

@@ -24,7 +24,12 @@ export interface PlaybookOptions {
 }
 
 export function splitList(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 function chooseReporter(ctx: RunContext): Reporter {
@@ -37,7 +42,11 @@ function chooseReporter(ctx: RunContext): Reporter {
 export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOptions = {}): Promise<number> {
   const started = Date.now();
   const { inventory: inv, opts } = ctx;
-  const plays = filterRoles(loadPlaybook(po.file ?? join(packageRoot(), "playbooks", `${name}.yaml`)), po.only, po.skip);
+  const plays = filterRoles(
+    loadPlaybook(po.file ?? join(packageRoot(), "playbooks", `${name}.yaml`)),
+    po.only,
+    po.skip,
+  );
   const limit = opts.limit ? new Set(selectHosts(inv, splitList(opts.limit)!)) : undefined;
   const control = inv.nodes.find((n) => n.role === "control")!;
   const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
@@ -49,7 +58,9 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
     reporter: chooseReporter(ctx),
     connect: (host) => {
       const node = inv.nodes.find((n) => n.name === host)!;
-      return SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, { becomePassword });
+      return SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, {
+        becomePassword,
+      });
     },
   });
   try {

@@ -7,7 +7,12 @@ export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
   const local = cmd.opts<{ only?: string; skip?: string; allowFormat?: string; playbook?: string }>();
   const ctx = await openRun("up", opts);
   try {
-    return await runPlaybook(ctx, "up", { only: splitList(local.only), skip: splitList(local.skip), allowFormat: local.allowFormat, file: local.playbook });
+    return await runPlaybook(ctx, "up", {
+      only: splitList(local.only),
+      skip: splitList(local.skip),
+      allowFormat: local.allowFormat,
+      file: local.playbook,
+    });
   } finally {
     ctx.close();
   }

@@ -14,12 +14,18 @@ export async function connectCluster(ctx: RunContext): Promise<Cluster & { close
   const inv = ctx.inventory;
   const control = inv.nodes.find((n) => n.role === "control")!;
   const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
-  const host = await SshHost.connect({ name: control.name, address: control.sshAddress, port: control.sshPort }, inv.ssh, { becomePassword });
-  const call = (tool: string) => async (args: string[], opts: ClusterCallOptions = {}): Promise<CommandResult> => {
-    const line = `${tool} ${args.map(shq).join(" ")}`;
-    ctx.log.write("cluster", { command: line });
-    return host.exec(line, { stdin: opts.stdin, timeoutSec: opts.timeoutSec });
-  };
+  const host = await SshHost.connect(
+    { name: control.name, address: control.sshAddress, port: control.sshPort },
+    inv.ssh,
+    { becomePassword },
+  );
+  const call =
+    (tool: string) =>
+    async (args: string[], opts: ClusterCallOptions = {}): Promise<CommandResult> => {
+      const line = `${tool} ${args.map(shq).join(" ")}`;
+      ctx.log.write("cluster", { command: line });
+      return host.exec(line, { stdin: opts.stdin, timeoutSec: opts.timeoutSec });
+    };
   return {
     kubectl: call("k3s kubectl"),
     helm: call(`KUBECONFIG=${SERVER_KUBECONFIG} helm`),

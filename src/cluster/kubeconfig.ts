@@ -37,16 +37,27 @@ function upsert(list: Named[] | undefined, entry: Named): Named[] {
 }
 
 /** The merged document as an object (`undefined` local = no file yet). */
-export function mergeKubeconfig(local: string | undefined, k3sYaml: string, opts: { name: string; server: string; source: string }): KubeConfig {
+export function mergeKubeconfig(
+  local: string | undefined,
+  k3sYaml: string,
+  opts: { name: string; server: string; source: string },
+): KubeConfig {
   const server = parse(k3sYaml) as KubeConfig;
   const cluster = server.clusters?.[0]?.cluster as Record<string, unknown> | undefined;
   const user = server.users?.[0]?.user;
-  if (!cluster || !user) throw new InputError(`${opts.source} is not a kubeconfig with a cluster and a user`, "check that K3s finished installing on the control node");
+  if (!cluster || !user)
+    throw new InputError(
+      `${opts.source} is not a kubeconfig with a cluster and a user`,
+      "check that K3s finished installing on the control node",
+    );
   let base: KubeConfig;
   try {
     base = (local?.trim() ? parse(local) : undefined) ?? {};
   } catch (err) {
-    throw new InputError(`${kubeconfigPath()} is not valid YAML: ${(err as Error).message}`, "fix or move that file; powerstack will not overwrite a file it cannot read");
+    throw new InputError(
+      `${kubeconfigPath()} is not valid YAML: ${(err as Error).message}`,
+      "fix or move that file; powerstack will not overwrite a file it cannot read",
+    );
   }
   const name = opts.name;
   return {
@@ -62,7 +73,11 @@ export function mergeKubeconfig(local: string | undefined, k3sYaml: string, opts
 }
 
 /** New file content, or `undefined` when the local file already holds exactly this. */
-export function mergedKubeconfigText(local: string | undefined, k3sYaml: string, opts: { name: string; server: string; source: string }): string | undefined {
+export function mergedKubeconfigText(
+  local: string | undefined,
+  k3sYaml: string,
+  opts: { name: string; server: string; source: string },
+): string | undefined {
   const merged = mergeKubeconfig(local, k3sYaml, opts);
   const current = local?.trim() ? (parse(local) as KubeConfig) : undefined;
   return isDeepStrictEqual(current, merged) ? undefined : stringify(merged);

@@ -18,11 +18,12 @@ export function unifiedDiff(path: string, before: string, after: string, context
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ kind: " ", text: a[i]!, ai: i++, bi: j++ });
     // Deletions before insertions, as `diff -u` prints a replaced line.
-    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ kind: "-", text: a[i]!, ai: i++, bi: j });
+    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ kind: "-", text: a[i]!, ai: i++, bi: j });
     else ops.push({ kind: "+", text: b[j]!, ai: i, bi: j++ });
   }
   const out = [`--- ${path} (before)`, `+++ ${path} (after)`];
-  for (let k = 0; k < ops.length; ) {
+  for (let k = 0; k < ops.length;) {
     if (ops[k]!.kind === " ") {
       k++;
       continue;
@@ -46,7 +47,9 @@ export function unifiedDiff(path: string, before: string, after: string, context
     const hunk = ops.slice(start, end);
     const aLen = hunk.filter((o) => o.kind !== "+").length;
     const bLen = hunk.filter((o) => o.kind !== "-").length;
-    out.push(`@@ -${aLen ? hunk[0]!.ai + 1 : hunk[0]!.ai},${aLen} +${bLen ? hunk[0]!.bi + 1 : hunk[0]!.bi},${bLen} @@`);
+    out.push(
+      `@@ -${aLen ? hunk[0]!.ai + 1 : hunk[0]!.ai},${aLen} +${bLen ? hunk[0]!.bi + 1 : hunk[0]!.bi},${bLen} @@`,
+    );
     for (const o of hunk) out.push(o.kind + o.text);
     k = end;
     start = end;

@@ -88,6 +88,7 @@ export function parseFacts(stdout: string): Facts {
 
 export async function gatherFacts(host: Host): Promise<Facts> {
   const r = await host.exec(FACTS_SCRIPT, { timeoutSec: 60 });
-  if (r.code !== 0 && !r.stdout.includes("@@hostname")) throw new CommandError(host.name, "gather facts", r.code, r.stderr);
+  if (r.code !== 0 && !r.stdout.includes("@@hostname"))
+    throw new CommandError(host.name, "gather facts", r.code, r.stderr);
   return parseFacts(r.stdout);
 }

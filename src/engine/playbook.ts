@@ -42,19 +42,40 @@ export function loadPlaybook(file: string): PlayDef[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const src = new SourceMap(file, doc, lines);
-  const raw = walk(playSchema, doc.toJS(), [], src) as Array<{ name: string; hosts: string; roles: string[]; any_errors_fatal: boolean; connection: string }>;
+  const raw = walk(playSchema, doc.toJS(), [], src) as Array<{
+    name: string;
+    hosts: string;
+    roles: string[];
+    any_errors_fatal: boolean;
+    connection: string;
+  }>;
   raw?.forEach((p, i) =>
     p?.roles?.forEach((r, j) => {
       if (isRolePath(r)) {
-        if (!existsSync(resolve(dirname(file), r))) src.report([i, "roles", j], `role file ${resolve(dirname(file), r)} does not exist`, "give the path of a compiled role module, relative to the playbook");
+        if (!existsSync(resolve(dirname(file), r)))
+          src.report(
+            [i, "roles", j],
+            `role file ${resolve(dirname(file), r)} does not exist`,
+            "give the path of a compiled role module, relative to the playbook",
+          );
       } else if (!ROLE_NAMES.includes(r)) {
         const near = closest(r, ROLE_NAMES);
-        src.report([i, "roles", j], `unknown role \`${r}\``, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
+        src.report(
+          [i, "roles", j],
+          `unknown role \`${r}\``,
+          near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`,
+        );
       }
     }),
   );
   if (src.problems.length) throw new InventoryError(src.problems);
-  return raw.map((p) => ({ name: p.name, hosts: p.hosts.split(",").map((h) => h.trim()), roles: p.roles.map((r) => (isRolePath(r) ? resolve(dirname(file), r) : r)), anyErrorsFatal: p.any_errors_fatal, local: p.connection === "local" }));
+  return raw.map((p) => ({
+    name: p.name,
+    hosts: p.hosts.split(",").map((h) => h.trim()),
+    roles: p.roles.map((r) => (isRolePath(r) ? resolve(dirname(file), r) : r)),
+    anyErrorsFatal: p.any_errors_fatal,
+    local: p.connection === "local",
+  }));
 }
 
 /** Node names a host pattern list selects, in inventory order. */
@@ -62,10 +83,24 @@ export function selectHosts(inv: Inventory, patterns: string[]): string[] {
   const wanted = new Set<string>();
   for (const pat of patterns) {
     const matches =
-      pat === "all" ? inv.nodes : pat === "control" ? inv.nodes.filter((n) => n.role === "control") : pat === "workers" ? inv.nodes.filter((n) => n.role === "worker") : inv.nodes.filter((n) => n.name === pat);
+      pat === "all"
+        ? inv.nodes
+        : pat === "control"
+          ? inv.nodes.filter((n) => n.role === "control")
+          : pat === "workers"
+            ? inv.nodes.filter((n) => n.role === "worker")
+            : inv.nodes.filter((n) => n.name === pat);
     if (matches.length === 0 && !["control", "workers"].includes(pat)) {
-      const near = closest(pat, inv.nodes.map((n) => n.name));
-      throw new InputError(`no node or group named \`${pat}\``, near ? `did you mean \`${near}\`?` : `nodes: ${inv.nodes.map((n) => n.name).join(", ")}; groups: all, control, workers`);
+      const near = closest(
+        pat,
+        inv.nodes.map((n) => n.name),
+      );
+      throw new InputError(
+        `no node or group named \`${pat}\``,
+        near
+          ? `did you mean \`${near}\`?`
+          : `nodes: ${inv.nodes.map((n) => n.name).join(", ")}; groups: all, control, workers`,
+      );
     }
     for (const n of matches) wanted.add(n.name);
   }
@@ -78,7 +113,10 @@ export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]):
   for (const r of [...(only ?? []), ...(skip ?? [])]) {
     if (!known.includes(r)) {
       const near = closest(r, ROLE_NAMES);
-      throw new InputError(`unknown role \`${r}\` in --only/--skip`, near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`);
+      throw new InputError(
+        `unknown role \`${r}\` in --only/--skip`,
+        near ? `did you mean \`${near}\`?` : `roles: ${ROLE_NAMES.join(", ")}`,
+      );
     }
   }
   return plays

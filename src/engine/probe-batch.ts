@@ -10,11 +10,18 @@ import type { Probe, ShellProbe } from "./types.js";
 
 export function batchScript(probes: Array<ShellProbe<unknown>>, nonce: string): string {
   return probes
-    .map((p, i) => `printf '\\n@@${nonce}:${i}:begin\\n'; ( ${p.command}\n) 2>/dev/null; printf '\\n@@${nonce}:${i}:end:%d\\n' $?`)
+    .map(
+      (p, i) =>
+        `printf '\\n@@${nonce}:${i}:begin\\n'; ( ${p.command}\n) 2>/dev/null; printf '\\n@@${nonce}:${i}:end:%d\\n' $?`,
+    )
     .join("\n");
 }
 
-export function splitBatch(stdout: string, count: number, nonce: string): Array<{ stdout: string; code: number }> {
+export function splitBatch(
+  stdout: string,
+  count: number,
+  nonce: string,
+): Array<{ stdout: string; code: number }> {
   const results: Array<{ stdout: string; code: number }> = [];
   for (let i = 0; i < count; i++) {
     const begin = `\n@@${nonce}:${i}:begin\n`;

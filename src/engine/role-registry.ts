@@ -21,12 +21,17 @@ const loaders: Record<string, () => Promise<{ role: Role }>> = {
 export const ROLE_NAMES = Object.keys(loaders);
 
 /** A role given as a path in a playbook (`./my-role/index.js`): a user's own role, loaded from that file. */
-export const isRolePath = (name: string) => name.startsWith("/") || name.startsWith("./") || name.startsWith("../");
+export const isRolePath = (name: string) =>
+  name.startsWith("/") || name.startsWith("./") || name.startsWith("../");
 
 export async function loadRole(name: string): Promise<Role> {
   if (isRolePath(name)) {
     const mod = (await import(pathToFileURL(name).href)) as { role?: Role };
-    if (!mod.role) throw new InputError(`${name} does not export a \`role\``, "export const role: Role = { name, description, tasks }");
+    if (!mod.role)
+      throw new InputError(
+        `${name} does not export a \`role\``,
+        "export const role: Role = { name, description, tasks }",
+      );
     return mod.role;
   }
   const load = loaders[name];

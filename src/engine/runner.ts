@@ -12,7 +12,16 @@ import { runProbes } from "./probe-batch.js";
 import type { Change, Task, TaskResult, TaskStatus } from "./types.js";
 
 /** Facts of a local play: none about the node (its OS is not contacted). */
-const LOCAL_FACTS: Facts = { hostname: "", os: { id: "local", versionId: "", prettyName: "operator machine", family: "other" }, arch: "", kernel: "", init: "", memTotalKb: 0, blockDevices: [], interfaces: [] };
+const LOCAL_FACTS: Facts = {
+  hostname: "",
+  os: { id: "local", versionId: "", prettyName: "operator machine", family: "other" },
+  arch: "",
+  kernel: "",
+  init: "",
+  memTotalKb: 0,
+  blockDevices: [],
+  interfaces: [],
+};
 
 export interface HostTasks {
   tasks: Task[];
@@ -107,7 +116,15 @@ export class Runner {
       plan = await play.tasksFor(name, session.facts, session.host);
     } catch (err) {
       const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
-      this.record({ host: name, play: play.name, task: status === "unreachable" ? "connect" : "prepare tasks", status, changes: [], msg: describeError(err), durationMs: Date.now() - started });
+      this.record({
+        host: name,
+        play: play.name,
+        task: status === "unreachable" ? "connect" : "prepare tasks",
+        status,
+        changes: [],
+        msg: describeError(err),
+        durationMs: Date.now() - started,
+      });
       if (play.anyErrorsFatal) this.aborted = true;
       return;
     }
@@ -118,13 +135,23 @@ export class Runner {
       return;
     }
     const handlers = (plan.handlers ?? []).filter((h) => notified.has(h.name));
-    if (handlers.length > 0 && !(await this.runTasks(play, session, handlers, notified, true)) && play.anyErrorsFatal) {
+    if (
+      handlers.length > 0 &&
+      !(await this.runTasks(play, session, handlers, notified, true)) &&
+      play.anyErrorsFatal
+    ) {
       this.aborted = true;
     }
   }
 
   /** Run tasks in order on one host; false when one failed (the rest are not run). */
-  private async runTasks(play: Play, { host, facts }: { host: Host; facts: Facts }, tasks: Task[], notified: Set<string>, handler: boolean): Promise<boolean> {
+  private async runTasks(
+    play: Play,
+    { host, facts }: { host: Host; facts: Facts },
+    tasks: Task[],
+    notified: Set<string>,
+    handler: boolean,
+  ): Promise<boolean> {
     const observed = new Map<number, unknown>();
     let stale = true;
     for (let i = 0; i < tasks.length; i++) {
@@ -139,8 +166,13 @@ export class Runner {
       try {
         if (stale) {
           // Probe this task and every later one in a single round trip; valid until something changes.
-          const pending = tasks.map((t, j) => ({ t, j })).filter(({ t, j }) => j >= i && (!t.when || t.when(facts)));
-          const seen = await runProbes(host, pending.map(({ t }) => t.module.probe(t.params)));
+          const pending = tasks
+            .map((t, j) => ({ t, j }))
+            .filter(({ t, j }) => j >= i && (!t.when || t.when(facts)));
+          const seen = await runProbes(
+            host,
+            pending.map(({ t }) => t.module.probe(t.params)),
+          );
           observed.clear();
           pending.forEach(({ j }, k) => observed.set(j, seen[k]));
           stale = false;
@@ -159,14 +191,25 @@ export class Runner {
         this.record({ ...base, status: "changed", changes, durationMs: Date.now() - started });
       } catch (err) {
         const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
-        this.record({ ...base, status, changes: [], msg: describeError(err), durationMs: Date.now() - started });
+        this.record({
+          ...base,
+          status,
+          changes: [],
+          msg: describeError(err),
+          durationMs: Date.now() - started,
+        });
         return false;
       }
     }
     return true;
   }
 
-  private async applyWithRetries(task: Task, ctx: { host: Host; facts: Facts }, changes: Change[], seen: unknown): Promise<void> {
+  private async applyWithRetries(
+    task: Task,
+    ctx: { host: Host; facts: Facts },
+    changes: Change[],
+    seen: unknown,
+  ): Promise<void> {
     const attempts = 1 + (task.retries ?? 0);
     for (let a = 1; ; a++) {
       try {
@@ -174,7 +217,12 @@ export class Runner {
         return;
       } catch (err) {
         // Refusals and lost connections are final; only ordinary failures are retried.
-        if (a >= attempts || err instanceof UnreachableError || (err instanceof PowerstackError && err.exitCode === 2)) throw err;
+        if (
+          a >= attempts ||
+          err instanceof UnreachableError ||
+          (err instanceof PowerstackError && err.exitCode === 2)
+        )
+          throw err;
         await new Promise((r) => setTimeout(r, (task.delaySec ?? 2) * 1000));
       }
     }

@@ -63,7 +63,14 @@ export function parseInventory(text: string, file: string): Inventory {
     throw new InventoryError(
       doc.errors.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
-        return { file, line, col, key: "(yaml)", message: e.message.split("\n")[0]!, fix: "correct the YAML syntax here" };
+        return {
+          file,
+          line,
+          col,
+          key: "(yaml)",
+          message: e.message.split("\n")[0]!,
+          fix: "correct the YAML syntax here",
+        };
       }),
     );
   }
@@ -78,7 +85,11 @@ function crossChecks(raw: Raw, src: SourceMap): void {
   const nodes: Raw[] = raw.nodes;
   const controls = nodes.filter((n) => n.role === "control");
   if (controls.length === 0) {
-    src.report(["nodes"], "no node has `role: control`", "mark exactly one node `role: control` (it runs the K3s server, NFS and storage)");
+    src.report(
+      ["nodes"],
+      "no node has `role: control`",
+      "mark exactly one node `role: control` (it runs the K3s server, NFS and storage)",
+    );
   } else if (controls.length > 1) {
     src.report(
       ["nodes", nodes.indexOf(controls[1]), "role"],
@@ -93,7 +104,11 @@ function crossChecks(raw: Raw, src: SourceMap): void {
     const id = `${key}=${value}`;
     const first = seen.get(id);
     if (first !== undefined) {
-      src.report(["nodes", i, key], `duplicate ${what} \`${value}\` (also nodes[${first}])`, `give every node its own ${what}`);
+      src.report(
+        ["nodes", i, key],
+        `duplicate ${what} \`${value}\` (also nodes[${first}])`,
+        `give every node its own ${what}`,
+      );
     } else seen.set(id, i);
   };
   nodes.forEach((n, i) => {
@@ -107,10 +122,18 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       );
     }
     if (n.role === "worker" && n.storage_disk) {
-      src.report(["nodes", i, "storage_disk"], "only the control node holds the data disk", "remove `storage_disk` from this worker");
+      src.report(
+        ["nodes", i, "storage_disk"],
+        "only the control node holds the data disk",
+        "remove `storage_disk` from this worker",
+      );
     }
     if (n.bmc?.insecure && n.bmc?.ca_file) {
-      src.report(["nodes", i, "bmc", "insecure"], "`insecure: true` and `ca_file` contradict each other", "keep `ca_file` (safer) and drop `insecure`");
+      src.report(
+        ["nodes", i, "bmc", "insecure"],
+        "`insecure: true` and `ca_file` contradict each other",
+        "keep `ca_file` (safer) and drop `insecure`",
+      );
     }
   });
   if (controls.length === 1 && !controls[0].storage_disk) {
@@ -126,7 +149,11 @@ function crossChecks(raw: Raw, src: SourceMap): void {
     const port = raw.cluster.node_ports[svc];
     const other = ports.get(port);
     if (other) {
-      src.report(["cluster", "node_ports", svc], `NodePort ${port} is already used by ${other}`, "give each service its own NodePort");
+      src.report(
+        ["cluster", "node_ports", svc],
+        `NodePort ${port} is already used by ${other}`,
+        "give each service its own NodePort",
+      );
     }
     ports.set(port, svc);
     const vol = raw.cluster.volumes[svc];
@@ -141,7 +168,11 @@ function crossChecks(raw: Raw, src: SourceMap): void {
 
   const k3s = raw.cluster.k3s;
   if (k3s.install === "airgap" && !k3s.artifacts_dir) {
-    src.report(["cluster", "k3s", "install"], "air-gapped install needs `artifacts_dir`", "add `artifacts_dir:` with the k3s binary, install.sh and sha256sum-amd64.txt");
+    src.report(
+      ["cluster", "k3s", "install"],
+      "air-gapped install needs `artifacts_dir`",
+      "add `artifacts_dir:` with the k3s binary, install.sh and sha256sum-amd64.txt",
+    );
   }
   if (raw.ssh.jump_host && raw.ssh.proxy_command) {
     src.report(["ssh", "jump_host"], "`jump_host` and `proxy_command` are both set", "keep one of them");
@@ -167,7 +198,10 @@ function toInventory(raw: Raw, file: string): Inventory {
     },
     helm: { version: c.helm.version },
     volumes: Object.fromEntries(
-      MONITORING_SERVICES.map((s) => [s, { size: c.volumes[s].size, claim: c.volumes[s].claim ?? c.volumes[s].size }]),
+      MONITORING_SERVICES.map((s) => [
+        s,
+        { size: c.volumes[s].size, claim: c.volumes[s].claim ?? c.volumes[s].size },
+      ]),
     ) as ClusterSettings["volumes"],
     nodePorts: { ...c.node_ports },
     monitoring: {
@@ -235,14 +269,21 @@ function toInventory(raw: Raw, file: string): Inventory {
 /** Every vault key the inventory refers to, with the key path that names it (for errors). */
 export function secretReferences(inv: Inventory): Array<{ secret: string; key: string; optional?: boolean }> {
   const refs: Array<{ secret: string; key: string; optional?: boolean }> = [
-    { secret: inv.cluster.monitoring.grafanaAdminPasswordSecret, key: "cluster.monitoring.grafana_admin_password_secret" },
+    {
+      secret: inv.cluster.monitoring.grafanaAdminPasswordSecret,
+      key: "cluster.monitoring.grafana_admin_password_secret",
+    },
     // The K3s token may be absent: `up` generates it once and stores it back into the vault.
     { secret: inv.cluster.k3s.tokenSecret, key: "cluster.k3s.token_secret", optional: true },
   ];
   if (inv.cluster.monitoring.slackWebhookSecret) {
-    refs.push({ secret: inv.cluster.monitoring.slackWebhookSecret, key: "cluster.monitoring.slack_webhook_secret" });
+    refs.push({
+      secret: inv.cluster.monitoring.slackWebhookSecret,
+      key: "cluster.monitoring.slack_webhook_secret",
+    });
   }
-  if (inv.ssh.becomePasswordSecret) refs.push({ secret: inv.ssh.becomePasswordSecret, key: "ssh.become_password_secret" });
+  if (inv.ssh.becomePasswordSecret)
+    refs.push({ secret: inv.ssh.becomePasswordSecret, key: "ssh.become_password_secret" });
   inv.nodes.forEach((n, i) => {
     if (n.bmc) refs.push({ secret: n.bmc.passwordSecret, key: `nodes[${i}].bmc.password_secret` });
   });

@@ -20,7 +20,14 @@ export interface Problem {
 }
 
 export type Field =
-  | { kind: "string"; required?: boolean; default?: string; pattern?: RegExp; patternHint?: string; oneOf?: readonly string[] }
+  | {
+      kind: "string";
+      required?: boolean;
+      default?: string;
+      pattern?: RegExp;
+      patternHint?: string;
+      oneOf?: readonly string[];
+    }
   | { kind: "int"; required?: boolean; default?: number; min?: number; max?: number }
   | { kind: "number"; required?: boolean; default?: number; min?: number; max?: number }
   | { kind: "bool"; required?: boolean; default?: boolean }
@@ -119,12 +126,20 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
     if ("default" in field && field.default !== undefined) return field.default;
     if (field.kind === "object" && !field.optional) {
       if (field.required) {
-        src.report(path, `required section \`${formatPath(path)}\` is missing`, `add a \`${path[path.length - 1]}:\` mapping`);
+        src.report(
+          path,
+          `required section \`${formatPath(path)}\` is missing`,
+          `add a \`${path[path.length - 1]}:\` mapping`,
+        );
       }
       return walk(field, {}, path, src);
     }
     if (field.required) {
-      src.report(path, `required key \`${formatPath(path)}\` is missing`, `add \`${path[path.length - 1]}: <value>\``);
+      src.report(
+        path,
+        `required key \`${formatPath(path)}\` is missing`,
+        `add \`${path[path.length - 1]}: <value>\``,
+      );
     }
     return undefined;
   }
@@ -132,7 +147,8 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
   switch (field.kind) {
     case "string": {
       if (typeof value !== "string") {
-        if (typeof value === "number" || typeof value === "boolean") return walk(field, String(value), path, src);
+        if (typeof value === "number" || typeof value === "boolean")
+          return walk(field, String(value), path, src);
         src.report(path, `expected a string, found ${typeName(value)}`, "write a single value");
         return undefined;
       }
@@ -146,7 +162,11 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
         return undefined;
       }
       if (field.pattern && !field.pattern.test(value)) {
-        src.report(path, `\`${value}\` is not ${field.patternHint ?? `of the form ${field.pattern}`}`, `write ${field.patternHint}`);
+        src.report(
+          path,
+          `\`${value}\` is not ${field.patternHint ?? `of the form ${field.pattern}`}`,
+          `write ${field.patternHint}`,
+        );
         return undefined;
       }
       return value;
@@ -155,7 +175,11 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
     case "number": {
       const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
       if (typeof n !== "number" || Number.isNaN(n) || (field.kind === "int" && !Number.isInteger(n))) {
-        src.report(path, `expected ${field.kind === "int" ? "an integer" : "a number"}, found ${typeName(value)}`, "write a number");
+        src.report(
+          path,
+          `expected ${field.kind === "int" ? "an integer" : "a number"}, found ${typeName(value)}`,
+          "write a number",
+        );
         return undefined;
       }
       if ((field.min !== undefined && n < field.min) || (field.max !== undefined && n > field.max)) {
@@ -177,24 +201,40 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
     }
     case "strings": {
       if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-        src.report(path, `expected a list of strings, found ${typeName(value)}`, "write a YAML list, e.g. `[traefik]`");
+        src.report(
+          path,
+          `expected a list of strings, found ${typeName(value)}`,
+          "write a YAML list, e.g. `[traefik]`",
+        );
         return undefined;
       }
       return value;
     }
     case "list": {
       if (!Array.isArray(value)) {
-        src.report(path, `expected a list, found ${typeName(value)}`, "write a YAML list (items start with `- `)");
+        src.report(
+          path,
+          `expected a list, found ${typeName(value)}`,
+          "write a YAML list (items start with `- `)",
+        );
         return undefined;
       }
       if (field.minItems && value.length < field.minItems) {
-        src.report(path, `needs at least ${field.minItems} item(s), found ${value.length}`, "add the missing items");
+        src.report(
+          path,
+          `needs at least ${field.minItems} item(s), found ${value.length}`,
+          "add the missing items",
+        );
       }
       return value.map((item, i) => walk(field.of, item, [...path, i], src));
     }
     case "object": {
       if (typeof value !== "object" || Array.isArray(value)) {
-        src.report(path, `expected a mapping, found ${typeName(value)}`, "write `key: value` pairs, indented under this key");
+        src.report(
+          path,
+          `expected a mapping, found ${typeName(value)}`,
+          "write `key: value` pairs, indented under this key",
+        );
         return undefined;
       }
       const known = Object.keys(field.fields);
@@ -217,4 +257,3 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
     }
   }
 }
-

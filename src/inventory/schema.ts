@@ -31,7 +31,12 @@ const nodePort = (def: number): Field => ({ kind: "int", default: def, min: 3000
 const volume = (def: string): Field => ({
   kind: "object",
   fields: {
-    size: { kind: "string", default: def, pattern: quantity, patternHint: "a Kubernetes quantity such as `10Gi`" },
+    size: {
+      kind: "string",
+      default: def,
+      pattern: quantity,
+      patternHint: "a Kubernetes quantity such as `10Gi`",
+    },
     claim: { kind: "string", pattern: quantity, patternHint: "a Kubernetes quantity such as `10Gi`" },
   },
 });
@@ -46,9 +51,24 @@ export const inventorySchema: Field = {
       kind: "object",
       required: true,
       fields: {
-        name: { kind: "string", default: "powerstack", pattern: k8sName, patternHint: "a lowercase DNS label such as `lab`" },
-        nfs_network: { kind: "string", required: true, pattern: cidr, patternHint: "an IPv4 CIDR such as `10.0.0.0/24`" },
-        data_path: { kind: "string", default: DEFAULTS.dataPath, pattern: absPath, patternHint: "an absolute path such as `/mnt/data`" },
+        name: {
+          kind: "string",
+          default: "powerstack",
+          pattern: k8sName,
+          patternHint: "a lowercase DNS label such as `lab`",
+        },
+        nfs_network: {
+          kind: "string",
+          required: true,
+          pattern: cidr,
+          patternHint: "an IPv4 CIDR such as `10.0.0.0/24`",
+        },
+        data_path: {
+          kind: "string",
+          default: DEFAULTS.dataPath,
+          pattern: absPath,
+          patternHint: "an absolute path such as `/mnt/data`",
+        },
         data_label: {
           kind: "string",
           default: DEFAULTS.dataLabel,
@@ -67,7 +87,12 @@ export const inventorySchema: Field = {
             },
             install: { kind: "string", default: "online", oneOf: ["online", "airgap"] },
             artifacts_dir: { kind: "string" },
-            token_secret: { kind: "string", default: "k3s_token", pattern: secretName, patternHint: "a vault key name" },
+            token_secret: {
+              kind: "string",
+              default: "k3s_token",
+              pattern: secretName,
+              patternHint: "a vault key name",
+            },
             flannel_iface: { kind: "string" },
             disable: { kind: "strings", default: [] },
           },
@@ -75,7 +100,12 @@ export const inventorySchema: Field = {
         helm: {
           kind: "object",
           fields: {
-            version: { kind: "string", default: DEFAULTS.helmVersion, pattern: /^v\d+\.\d+\.\d+$/, patternHint: "a Helm tag such as `v3.16.3`" },
+            version: {
+              kind: "string",
+              default: DEFAULTS.helmVersion,
+              pattern: /^v\d+\.\d+\.\d+$/,
+              patternHint: "a Helm tag such as `v3.16.3`",
+            },
           },
         },
         volumes: {
@@ -90,9 +120,24 @@ export const inventorySchema: Field = {
           kind: "object",
           fields: {
             chart_version: { kind: "string", default: DEFAULTS.monitoringChartVersion },
-            namespace: { kind: "string", default: "monitoring", pattern: k8sName, patternHint: "a Kubernetes namespace name" },
-            retention: { kind: "string", default: "10d", pattern: duration, patternHint: "a Prometheus duration such as `10d`" },
-            scrape_interval: { kind: "string", default: "30s", pattern: duration, patternHint: "a Prometheus duration such as `30s`" },
+            namespace: {
+              kind: "string",
+              default: "monitoring",
+              pattern: k8sName,
+              patternHint: "a Kubernetes namespace name",
+            },
+            retention: {
+              kind: "string",
+              default: "10d",
+              pattern: duration,
+              patternHint: "a Prometheus duration such as `10d`",
+            },
+            scrape_interval: {
+              kind: "string",
+              default: "30s",
+              pattern: duration,
+              patternHint: "a Prometheus duration such as `30s`",
+            },
             grafana_admin_user: { kind: "string", default: "admin" },
             grafana_admin_password_secret: {
               kind: "string",
@@ -109,12 +154,24 @@ export const inventorySchema: Field = {
           fields: {
             flavour: { kind: "string", default: "current", oneOf: ["current", "legacy"] },
             chart_version: { kind: "string" },
-            namespace: { kind: "string", default: "kepler", pattern: k8sName, patternHint: "a Kubernetes namespace name" },
+            namespace: {
+              kind: "string",
+              default: "kepler",
+              pattern: k8sName,
+              patternHint: "a Kubernetes namespace name",
+            },
           },
         },
         carbon: {
           kind: "object",
-          fields: { grid_intensity_g_per_kwh: { kind: "number", default: DEFAULTS.gridIntensityGPerKwh, min: 0, max: 2000 } },
+          fields: {
+            grid_intensity_g_per_kwh: {
+              kind: "number",
+              default: DEFAULTS.gridIntensityGPerKwh,
+              min: 0,
+              max: 2000,
+            },
+          },
         },
         rancher: {
           kind: "object",
@@ -131,7 +188,11 @@ export const inventorySchema: Field = {
         known_hosts: { kind: "string", default: "strict", oneOf: ["strict", "accept-new", "off"] },
         known_hosts_file: { kind: "string", default: "~/.ssh/known_hosts" },
         become_password_secret: { kind: "string", pattern: secretName, patternHint: "a vault key name" },
-        jump_host: { kind: "string", pattern: /^([^@\s]+@)?[^:\s]+(:\d+)?$/, patternHint: "`[user@]host[:port]`" },
+        jump_host: {
+          kind: "string",
+          pattern: /^([^@\s]+@)?[^:\s]+(:\d+)?$/,
+          patternHint: "`[user@]host[:port]`",
+        },
         proxy_command: { kind: "string" },
         connect_timeout: { kind: "int", default: 10, min: 1, max: 600 },
         connect_retries: { kind: "int", default: 2, min: 1, max: 20 },
@@ -144,13 +205,27 @@ export const inventorySchema: Field = {
       of: {
         kind: "object",
         fields: {
-          name: { kind: "string", required: true, pattern: k8sName, patternHint: "a lowercase DNS label such as `node1`" },
+          name: {
+            kind: "string",
+            required: true,
+            pattern: k8sName,
+            patternHint: "a lowercase DNS label such as `node1`",
+          },
           role: { kind: "string", required: true, oneOf: ["control", "worker"] },
           ssh_address: { kind: "string", pattern: hostOrIp, patternHint: "a host name or IPv4 address" },
           ssh_port: { kind: "int", min: 1, max: 65535 },
-          internal_ip: { kind: "string", required: true, pattern: ipv4, patternHint: "an IPv4 address such as `10.0.0.11`" },
+          internal_ip: {
+            kind: "string",
+            required: true,
+            pattern: ipv4,
+            patternHint: "an IPv4 address such as `10.0.0.11`",
+          },
           external_ip: { kind: "string", pattern: ipv4, patternHint: "an IPv4 address such as `192.0.2.11`" },
-          storage_disk: { kind: "string", pattern: /^\/dev\/\S+$/, patternHint: "a device path such as `/dev/disk/by-id/...`" },
+          storage_disk: {
+            kind: "string",
+            pattern: /^\/dev\/\S+$/,
+            patternHint: "a device path such as `/dev/disk/by-id/...`",
+          },
           flannel_iface: { kind: "string" },
           bmc: {
             kind: "object",
@@ -163,7 +238,12 @@ export const inventorySchema: Field = {
                 patternHint: "an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
               },
               username: { kind: "string", required: true },
-              password_secret: { kind: "string", required: true, pattern: secretName, patternHint: "a vault key name" },
+              password_secret: {
+                kind: "string",
+                required: true,
+                pattern: secretName,
+                patternHint: "a vault key name",
+              },
               insecure: { kind: "bool", default: false },
               ca_file: { kind: "string" },
               ipmi_over_lan: { kind: "bool", default: false },

@@ -15,7 +15,8 @@ export interface AptParams {
 type AptSeen = Set<string>;
 
 const APT_ENV = "DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a";
-const APT_OPTS = "-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+const APT_OPTS =
+  "-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 
 export const apt: ShellModule<AptParams, AptSeen> = {
   name: "package",
@@ -41,10 +42,24 @@ export const apt: ShellModule<AptParams, AptSeen> = {
   },
   async apply({ host }, p, _changes, seen) {
     if (p.state === "absent") {
-      await run(host, `${APT_ENV} apt-get ${APT_OPTS} remove ${p.names.filter((n) => seen.has(n)).map(shq).join(" ")}`, { timeoutSec: 900 });
+      await run(
+        host,
+        `${APT_ENV} apt-get ${APT_OPTS} remove ${p.names
+          .filter((n) => seen.has(n))
+          .map(shq)
+          .join(" ")}`,
+        { timeoutSec: 900 },
+      );
       return;
     }
-    const missing = p.names.filter((n) => !seen.has(n)).map(shq).join(" ");
-    await run(host, `${APT_ENV} apt-get ${APT_OPTS} update && ${APT_ENV} apt-get ${APT_OPTS} install --no-install-recommends ${missing}`, { timeoutSec: 1800 });
+    const missing = p.names
+      .filter((n) => !seen.has(n))
+      .map(shq)
+      .join(" ");
+    await run(
+      host,
+      `${APT_ENV} apt-get ${APT_OPTS} update && ${APT_ENV} apt-get ${APT_OPTS} install --no-install-recommends ${missing}`,
+      { timeoutSec: 1800 },
+    );
   },
 };

@@ -28,7 +28,10 @@ export const command: ShellModule<CommandParams, boolean> = {
     if (p.creates) guards.push(`[ ! -e ${shq(p.creates)} ]`);
     if (p.removes) guards.push(`[ -e ${shq(p.removes)} ]`);
     if (p.unless) guards.push(`! ( ${p.unless} ) >/dev/null 2>&1`);
-    return { command: guards.length ? `if ${guards.join(" && ")}; then echo run; fi` : "echo run", parse: (out) => out.trim() === "run" };
+    return {
+      command: guards.length ? `if ${guards.join(" && ")}; then echo run; fi` : "echo run",
+      parse: (out) => out.trim() === "run",
+    };
   },
   plan: (mustRun, p) => (mustRun ? [{ summary: p.summary ?? `run: ${p.cmd}` }] : []),
   async apply({ host }, p) {

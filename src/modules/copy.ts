@@ -3,7 +3,13 @@
  * content, so a rerun with the same inputs writes nothing.
  */
 import type { Change, ShellModule } from "../engine/types.js";
-import { ownerMatches, parseFileProbe, probeFileCommand, writeFileAtomic, type RemoteFile } from "./remote-file.js";
+import {
+  ownerMatches,
+  parseFileProbe,
+  probeFileCommand,
+  writeFileAtomic,
+  type RemoteFile,
+} from "./remote-file.js";
 
 export interface CopyParams {
   path: string;
@@ -29,14 +35,21 @@ export const copy: ShellModule<CopyParams, RemoteFile> = {
         diff: p.sensitive ? undefined : { path: p.path, before: seen.content ?? "", after: p.content },
       });
     }
-    if (seen.exists && p.mode && seen.mode !== p.mode.padStart(4, "0")) changes.push({ summary: `mode of ${p.path}: ${seen.mode} -> ${p.mode}` });
+    if (seen.exists && p.mode && seen.mode !== p.mode.padStart(4, "0"))
+      changes.push({ summary: `mode of ${p.path}: ${seen.mode} -> ${p.mode}` });
     if (seen.exists && !ownerMatches(seen, p.owner, p.group)) {
-      changes.push({ summary: `owner of ${p.path}: ${seen.owner}:${seen.group} -> ${p.owner ?? seen.owner}:${p.group ?? seen.group}` });
+      changes.push({
+        summary: `owner of ${p.path}: ${seen.owner}:${seen.group} -> ${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
+      });
     }
     return changes;
   },
   async apply({ host }, p) {
     // One atomic write fixes content, mode and owner together.
-    await writeFileAtomic(host, p.path, p.content, { mode: p.mode ?? "0644", owner: p.owner, group: p.group });
+    await writeFileAtomic(host, p.path, p.content, {
+      mode: p.mode ?? "0644",
+      owner: p.owner,
+      group: p.group,
+    });
   },
 };

@@ -45,12 +45,16 @@ export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
       `echo "nonzero=$(head -c 1048576 "$d" 2>/dev/null | tr -d '\\000' | wc -c)"`,
     ].join("; "),
     parse(stdout) {
-      const v = Object.fromEntries(stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+      const v = Object.fromEntries(
+        stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      );
       const words = (s: string | undefined) => (s ?? "").trim().split(/\s+/).filter(Boolean);
       return {
         resolved: (v.resolved ?? "").trim(),
         isBlock: v.block === "yes",
-        signature: Object.fromEntries(words(v.sig).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+        signature: Object.fromEntries(
+          words(v.sig).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+        ),
         children: words(v.children),
         inUse: words(v.inuse),
         nonZeroBytes: Number((v.nonzero ?? "0").trim()) || 0,
@@ -60,7 +64,10 @@ export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
   plan(seen, p) {
     const name = p.device === seen.resolved ? p.device : `${p.device} (${seen.resolved})`;
     if (!seen.isBlock) {
-      throw new InputError(`storage disk ${name} is not a block device on this node`, "fix `storage_disk` in the inventory (ls -l /dev/disk/by-id on the node)");
+      throw new InputError(
+        `storage disk ${name} is not a block device on this node`,
+        "fix `storage_disk` in the inventory (ls -l /dev/disk/by-id on the node)",
+      );
     }
     const sig = seen.signature;
     if (sig.TYPE === p.fstype && sig.LABEL === p.label) return [];
@@ -84,11 +91,16 @@ export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
         `if its data may be destroyed, rerun with --allow-format ${p.device}`,
       );
     }
-    return [{ summary: `${holds ? "WIPE and " : ""}create ${p.fstype} filesystem "${p.label}" on ${name}${holds ? ` (held ${holds})` : ""}` }];
+    return [
+      {
+        summary: `${holds ? "WIPE and " : ""}create ${p.fstype} filesystem "${p.label}" on ${name}${holds ? ` (held ${holds})` : ""}`,
+      },
+    ];
   },
   async apply({ host }, p, _changes, seen) {
     // -f is passed only for a disk the operator allowed: for an empty one mkfs keeps its own check too.
-    const force = seen.signature.TYPE || seen.signature.PTTYPE || seen.children.length || seen.nonZeroBytes ? "-f " : "";
+    const force =
+      seen.signature.TYPE || seen.signature.PTTYPE || seen.children.length || seen.nonZeroBytes ? "-f " : "";
     if (force) await run(host, `wipefs -a ${shq(seen.resolved)}`);
     await run(host, `mkfs.btrfs -q ${force}-L ${shq(p.label)} ${shq(seen.resolved)}`, { timeoutSec: 300 });
   },

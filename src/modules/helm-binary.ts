@@ -37,11 +37,18 @@ export function loadHelmTarball(p: HelmParams): Buffer {
     data = readFileSync(file);
     sums = readFileSync(`${file}.sha256sum`, "utf8");
   } catch {
-    throw new InputError(`air-gapped install: ${file} or its .sha256sum is missing`, `put both in cluster.k3s.artifacts_dir`);
+    throw new InputError(
+      `air-gapped install: ${file} or its .sha256sum is missing`,
+      `put both in cluster.k3s.artifacts_dir`,
+    );
   }
   const expected = /^([0-9a-f]{64})/.exec(sums.trim())?.[1];
   const actual = createHash("sha256").update(data).digest("hex");
-  if (actual !== expected) throw new InputError(`air-gapped install: ${file} has sha256 ${actual}, expected ${expected}`, "download it again");
+  if (actual !== expected)
+    throw new InputError(
+      `air-gapped install: ${file} has sha256 ${actual}, expected ${expected}`,
+      "download it again",
+    );
   return data;
 }
 
@@ -51,11 +58,17 @@ export const helmBinary: ShellModule<HelmParams, string | undefined> = {
     command: `${HELM_BIN} version --template '{{.Version}}' 2>/dev/null`,
     parse: (out) => out.trim() || undefined,
   }),
-  plan: (installed, p) => (installed === p.version ? [] : [{ summary: `install Helm ${p.version}${installed ? ` (replacing ${installed})` : ""}` }]),
+  plan: (installed, p) =>
+    installed === p.version
+      ? []
+      : [{ summary: `install Helm ${p.version}${installed ? ` (replacing ${installed})` : ""}` }],
   async apply({ host }, p) {
     const dir = `/tmp/powerstack-helm-${p.version}`;
     const unpack = `rm -rf ${shq(dir)} && mkdir -p ${shq(dir)} && tar -xz -C ${shq(dir)} && install -m 0755 ${shq(`${dir}/linux-${p.arch}/helm`)} ${HELM_BIN} && rm -rf ${shq(dir)}`;
     if (p.artifactsDir) await run(host, unpack, { stdin: loadHelmTarball(p), timeoutSec: 600 });
-    else await run(host, `curl -fsSL ${shq(`${HELM_DOWNLOAD}/${helmTarball(p)}`)} | { ${unpack}; }`, { timeoutSec: 600 });
+    else
+      await run(host, `curl -fsSL ${shq(`${HELM_DOWNLOAD}/${helmTarball(p)}`)} | { ${unpack}; }`, {
+        timeoutSec: 600,
+      });
   },
 };

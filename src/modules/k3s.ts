@@ -63,17 +63,27 @@ export function loadAirgapArtifacts(dir: string): { binary: Buffer; script: Buff
     try {
       return readFileSync(join(dir, name));
     } catch {
-      throw new InputError(`air-gapped install: ${join(dir, name)} is missing`, "put the release's k3s, install.sh and sha256sum-amd64.txt in cluster.k3s.artifacts_dir");
+      throw new InputError(
+        `air-gapped install: ${join(dir, name)} is missing`,
+        "put the release's k3s, install.sh and sha256sum-amd64.txt in cluster.k3s.artifacts_dir",
+      );
     }
   };
   const binary = read("k3s");
   const script = read("install.sh");
   const sums = read("sha256sum-amd64.txt").toString("utf8");
   const expected = /^([0-9a-f]{64})\s+\*?k3s$/m.exec(sums)?.[1];
-  if (!expected) throw new InputError(`air-gapped install: ${join(dir, "sha256sum-amd64.txt")} has no line for \`k3s\``, "use the checksum file of the same K3s release");
+  if (!expected)
+    throw new InputError(
+      `air-gapped install: ${join(dir, "sha256sum-amd64.txt")} has no line for \`k3s\``,
+      "use the checksum file of the same K3s release",
+    );
   const actual = createHash("sha256").update(binary).digest("hex");
   if (actual !== expected) {
-    throw new InputError(`air-gapped install: ${join(dir, "k3s")} has sha256 ${actual}, but the checksum file says ${expected}`, "download the binary again; never install a binary that fails its checksum");
+    throw new InputError(
+      `air-gapped install: ${join(dir, "k3s")} has sha256 ${actual}, but the checksum file says ${expected}`,
+      "download the binary again; never install a binary that fails its checksum",
+    );
   }
   return { binary, script, sha256: expected };
 }
@@ -87,7 +97,9 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
       `echo "active=$(systemctl is-active ${unitName(p.kind)} 2>/dev/null)"`,
     ].join("; "),
     parse(stdout) {
-      const v = Object.fromEntries(stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]));
+      const v = Object.fromEntries(
+        stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]),
+      );
       return {
         installedVersion: parseK3sVersion(v.version ?? ""),
         config: v.config ? Buffer.from(v.config, "base64").toString("utf8") : undefined,
@@ -98,9 +110,15 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
   plan(seen, p) {
     const changes: Change[] = [];
     const configChanged = seen.config !== p.config;
-    if (configChanged) changes.push({ summary: `write ${K3S_CONFIG}`, diff: { path: K3S_CONFIG, before: seen.config ?? "", after: p.config } });
+    if (configChanged)
+      changes.push({
+        summary: `write ${K3S_CONFIG}`,
+        diff: { path: K3S_CONFIG, before: seen.config ?? "", after: p.config },
+      });
     if (seen.installedVersion !== p.version) {
-      changes.push({ summary: `install K3s ${p.version} (${p.kind}, ${p.source.mode})${seen.installedVersion ? `, replacing ${seen.installedVersion}` : ""}` });
+      changes.push({
+        summary: `install K3s ${p.version} (${p.kind}, ${p.source.mode})${seen.installedVersion ? `, replacing ${seen.installedVersion}` : ""}`,
+      });
     } else if (configChanged) {
       changes.push({ summary: `restart ${unitName(p.kind)} (config changed)` });
     } else if (!seen.active) {
@@ -121,7 +139,11 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
         // Check what landed, not only what we sent.
         await run(host, `echo ${shq(`${a.sha256}  ${K3S_BIN}`)} | sha256sum -c --quiet -`);
         await run(host, `mkdir -p ${shq(K3S_INSTALL_SCRIPT.replace(/\/[^/]+$/, ""))}`);
-        await writeFileAtomic(host, K3S_INSTALL_SCRIPT, a.script, { mode: "0700", owner: "root", group: "root" });
+        await writeFileAtomic(host, K3S_INSTALL_SCRIPT, a.script, {
+          mode: "0700",
+          owner: "root",
+          group: "root",
+        });
       }
       await run(host, installCommand(p), { timeoutSec: 900 });
     } else if (changes.some((c) => c.summary.startsWith("restart"))) {

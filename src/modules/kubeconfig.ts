@@ -20,15 +20,38 @@ export interface KubeconfigParams {
 
 export const kubeconfig: ShellModule<KubeconfigParams, string | undefined> = {
   name: "kubeconfig",
-  probe: () => ({ command: `base64 -w0 ${K3S_KUBECONFIG} 2>/dev/null`, parse: (out) => (out.trim() ? Buffer.from(out.trim(), "base64").toString("utf8") : undefined) }),
+  probe: () => ({
+    command: `base64 -w0 ${K3S_KUBECONFIG} 2>/dev/null`,
+    parse: (out) => (out.trim() ? Buffer.from(out.trim(), "base64").toString("utf8") : undefined),
+  }),
   plan(remote, p) {
-    if (remote === undefined) return [{ summary: `merge K3s kubeconfig into ${p.localPath} as context ${p.context} (once K3s is installed)` }];
-    const text = mergedKubeconfigText(p.localContent, remote, { name: p.context, server: p.server, source: K3S_KUBECONFIG });
-    return text === undefined ? [] : [{ summary: `${p.localContent ? "update" : "create"} context ${p.context} in ${p.localPath} (server ${p.server})` }];
+    if (remote === undefined)
+      return [
+        {
+          summary: `merge K3s kubeconfig into ${p.localPath} as context ${p.context} (once K3s is installed)`,
+        },
+      ];
+    const text = mergedKubeconfigText(p.localContent, remote, {
+      name: p.context,
+      server: p.server,
+      source: K3S_KUBECONFIG,
+    });
+    return text === undefined
+      ? []
+      : [
+          {
+            summary: `${p.localContent ? "update" : "create"} context ${p.context} in ${p.localPath} (server ${p.server})`,
+          },
+        ];
   },
   async apply(_ctx, p, _changes, remote) {
-    if (remote === undefined) throw new Error(`${K3S_KUBECONFIG} is missing on the control node: K3s is not installed`);
-    const text = mergedKubeconfigText(p.localContent, remote, { name: p.context, server: p.server, source: K3S_KUBECONFIG });
+    if (remote === undefined)
+      throw new Error(`${K3S_KUBECONFIG} is missing on the control node: K3s is not installed`);
+    const text = mergedKubeconfigText(p.localContent, remote, {
+      name: p.context,
+      server: p.server,
+      source: K3S_KUBECONFIG,
+    });
     if (text === undefined) return;
     mkdirSync(dirname(p.localPath), { recursive: true, mode: 0o700 });
     const tmp = `${p.localPath}.powerstack-${process.pid}`;

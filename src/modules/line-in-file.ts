@@ -74,7 +74,12 @@ export const blockInFile: ShellModule<BlockParams, RemoteFile> = {
     const before = seen.content ?? "";
     const after = editBlock(before, p);
     if (after === before && (seen.exists || p.block === "")) return [];
-    return [{ summary: `${p.block === "" ? "remove" : "set"} block ${p.marker} in ${p.path}`, diff: { path: p.path, before, after } }];
+    return [
+      {
+        summary: `${p.block === "" ? "remove" : "set"} block ${p.marker} in ${p.path}`,
+        diff: { path: p.path, before, after },
+      },
+    ];
   },
   async apply({ host }, p, changes) {
     await writeFileAtomic(host, p.path, changes[0]!.diff!.after, p.mode ? { mode: p.mode } : {});

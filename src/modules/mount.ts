@@ -35,13 +35,16 @@ export function fstabLine(p: MountParams, uuid: string | undefined): string {
 }
 
 /** Lines whose mount point (field 2) is `path`. */
-const forMountPoint = (path: string) => new RegExp(`^\\s*[^#\\s]\\S*\\s+${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\s`);
+const forMountPoint = (path: string) =>
+  new RegExp(`^\\s*[^#\\s]\\S*\\s+${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\s`);
 
 export const mount: ShellModule<MountParams, MountSeen> = {
   name: "mount",
   probe: (p) => ({
     command: [
-      "device" in p.source ? `echo "uuid=$(blkid -p -o export ${shq(p.source.device)} 2>/dev/null | sed -n 's/^UUID=//p')"` : "echo uuid=",
+      "device" in p.source
+        ? `echo "uuid=$(blkid -p -o export ${shq(p.source.device)} 2>/dev/null | sed -n 's/^UUID=//p')"`
+        : "echo uuid=",
       `echo "mounted=$(findmnt -n -o SOURCE --mountpoint ${shq(p.path)} 2>/dev/null | head -n1)"`,
       `base64 -w0 ${FSTAB} 2>/dev/null`,
     ].join("; "),
@@ -60,16 +63,25 @@ export const mount: ShellModule<MountParams, MountSeen> = {
     if (p.state === "absent") {
       const after = editLines(seen.fstab, { path: FSTAB, line: "", match, state: "absent" });
       if (seen.mountedFrom) changes.push({ summary: `unmount ${p.path}` });
-      if (after !== seen.fstab) changes.push({ summary: `remove ${p.path} from ${FSTAB}`, diff: { path: FSTAB, before: seen.fstab, after } });
+      if (after !== seen.fstab)
+        changes.push({
+          summary: `remove ${p.path} from ${FSTAB}`,
+          diff: { path: FSTAB, before: seen.fstab, after },
+        });
       return changes;
     }
     if ("device" in p.source && !seen.uuid) {
       // In --check the filesystem task before this one may only be planned: report; apply re-checks.
-      return [{ summary: `${FSTAB}: ${p.path} by UUID of ${p.source.device}, and mount it (no filesystem there yet)` }];
+      return [
+        {
+          summary: `${FSTAB}: ${p.path} by UUID of ${p.source.device}, and mount it (no filesystem there yet)`,
+        },
+      ];
     }
     const line = fstabLine(p, seen.uuid);
     const after = editLines(seen.fstab, { path: FSTAB, line, match });
-    if (after !== seen.fstab) changes.push({ summary: `${FSTAB}: ${line}`, diff: { path: FSTAB, before: seen.fstab, after } });
+    if (after !== seen.fstab)
+      changes.push({ summary: `${FSTAB}: ${line}`, diff: { path: FSTAB, before: seen.fstab, after } });
     if (!seen.mountedFrom) changes.push({ summary: `mount ${p.path}` });
     return changes;
   },
@@ -77,7 +89,8 @@ export const mount: ShellModule<MountParams, MountSeen> = {
     const fstab = changes.find((c) => c.diff);
     const reload = facts.init === "systemd" ? "systemctl daemon-reload" : "true";
     if (p.state === "absent") {
-      if (changes.some((c) => c.summary.startsWith("unmount"))) await run(host, `umount ${shq(p.path)}`, { timeoutSec: 120 });
+      if (changes.some((c) => c.summary.startsWith("unmount")))
+        await run(host, `umount ${shq(p.path)}`, { timeoutSec: 120 });
       if (fstab) {
         await writeFileAtomic(host, FSTAB, fstab.diff!.after);
         await run(host, reload);
@@ -85,7 +98,11 @@ export const mount: ShellModule<MountParams, MountSeen> = {
       return;
     }
     if ("device" in p.source && !seen.uuid) {
-      throw new PowerstackError(`${p.source.device} has no filesystem UUID`, undefined, "create the filesystem first (the storage role does, before mounting)");
+      throw new PowerstackError(
+        `${p.source.device} has no filesystem UUID`,
+        undefined,
+        "create the filesystem first (the storage role does, before mounting)",
+      );
     }
     if (fstab) {
       await writeFileAtomic(host, FSTAB, fstab.diff!.after);
@@ -95,7 +112,10 @@ export const mount: ShellModule<MountParams, MountSeen> = {
       // A device is mounted by its path with the fstab line's type and options: right after mkfs, udev may
       // not have made /dev/disk/by-uuid/<uuid> yet (and containers have no udev), so `mount <path>`, which
       // resolves UUID= through those links, can fail. fstab keeps the UUID for every boot after this one.
-      const how = "device" in p.source ? `-t ${shq(p.fstype)} -o ${shq(p.options)} ${shq(p.source.device)} ${shq(p.path)}` : shq(p.path);
+      const how =
+        "device" in p.source
+          ? `-t ${shq(p.fstype)} -o ${shq(p.options)} ${shq(p.source.device)} ${shq(p.path)}`
+          : shq(p.path);
       await run(host, `mkdir -p ${shq(p.path)} && mount ${how}`, { timeoutSec: 120 });
     }
   },

@@ -19,7 +19,10 @@ const KUBECTL_NODES = "k3s kubectl get nodes -o json";
 
 export function parseNodes(stdout: string): NodeReadiness {
   const out: NodeReadiness = new Map();
-  let items: Array<{ metadata: { name: string }; status?: { conditions?: Array<{ type: string; status: string; reason?: string }> } }>;
+  let items: Array<{
+    metadata: { name: string };
+    status?: { conditions?: Array<{ type: string; status: string; reason?: string }> };
+  }>;
   try {
     items = JSON.parse(stdout).items ?? [];
   } catch {
@@ -27,13 +30,18 @@ export function parseNodes(stdout: string): NodeReadiness {
   }
   for (const n of items) {
     const ready = n.status?.conditions?.find((c) => c.type === "Ready");
-    out.set(n.metadata.name, ready?.status === "True" ? "" : `NotReady${ready?.reason ? `: ${ready.reason}` : ""}`);
+    out.set(
+      n.metadata.name,
+      ready?.status === "True" ? "" : `NotReady${ready?.reason ? `: ${ready.reason}` : ""}`,
+    );
   }
   return out;
 }
 
 export function notReady(seen: NodeReadiness, wanted: string[]): string[] {
-  return wanted.filter((n) => seen.get(n) !== "").map((n) => (seen.has(n) ? `${n} (${seen.get(n)})` : `${n} (not registered)`));
+  return wanted
+    .filter((n) => seen.get(n) !== "")
+    .map((n) => (seen.has(n) ? `${n} (${seen.get(n)})` : `${n} (not registered)`));
 }
 
 async function observe(host: Host): Promise<NodeReadiness> {

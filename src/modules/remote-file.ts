@@ -38,7 +38,10 @@ export function parseFileProbe(stdout: string): RemoteFile {
     group,
     uid,
     gid,
-    content: body !== undefined && kind === "regular file" ? Buffer.from(body.trim(), "base64").toString("utf8") : undefined,
+    content:
+      body !== undefined && kind === "regular file"
+        ? Buffer.from(body.trim(), "base64").toString("utf8")
+        : undefined,
   };
 }
 
@@ -49,10 +52,17 @@ export interface WriteOptions {
 }
 
 /** Write `content` to `path` atomically; without mode/owner an existing file keeps its own. */
-export async function writeFileAtomic(host: Host, path: string, content: string | Buffer, opts: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  host: Host,
+  path: string,
+  content: string | Buffer,
+  opts: WriteOptions = {},
+): Promise<void> {
   const p = shq(path);
   const perms = [
-    opts.mode ? `chmod ${shq(opts.mode)} "$t"` : `if [ -e ${p} ]; then chmod --reference=${p} "$t"; else chmod 0644 "$t"; fi`,
+    opts.mode
+      ? `chmod ${shq(opts.mode)} "$t"`
+      : `if [ -e ${p} ]; then chmod --reference=${p} "$t"; else chmod 0644 "$t"; fi`,
     opts.owner || opts.group
       ? `chown ${shq(`${opts.owner ?? ""}${opts.group ? ":" + opts.group : ""}`)} "$t"`
       : `if [ -e ${p} ]; then chown --reference=${p} "$t"; fi`,
@@ -77,6 +87,7 @@ export function dirOf(path: string): string {
 
 /** Whether the probed owner/group match the wanted ones, given as names or numeric ids. */
 export function ownerMatches(seen: RemoteFile, owner?: string, group?: string): boolean {
-  const same = (want: string | undefined, name?: string, id?: string) => want === undefined || want === name || want === id;
+  const same = (want: string | undefined, name?: string, id?: string) =>
+    want === undefined || want === name || want === id;
   return same(owner, seen.owner, seen.uid) && same(group, seen.group, seen.gid);
 }

@@ -37,9 +37,15 @@ export const service: ShellModule<ServiceParams, ServiceSeen> = {
   }),
   plan(seen, p) {
     // In --check an earlier task may only be planning to install the unit: report, and let apply decide.
-    if (!seen.exists) return [{ summary: `${[p.enabled && "enable", p.state === "started" && "start"].filter(Boolean).join(" and ") || "manage"} ${p.name} (unit not installed yet)` }];
+    if (!seen.exists)
+      return [
+        {
+          summary: `${[p.enabled && "enable", p.state === "started" && "start"].filter(Boolean).join(" and ") || "manage"} ${p.name} (unit not installed yet)`,
+        },
+      ];
     const changes: Change[] = [];
-    if (seen.needReload) changes.push({ summary: `systemctl daemon-reload (unit file of ${p.name} changed)` });
+    if (seen.needReload)
+      changes.push({ summary: `systemctl daemon-reload (unit file of ${p.name} changed)` });
     const isEnabled = ["enabled", "static", "alias", "indirect", "generated"].includes(seen.enabled);
     if (p.enabled === true && !isEnabled) changes.push({ summary: `enable ${p.name}` });
     if (p.enabled === false && seen.enabled === "enabled") changes.push({ summary: `disable ${p.name}` });
@@ -51,7 +57,12 @@ export const service: ShellModule<ServiceParams, ServiceSeen> = {
     return changes;
   },
   async apply({ host }, p, changes, seen) {
-    if (!seen.exists) throw new PowerstackError(`systemd unit ${p.name} not found`, undefined, "install the package that provides it, or fix the unit name");
+    if (!seen.exists)
+      throw new PowerstackError(
+        `systemd unit ${p.name} not found`,
+        undefined,
+        "install the package that provides it, or fix the unit name",
+      );
     const n = shq(p.name);
     const cmds: string[] = [];
     if (seen.needReload) cmds.push("systemctl daemon-reload");
@@ -60,7 +71,8 @@ export const service: ShellModule<ServiceParams, ServiceSeen> = {
     if (changes.some((c) => c.summary.startsWith("start"))) cmds.push(`systemctl start ${n}`);
     if (changes.some((c) => c.summary.startsWith("stop"))) cmds.push(`systemctl stop ${n}`);
     if (p.state === "restarted") cmds.push(`systemctl restart ${n}`);
-    if (p.state === "reloaded" && changes.some((c) => c.summary.startsWith("reload"))) cmds.push(`systemctl reload-or-restart ${n}`);
+    if (p.state === "reloaded" && changes.some((c) => c.summary.startsWith("reload")))
+      cmds.push(`systemctl reload-or-restart ${n}`);
     if (cmds.length) await run(host, cmds.join(" && "), { timeoutSec: 300 });
   },
 };

@@ -29,17 +29,25 @@ export const sysctl: ShellModule<SysctlParams, SysctlSeen> = {
     parse(stdout) {
       const [first = "", body] = stdout.split("\n");
       const live = first.replace(/^live=/, "").trim();
-      return { live: live === "" ? undefined : live, dropIn: body?.trim() ? Buffer.from(body.trim(), "base64").toString("utf8") : undefined };
+      return {
+        live: live === "" ? undefined : live,
+        dropIn: body?.trim() ? Buffer.from(body.trim(), "base64").toString("utf8") : undefined,
+      };
     },
   }),
   plan(seen, p) {
     const changes: Change[] = [];
     const want = dropInContent(p);
     if (seen.dropIn !== want) {
-      changes.push({ summary: `persist ${p.name} = ${p.value} in ${p.file}`, diff: { path: p.file, before: seen.dropIn ?? "", after: want } });
+      changes.push({
+        summary: `persist ${p.name} = ${p.value} in ${p.file}`,
+        diff: { path: p.file, before: seen.dropIn ?? "", after: want },
+      });
     }
-    if (seen.live === undefined) throw new Error(`kernel parameter ${p.name} does not exist on this host (no ${procPath(p.name)})`);
-    if (seen.live.replace(/\s+/g, " ") !== p.value) changes.push({ summary: `set ${p.name} = ${p.value} live (was ${seen.live})` });
+    if (seen.live === undefined)
+      throw new Error(`kernel parameter ${p.name} does not exist on this host (no ${procPath(p.name)})`);
+    if (seen.live.replace(/\s+/g, " ") !== p.value)
+      changes.push({ summary: `set ${p.name} = ${p.value} live (was ${seen.live})` });
     return changes;
   },
   async apply({ host }, p, changes) {

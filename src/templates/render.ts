@@ -11,7 +11,9 @@ import { packageRoot } from "../package-root.js";
 
 const hbs = Handlebars.create();
 hbs.registerHelper("json", (v: unknown) => JSON.stringify(v));
-hbs.registerHelper("indent", (n: number, text: string) => String(text).replace(/\n(?!$)/g, "\n" + " ".repeat(n)));
+hbs.registerHelper("indent", (n: number, text: string) =>
+  String(text).replace(/\n(?!$)/g, "\n" + " ".repeat(n)),
+);
 
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 
@@ -30,7 +32,11 @@ export function renderTemplate(name: string, context: object): string {
   } catch (err) {
     // Handlebars says: `"token" not defined in [object Object] - 7:7`.
     const m = /"([^"]+)" not defined in .* - (\d+):(\d+)/.exec((err as Error).message);
-    if (m) throw new InputError(`template ${name}:${m[2]}:${Number(m[3]) + 1}: value \`${m[1]}\` is missing`, "set it in the inventory (or the vault, for a secret)");
+    if (m)
+      throw new InputError(
+        `template ${name}:${m[2]}:${Number(m[3]) + 1}: value \`${m[1]}\` is missing`,
+        "set it in the inventory (or the vault, for a secret)",
+      );
     throw new InputError(`template ${name}: ${(err as Error).message}`);
   }
 }

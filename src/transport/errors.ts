@@ -22,6 +22,8 @@ export class CommandError extends PowerstackError {
     readonly stderr: string,
   ) {
     const tail = stderr.trim().split("\n").slice(-5).join("\n    ");
-    super(`${host}: command failed (exit ${code}): ${command.length > 200 ? command.slice(0, 200) + "…" : command}${tail ? `\n    ${tail}` : ""}`);
+    super(
+      `${host}: command failed (exit ${code}): ${command.length > 200 ? command.slice(0, 200) + "…" : command}${tail ? `\n    ${tail}` : ""}`,
+    );
   }
 }

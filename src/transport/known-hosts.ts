@@ -28,7 +28,14 @@ function patternMatches(pattern: string, name: string): boolean {
     return mac === hash;
   }
   // Wildcards (`*`, `?`) as OpenSSH allows them in host patterns.
-  const re = new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
+  const re = new RegExp(
+    "^" +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".") +
+      "$",
+  );
   return re.test(name);
 }
 
@@ -58,7 +65,9 @@ export function checkHostKey(file: string, host: string, port: number, blob: Buf
 
 export function rememberHostKey(file: string, host: string, port: number, blob: Buffer): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, `${knownHostsName(host, port)} ${keyType(blob)} ${blob.toString("base64")}\n`, { mode: 0o600 });
+  appendFileSync(file, `${knownHostsName(host, port)} ${keyType(blob)} ${blob.toString("base64")}\n`, {
+    mode: 0o600,
+  });
 }
 
 /** Decide whether to trust a presented key under the inventory's policy; `reason` explains a refusal. */
@@ -92,6 +101,10 @@ export function verifyHostKey(
         fix: `if the node was reinstalled: ssh-keygen -f ${file} -R '${name}', then connect again`,
       };
     case "revoked":
-      return { ok: false, reason: `host key of ${name} is marked @revoked in ${file}`, fix: "investigate the node before trusting it" };
+      return {
+        ok: false,
+        reason: `host key of ${name} is marked @revoked in ${file}`,
+        fix: "investigate the node before trusting it",
+      };
   }
 }

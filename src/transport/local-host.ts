@@ -10,7 +10,10 @@ export class LocalHost implements Host {
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutSec ? opts.timeoutSec * 1000 : undefined });
+      const child = spawn("sh", ["-c", command], {
+        stdio: ["pipe", "pipe", "pipe"],
+        timeout: opts.timeoutSec ? opts.timeoutSec * 1000 : undefined,
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));

@@ -74,7 +74,13 @@ export class SshHost implements Host {
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
       hostVerifier: (key: Buffer) => {
-        const verdict = verifyHostKey(settings.knownHosts, settings.knownHostsFile, target.address, target.port, key);
+        const verdict = verifyHostKey(
+          settings.knownHosts,
+          settings.knownHostsFile,
+          target.address,
+          target.port,
+          key,
+        );
         if (!verdict.ok) hostKeyRefusal = verdict;
         return verdict.ok;
       },
@@ -83,12 +89,22 @@ export class SshHost implements Host {
       try {
         config.privateKey = readFileSync(settings.keyFile);
       } catch (err) {
-        throw new UnreachableError(this.name, `cannot read SSH key ${settings.keyFile}: ${(err as Error).message}`, "fix ssh.key_file in the inventory", false);
+        throw new UnreachableError(
+          this.name,
+          `cannot read SSH key ${settings.keyFile}: ${(err as Error).message}`,
+          "fix ssh.key_file in the inventory",
+          false,
+        );
       }
     } else if (process.env.SSH_AUTH_SOCK) {
       config.agent = process.env.SSH_AUTH_SOCK;
     } else {
-      throw new UnreachableError(this.name, "no SSH key: ssh.key_file is not set and no ssh-agent is running", "set ssh.key_file in the inventory or start ssh-agent", false);
+      throw new UnreachableError(
+        this.name,
+        "no SSH key: ssh.key_file is not set and no ssh-agent is running",
+        "set ssh.key_file in the inventory or start ssh-agent",
+        false,
+      );
     }
     const cleanups: Array<() => void> = [];
     if (settings.proxyCommand) {
@@ -121,25 +137,53 @@ export class SshHost implements Host {
     this.client = client;
   }
 
-  private describeConnectError(err: Error & { level?: string; code?: string }, refusal?: { reason: string; fix: string }): UnreachableError {
+  private describeConnectError(
+    err: Error & { level?: string; code?: string },
+    refusal?: { reason: string; fix: string },
+  ): UnreachableError {
     const where = `${this.settings.user}@${this.target.address}:${this.target.port}`;
     if (refusal) return new UnreachableError(this.name, refusal.reason, refusal.fix, false);
     if (err.level === "client-authentication") {
-      return new UnreachableError(this.name, `SSH authentication failed for ${where}`, "check ssh.user and ssh.key_file, and that the key is in the node's authorized_keys", false);
+      return new UnreachableError(
+        this.name,
+        `SSH authentication failed for ${where}`,
+        "check ssh.user and ssh.key_file, and that the key is in the node's authorized_keys",
+        false,
+      );
     }
-    if (err.code === "ECONNREFUSED") return new UnreachableError(this.name, `connection refused by ${where}`, "is sshd running and is the port right (ssh.port / ssh_port)?");
+    if (err.code === "ECONNREFUSED")
+      return new UnreachableError(
+        this.name,
+        `connection refused by ${where}`,
+        "is sshd running and is the port right (ssh.port / ssh_port)?",
+      );
     if (/Timed out/i.test(err.message) || err.code === "ETIMEDOUT") {
-      return new UnreachableError(this.name, `connection to ${where} timed out after ${this.settings.connectTimeoutSec}s`, "check the address, routing and firewalls, or raise ssh.connect_timeout");
+      return new UnreachableError(
+        this.name,
+        `connection to ${where} timed out after ${this.settings.connectTimeoutSec}s`,
+        "check the address, routing and firewalls, or raise ssh.connect_timeout",
+      );
     }
-    if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return new UnreachableError(this.name, `no route to ${where}`, "check the node's address and network");
-    if (err.code === "ENOTFOUND") return new UnreachableError(this.name, `cannot resolve ${this.target.address}`, "use an IP address or fix DNS", false);
+    if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH")
+      return new UnreachableError(this.name, `no route to ${where}`, "check the node's address and network");
+    if (err.code === "ENOTFOUND")
+      return new UnreachableError(
+        this.name,
+        `cannot resolve ${this.target.address}`,
+        "use an IP address or fix DNS",
+        false,
+      );
     return new UnreachableError(this.name, `cannot connect to ${where}: ${err.message}`);
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = this.client;
     if (!client || this.lost) {
-      throw new UnreachableError(this.name, `connection lost${this.lost ? `: ${this.lost.message}` : ""}`, "check the node, then rerun: completed tasks are not repeated");
+      throw new UnreachableError(
+        this.name,
+        `connection lost${this.lost ? `: ${this.lost.message}` : ""}`,
+        "check the node, then rerun: completed tasks are not repeated",
+      );
     }
     // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
     let line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
@@ -148,7 +192,8 @@ export class SshHost implements Host {
       const sudo = await this.sudoPrefix();
       line = `${sudo} sh -c ${shq(line)}`;
       // The password is the first line sudo reads from stdin; it never appears in the command line.
-      if (this.sudoNeedsPassword) stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
+      if (this.sudoNeedsPassword)
+        stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
     }
     return this.channel(line, stdin, opts.timeoutSec);
   }
@@ -160,7 +205,12 @@ export class SshHost implements Host {
       const probe = await this.channel("sudo -n true", undefined, 30);
       this.sudoNeedsPassword = probe.code !== 0;
       if (this.sudoNeedsPassword && this.secrets.becomePassword === undefined) {
-        throw new UnreachableError(this.name, `sudo for ${this.settings.user} needs a password and none is configured`, "set ssh.become_password_secret to a vault key holding it, or allow passwordless sudo", false);
+        throw new UnreachableError(
+          this.name,
+          `sudo for ${this.settings.user} needs a password and none is configured`,
+          "set ssh.become_password_secret to a vault key holding it, or allow passwordless sudo",
+          false,
+        );
       }
     }
     return this.sudoNeedsPassword ? "sudo -S -k -p '' --" : "sudo -n --";
@@ -180,10 +230,13 @@ export class SshHost implements Host {
         let timedOut = false;
         if (timeoutSec) {
           // Backstop only: the remote `timeout` normally ends the command first (exit 124).
-          timer = setTimeout(() => {
-            timedOut = true;
-            stream.close();
-          }, (timeoutSec + 30) * 1000);
+          timer = setTimeout(
+            () => {
+              timedOut = true;
+              stream.close();
+            },
+            (timeoutSec + 30) * 1000,
+          );
         }
         stream.on("data", (d: Buffer) => out.push(d));
         stream.stderr.on("data", (d: Buffer) => errOut.push(d));
@@ -195,7 +248,13 @@ export class SshHost implements Host {
             resolve({ code: 124, stdout, stderr: `${stderr}\ntimed out after ${timeoutSec}s` });
           } else if (code === null || code === undefined) {
             if (this.lost || signal === undefined) {
-              reject(new UnreachableError(this.name, `connection lost while running a command`, "check the node, then rerun"));
+              reject(
+                new UnreachableError(
+                  this.name,
+                  `connection lost while running a command`,
+                  "check the node, then rerun",
+                ),
+              );
             } else resolve({ code: 128, stdout, stderr: `${stderr}\nkilled by signal ${signal}` });
           } else resolve({ code, stdout, stderr });
         });
@@ -229,22 +288,44 @@ function proxyCommandSocket(template: string, target: SshTarget): { sock: Duplex
 }
 
 /** `[user@]host[:port]` bastion: one extra SSH connection, and a forwarded TCP channel to the target. */
-async function jumpHostSocket(settings: SshSettings, target: SshTarget, base: ConnectConfig): Promise<{ sock: Duplex; close: () => void }> {
+async function jumpHostSocket(
+  settings: SshSettings,
+  target: SshTarget,
+  base: ConnectConfig,
+): Promise<{ sock: Duplex; close: () => void }> {
   const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(settings.jumpHost!)!;
   const jump = new Client();
   await new Promise<void>((resolve, reject) => {
     jump.once("ready", () => resolve());
-    jump.once("error", (err) => reject(new UnreachableError(target.name, `jump host ${settings.jumpHost}: ${err.message}`, "check ssh.jump_host")));
+    jump.once("error", (err) =>
+      reject(
+        new UnreachableError(
+          target.name,
+          `jump host ${settings.jumpHost}: ${err.message}`,
+          "check ssh.jump_host",
+        ),
+      ),
+    );
     jump.connect({
       ...base,
       host: m[2],
       port: m[3] ? Number(m[3]) : 22,
       username: m[1] ?? settings.user,
-      hostVerifier: (key: Buffer) => verifyHostKey(settings.knownHosts, settings.knownHostsFile, m[2]!, m[3] ? Number(m[3]) : 22, key).ok,
+      hostVerifier: (key: Buffer) =>
+        verifyHostKey(settings.knownHosts, settings.knownHostsFile, m[2]!, m[3] ? Number(m[3]) : 22, key).ok,
     });
   });
   const sock = await new Promise<Duplex>((resolve, reject) => {
-    jump.forwardOut("127.0.0.1", 0, target.address, target.port, (err, stream) => (err ? reject(new UnreachableError(target.name, `jump host cannot reach ${target.address}:${target.port}: ${err.message}`)) : resolve(stream)));
+    jump.forwardOut("127.0.0.1", 0, target.address, target.port, (err, stream) =>
+      err
+        ? reject(
+            new UnreachableError(
+              target.name,
+              `jump host cannot reach ${target.address}:${target.port}: ${err.message}`,
+            ),
+          )
+        : resolve(stream),
+    );
   });
   return { sock, close: () => jump.end() };
 }

@@ -58,7 +58,10 @@ export class ListrReporter implements Reporter {
     if (r.status === "failed" || r.status === "unreachable") line.failed = `${r.task}: ${r.msg ?? r.status}`;
     else line.counts[r.status]++;
     const { ok, changed, skipped } = line.counts;
-    if (line.task) line.task.title = this.out.redactor.redact(`${r.host}: ${r.task}  [ok ${ok}, changed ${changed}${skipped ? `, skipped ${skipped}` : ""}]`);
+    if (line.task)
+      line.task.title = this.out.redactor.redact(
+        `${r.host}: ${r.task}  [ok ${ok}, changed ${changed}${skipped ? `, skipped ${skipped}` : ""}]`,
+      );
   }
 
   async playEnd(play: string): Promise<void> {

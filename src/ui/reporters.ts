@@ -33,7 +33,9 @@ export class PlainReporter implements Reporter {
     this.out.info(`  ${pad(r.status, 11)} ${pad(r.host, this.width)}  ${label}${detail}`);
     if (r.msg) this.out.info(r.msg.replace(/^/gm, "      "));
     if (this.diff) {
-      for (const c of r.changes) if (c.diff) this.out.info(unifiedDiff(c.diff.path, c.diff.before, c.diff.after).replace(/^/gm, "      "));
+      for (const c of r.changes)
+        if (c.diff)
+          this.out.info(unifiedDiff(c.diff.path, c.diff.before, c.diff.after).replace(/^/gm, "      "));
     }
   }
 
@@ -52,7 +54,10 @@ export class JsonReporter implements Reporter {
   }
   taskResult(r: TaskResult): void {
     this.log?.write("task", { ...r });
-    const changes = r.changes.map((c) => ({ summary: c.summary, diff: this.diff && c.diff ? unifiedDiff(c.diff.path, c.diff.before, c.diff.after) : undefined }));
+    const changes = r.changes.map((c) => ({
+      summary: c.summary,
+      diff: this.diff && c.diff ? unifiedDiff(c.diff.path, c.diff.before, c.diff.after) : undefined,
+    }));
     this.out.object({ type: "task", ...r, changes });
   }
   playEnd(): void {}
@@ -64,13 +69,23 @@ export function printRecap(out: Output, recap: Map<string, HostRecap>, wallMs: n
   const w = Math.max(4, ...hosts.map((h) => h.length));
   if (out.json) {
     // Peak memory of this process, for benchmarks (KiB -> MiB).
-    out.object({ type: "recap", check, wallSeconds: wallMs / 1000, peakRssMiB: process.resourceUsage().maxRSS / 1024, hosts: Object.fromEntries(recap) });
+    out.object({
+      type: "recap",
+      check,
+      wallSeconds: wallMs / 1000,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      hosts: Object.fromEntries(recap),
+    });
     return;
   }
   out.info(`\nRECAP${check ? " (check mode: nothing was changed)" : ""}`);
-  out.info(`  ${pad("host", w)}  ${["ok", "changed", "failed", "skipped", "unreachable"].map((c) => pad(c, 11)).join(" ")}`);
+  out.info(
+    `  ${pad("host", w)}  ${["ok", "changed", "failed", "skipped", "unreachable"].map((c) => pad(c, 11)).join(" ")}`,
+  );
   for (const [h, r] of recap) {
-    out.info(`  ${pad(h, w)}  ${[r.ok, r.changed, r.failed, r.skipped, r.unreachable].map((n) => pad(String(n), 11)).join(" ")}`);
+    out.info(
+      `  ${pad(h, w)}  ${[r.ok, r.changed, r.failed, r.skipped, r.unreachable].map((n) => pad(String(n), 11)).join(" ")}`,
+    );
   }
   out.info(`  wall time ${(wallMs / 1000).toFixed(2)} s`);
 }

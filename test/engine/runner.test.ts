@@ -61,27 +61,62 @@ async function runOnce(play: Omit<Play, "hosts"> & { hosts?: string[] }, check =
     reporter,
     connect: async (name) => {
       const s = servers()[name as "a" | "b"];
-      const h = new CountingHost(await SshHost.connect({ name, address: "127.0.0.1", port: s.port }, s.settings()));
+      const h = new CountingHost(
+        await SshHost.connect({ name, address: "127.0.0.1", port: s.port }, s.settings()),
+      );
       hosts.push(h);
       return h;
     },
   });
   await runner.runPlay({ hosts: ["a"], ...play });
   await runner.close();
-  return { results: reporter.results, recap: runner.recap(), calls: Object.fromEntries(hosts.map((h) => [h.name, h.calls])) };
+  return {
+    results: reporter.results,
+    recap: runner.recap(),
+    calls: Object.fromEntries(hosts.map((h) => [h.name, h.calls])),
+  };
 }
 
 function fileTasks(root: string): Task[] {
   return [
     { name: "dir", module: file, params: { path: `${root}/etc`, state: "directory", mode: "0750" } },
-    { name: "config", module: copy, params: { path: `${root}/etc/app.conf`, content: "port = 8080\n", mode: "0640" }, notify: ["restart app"] },
-    { name: "fstab line", module: lineInFile, params: { path: `${root}/etc/fstab`, line: "UUID=1 /mnt/data btrfs defaults 0 2", match: /\s\/mnt\/data\s/, mode: "0644" } },
-    { name: "block", module: blockInFile, params: { path: `${root}/etc/exports`, marker: "powerstack", block: "/mnt/data 10.0.0.0/24(rw)", mode: "0644" } },
-    { name: "guarded command", module: command, params: { cmd: `touch ${root}/initialised`, creates: `${root}/initialised` } },
+    {
+      name: "config",
+      module: copy,
+      params: { path: `${root}/etc/app.conf`, content: "port = 8080\n", mode: "0640" },
+      notify: ["restart app"],
+    },
+    {
+      name: "fstab line",
+      module: lineInFile,
+      params: {
+        path: `${root}/etc/fstab`,
+        line: "UUID=1 /mnt/data btrfs defaults 0 2",
+        match: /\s\/mnt\/data\s/,
+        mode: "0644",
+      },
+    },
+    {
+      name: "block",
+      module: blockInFile,
+      params: {
+        path: `${root}/etc/exports`,
+        marker: "powerstack",
+        block: "/mnt/data 10.0.0.0/24(rw)",
+        mode: "0644",
+      },
+    },
+    {
+      name: "guarded command",
+      module: command,
+      params: { cmd: `touch ${root}/initialised`, creates: `${root}/initialised` },
+    },
   ];
 }
 
-const handlers = (root: string) => [{ name: "restart app", module: command, params: { cmd: `echo restarted >> ${root}/restarts` } }];
+const handlers = (root: string) => [
+  { name: "restart app", module: command, params: { cmd: `echo restarted >> ${root}/restarts` } },
+];
 
 describe("runner (real sshd on loopback)", () => {
   test("first run changes, second run is all ok in one probe round trip, handlers run only on change", async () => {
@@ -91,12 +126,22 @@ describe("runner (real sshd on loopback)", () => {
     const play = { name: "files", tasksFor: () => ({ tasks: fileTasks(root), handlers: handlers(root) }) };
 
     const first = await runOnce(play);
-    expect(first.results.filter((r) => !r.handler).map((r) => r.status)).toEqual(["changed", "changed", "changed", "changed", "changed"]);
-    expect(first.results.filter((r) => r.handler).map((r) => [r.task, r.status])).toEqual([["restart app", "changed"]]);
+    expect(first.results.filter((r) => !r.handler).map((r) => r.status)).toEqual([
+      "changed",
+      "changed",
+      "changed",
+      "changed",
+      "changed",
+    ]);
+    expect(first.results.filter((r) => r.handler).map((r) => [r.task, r.status])).toEqual([
+      ["restart app", "changed"],
+    ]);
     expect(readFileSync(`${root}/etc/app.conf`, "utf8")).toBe("port = 8080\n");
     expect((statSync(`${root}/etc/app.conf`).mode & 0o777).toString(8)).toBe("640");
     expect((statSync(`${root}/etc`).mode & 0o777).toString(8)).toBe("750");
-    expect(readFileSync(`${root}/etc/exports`, "utf8")).toBe("# BEGIN powerstack\n/mnt/data 10.0.0.0/24(rw)\n# END powerstack\n");
+    expect(readFileSync(`${root}/etc/exports`, "utf8")).toBe(
+      "# BEGIN powerstack\n/mnt/data 10.0.0.0/24(rw)\n# END powerstack\n",
+    );
 
     const second = await runOnce(play);
     expect(second.recap.get("a")).toEqual({ ok: 5, changed: 0, failed: 0, skipped: 0, unreachable: 0 });
@@ -108,10 +153,22 @@ describe("runner (real sshd on loopback)", () => {
   test("--check on a fresh host reports the changes and changes nothing", async () => {
     const root = join(dir, "checked");
     execFileSync("mkdir", ["-p", root]);
-    const r = await runOnce({ name: "files", tasksFor: () => ({ tasks: fileTasks(root), handlers: handlers(root) }) }, true);
+    const r = await runOnce(
+      { name: "files", tasksFor: () => ({ tasks: fileTasks(root), handlers: handlers(root) }) },
+      true,
+    );
     // Five tasks and the handler they notify, all "would change".
-    expect(r.results.map((x) => [x.task, x.status])).toEqual([...["dir", "config", "fstab line", "block", "guarded command", "restart app"].map((t) => [t, "changed"])]);
-    expect(r.results.find((x) => x.task === "config")!.changes[0]!.diff).toEqual({ path: `${root}/etc/app.conf`, before: "", after: "port = 8080\n" });
+    expect(r.results.map((x) => [x.task, x.status])).toEqual([
+      ...["dir", "config", "fstab line", "block", "guarded command", "restart app"].map((t) => [
+        t,
+        "changed",
+      ]),
+    ]);
+    expect(r.results.find((x) => x.task === "config")!.changes[0]!.diff).toEqual({
+      path: `${root}/etc/app.conf`,
+      before: "",
+      after: "port = 8080\n",
+    });
     expect(execFileSync("find", [root], { encoding: "utf8" }).trim()).toBe(root);
   });
 
@@ -122,7 +179,10 @@ describe("runner (real sshd on loopback)", () => {
     await runOnce(play);
     writeFileSync(`${root}/etc/app.conf`, "port = 1\n");
     const r = await runOnce(play);
-    expect(r.results.filter((x) => x.status === "changed").map((x) => x.task)).toEqual(["config", "restart app"]);
+    expect(r.results.filter((x) => x.status === "changed").map((x) => x.task)).toEqual([
+      "config",
+      "restart app",
+    ]);
   });
 
   test("a failing task stops its host only; the other host finishes", async () => {
@@ -133,13 +193,23 @@ describe("runner (real sshd on loopback)", () => {
       hosts: ["a", "b"],
       tasksFor: (host) => ({
         tasks: [
-          { name: "step 1", module: command, params: { cmd: host === "b" ? "echo disk on fire >&2; exit 7" : "true" } },
+          {
+            name: "step 1",
+            module: command,
+            params: { cmd: host === "b" ? "echo disk on fire >&2; exit 7" : "true" },
+          },
           { name: "step 2", module: copy, params: { path: `${root}/${host}/done`, content: "ok\n" } },
         ],
       }),
     });
-    expect(r.results.map((x) => `${x.host}:${x.task}:${x.status}`).sort()).toEqual(["a:step 1:changed", "a:step 2:changed", "b:step 1:failed"]);
-    expect(r.results.find((x) => x.status === "failed")!.msg).toMatch(/b: command failed \(exit 7\)[\s\S]*disk on fire/);
+    expect(r.results.map((x) => `${x.host}:${x.task}:${x.status}`).sort()).toEqual([
+      "a:step 1:changed",
+      "a:step 2:changed",
+      "b:step 1:failed",
+    ]);
+    expect(r.results.find((x) => x.status === "failed")!.msg).toMatch(
+      /b: command failed \(exit 7\)[\s\S]*disk on fire/,
+    );
     expect(existsSync(`${root}/b/done`)).toBe(false);
   });
 
@@ -164,7 +234,11 @@ describe("runner (real sshd on loopback)", () => {
     const root = join(dir, "drop");
     execFileSync("mkdir", ["-p", `${root}/a`, `${root}/b`]);
     const tasks = (host: string): Task[] => [
-      { name: "slow", module: command, params: { cmd: `sleep 2; touch ${root}/${host}/slow`, creates: `${root}/${host}/slow` } },
+      {
+        name: "slow",
+        module: command,
+        params: { cmd: `sleep 2; touch ${root}/${host}/slow`, creates: `${root}/${host}/slow` },
+      },
       { name: "after", module: copy, params: { path: `${root}/${host}/after`, content: "done\n" } },
     ];
     const play = { name: "drop", hosts: ["a", "b"], tasksFor: (h: string) => ({ tasks: tasks(h) }) };
@@ -172,7 +246,11 @@ describe("runner (real sshd on loopback)", () => {
     await new Promise((r) => setTimeout(r, 1200));
     // Kill b's per-connection sshd process, as a node crashing would.
     const master = readFileSync(join(b.dir, "sshd.pid"), "utf8").trim();
-    const pids = execFileSync("sh", ["-c", `ss -tnp 'sport = :${b.port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u`], { encoding: "utf8" })
+    const pids = execFileSync(
+      "sh",
+      ["-c", `ss -tnp 'sport = :${b.port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u`],
+      { encoding: "utf8" },
+    )
       .split("\n")
       .filter((p) => p && p !== master);
     for (const p of pids) process.kill(Number(p), "SIGKILL");

@@ -27,7 +27,10 @@ function problems(text: string) {
 }
 
 /** Assert exactly one problem, at file:line:col, naming the key, with a message and a fix. */
-function expectOne(text: string, want: { line: number; col: number; key: string; message: RegExp; fix: RegExp }) {
+function expectOne(
+  text: string,
+  want: { line: number; col: number; key: string; message: RegExp; fix: RegExp },
+) {
   const found = problems(text);
   expect(found).toHaveLength(1);
   const p = found[0]!;
@@ -191,13 +194,19 @@ describe("inventory errors name file, line, column, key and fix", () => {
   });
 
   test("BMC without https", () => {
-    expectOne(base.replace("    storage_disk: /dev/vdb\n", "    storage_disk: /dev/vdb\n    bmc: { address: http://10.0.1.1, username: u, password_secret: p }\n"), {
-      line: 8,
-      col: 21,
-      key: "nodes[0].bmc.address",
-      message: /not an https URL/,
-      fix: /Redfish requires TLS/,
-    });
+    expectOne(
+      base.replace(
+        "    storage_disk: /dev/vdb\n",
+        "    storage_disk: /dev/vdb\n    bmc: { address: http://10.0.1.1, username: u, password_secret: p }\n",
+      ),
+      {
+        line: 8,
+        col: 21,
+        key: "nodes[0].bmc.address",
+        message: /not an https URL/,
+        fix: /Redfish requires TLS/,
+      },
+    );
   });
 
   test("air-gapped install without artifacts", () => {
@@ -217,7 +226,10 @@ describe("inventory errors name file, line, column, key and fix", () => {
 
   test("a missing file says how to make one", () => {
     expect(() => loadInventory("/nonexistent/inv.yaml")).toThrow(
-      expect.objectContaining({ message: expect.stringMatching(/no such file/), fix: expect.stringMatching(/powerstack init/) }),
+      expect.objectContaining({
+        message: expect.stringMatching(/no such file/),
+        fix: expect.stringMatching(/powerstack init/),
+      }),
     );
   });
 });

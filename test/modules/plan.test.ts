@@ -19,7 +19,9 @@ describe("line and block editing", () => {
   test("adds a missing line, keeps others, replaces a matching one, removes duplicates", () => {
     expect(editLines("a\nb\n", { path: "f", line: "c" })).toBe("a\nb\nc\n");
     expect(editLines("a\nc\n", { path: "f", line: "c" })).toBe("a\nc\n");
-    expect(editLines("/x old1\nkeep\n/x old2\n", { path: "f", line: "/x new", match: /^\/x\s/ })).toBe("keep\n/x new\n");
+    expect(editLines("/x old1\nkeep\n/x old2\n", { path: "f", line: "/x new", match: /^\/x\s/ })).toBe(
+      "keep\n/x new\n",
+    );
     expect(editLines("a\nb\na\n", { path: "f", line: "a", state: "absent" })).toBe("b\n");
     expect(editLines("", { path: "f", line: "only" })).toBe("only\n");
     expect(editLines("no-newline", { path: "f", line: "x" })).toBe("no-newline\nx\n");
@@ -28,26 +30,59 @@ describe("line and block editing", () => {
   test("a marked block is inserted, replaced in place, and removed", () => {
     const one = editBlock("top\n", { path: "f", marker: "powerstack", block: "x=1\n" });
     expect(one).toBe("top\n# BEGIN powerstack\nx=1\n# END powerstack\n");
-    expect(editBlock(one + "tail\n", { path: "f", marker: "powerstack", block: "x=2\ny=3" })).toBe("top\n# BEGIN powerstack\nx=2\ny=3\n# END powerstack\ntail\n");
+    expect(editBlock(one + "tail\n", { path: "f", marker: "powerstack", block: "x=2\ny=3" })).toBe(
+      "top\n# BEGIN powerstack\nx=2\ny=3\n# END powerstack\ntail\n",
+    );
     expect(editBlock(one, { path: "f", marker: "powerstack", block: "" })).toBe("top\n");
   });
 });
 
 describe("module plans", () => {
   test("copy: same content is ok; different content, mode or owner is a change with a diff", () => {
-    const seen = { exists: true, kind: "regular file", mode: "0644", owner: "root", group: "root", uid: "0", gid: "0", content: "a\n" };
+    const seen = {
+      exists: true,
+      kind: "regular file",
+      mode: "0644",
+      owner: "root",
+      group: "root",
+      uid: "0",
+      gid: "0",
+      content: "a\n",
+    };
     expect(copy.plan(seen, { path: "/f", content: "a\n", mode: "0644" })).toEqual([]);
-    expect(copy.plan(seen, { path: "/f", content: "b\n" })[0]).toMatchObject({ summary: "update /f", diff: { before: "a\n", after: "b\n" } });
-    expect(copy.plan(seen, { path: "/f", content: "a\n", mode: "600" })[0]!.summary).toBe("mode of /f: 0644 -> 600");
+    expect(copy.plan(seen, { path: "/f", content: "b\n" })[0]).toMatchObject({
+      summary: "update /f",
+      diff: { before: "a\n", after: "b\n" },
+    });
+    expect(copy.plan(seen, { path: "/f", content: "a\n", mode: "600" })[0]!.summary).toBe(
+      "mode of /f: 0644 -> 600",
+    );
     expect(copy.plan(seen, { path: "/f", content: "a\n", owner: "0", group: "0" })).toEqual([]);
-    expect(copy.plan({ exists: false }, { path: "/f", content: "s3cret", sensitive: true })[0]).toEqual({ summary: "create /f", diff: undefined });
-    expect(() => copy.plan({ exists: true, kind: "directory" }, { path: "/f", content: "" })).toThrow(/is a directory, not a file/);
+    expect(copy.plan({ exists: false }, { path: "/f", content: "s3cret", sensitive: true })[0]).toEqual({
+      summary: "create /f",
+      diff: undefined,
+    });
+    expect(() => copy.plan({ exists: true, kind: "directory" }, { path: "/f", content: "" })).toThrow(
+      /is a directory, not a file/,
+    );
   });
 
   test("file: numeric owners compare with ids", () => {
-    const seen = { exists: true, kind: "directory", mode: "0775", owner: "UNKNOWN", group: "UNKNOWN", uid: "472", gid: "472" };
-    expect(file.plan(seen, { path: "/d", state: "directory", mode: "0775", owner: "472", group: "472" })).toEqual([]);
-    expect(file.plan(seen, { path: "/d", state: "directory", owner: "1000" })[0]!.summary).toMatch(/owner of \/d/);
+    const seen = {
+      exists: true,
+      kind: "directory",
+      mode: "0775",
+      owner: "UNKNOWN",
+      group: "UNKNOWN",
+      uid: "472",
+      gid: "472",
+    };
+    expect(
+      file.plan(seen, { path: "/d", state: "directory", mode: "0775", owner: "472", group: "472" }),
+    ).toEqual([]);
+    expect(file.plan(seen, { path: "/d", state: "directory", owner: "1000" })[0]!.summary).toMatch(
+      /owner of \/d/,
+    );
     expect(file.plan({ exists: false }, { path: "/d", state: "absent" })).toEqual([]);
   });
 
@@ -61,50 +96,120 @@ describe("module plans", () => {
     const p = { name: "kernel.perf_event_paranoid", value: "-1", file: "/etc/sysctl.d/90-powerstack.conf" };
     const dropIn = "# Managed by powerstack\nkernel.perf_event_paranoid = -1\n";
     expect(sysctl.plan({ live: "-1", dropIn }, p)).toEqual([]);
-    expect(sysctl.plan({ live: "2", dropIn }, p).map((c) => c.summary)).toEqual(["set kernel.perf_event_paranoid = -1 live (was 2)"]);
-    expect(sysctl.plan({ live: "-1" }, p).map((c) => c.summary)).toEqual(["persist kernel.perf_event_paranoid = -1 in /etc/sysctl.d/90-powerstack.conf"]);
+    expect(sysctl.plan({ live: "2", dropIn }, p).map((c) => c.summary)).toEqual([
+      "set kernel.perf_event_paranoid = -1 live (was 2)",
+    ]);
+    expect(sysctl.plan({ live: "-1" }, p).map((c) => c.summary)).toEqual([
+      "persist kernel.perf_event_paranoid = -1 in /etc/sysctl.d/90-powerstack.conf",
+    ]);
     expect(() => sysctl.plan({ dropIn }, p)).toThrow(/does not exist on this host/);
   });
 
   test("service: daemon-reload only when systemd asks, no restart unless requested", () => {
     const running = { exists: true, enabled: "enabled", active: "active", needReload: false };
     expect(service.plan(running, { name: "nfs-server", enabled: true, state: "started" })).toEqual([]);
-    expect(service.plan({ ...running, needReload: true }, { name: "x", state: "started" }).map((c) => c.summary)).toEqual(["systemctl daemon-reload (unit file of x changed)"]);
-    expect(service.plan({ ...running, enabled: "disabled", active: "inactive" }, { name: "x", enabled: true, state: "started" }).map((c) => c.summary)).toEqual(["enable x", "start x"]);
-    expect(service.plan(running, { name: "x", state: "restarted" }).map((c) => c.summary)).toEqual(["restart x"]);
-    expect(service.plan({ ...running, exists: false }, { name: "x", enabled: true, state: "started" })).toEqual([{ summary: "enable and start x (unit not installed yet)" }]);
+    expect(
+      service.plan({ ...running, needReload: true }, { name: "x", state: "started" }).map((c) => c.summary),
+    ).toEqual(["systemctl daemon-reload (unit file of x changed)"]);
+    expect(
+      service
+        .plan(
+          { ...running, enabled: "disabled", active: "inactive" },
+          { name: "x", enabled: true, state: "started" },
+        )
+        .map((c) => c.summary),
+    ).toEqual(["enable x", "start x"]);
+    expect(service.plan(running, { name: "x", state: "restarted" }).map((c) => c.summary)).toEqual([
+      "restart x",
+    ]);
+    expect(
+      service.plan({ ...running, exists: false }, { name: "x", enabled: true, state: "started" }),
+    ).toEqual([{ summary: "enable and start x (unit not installed yet)" }]);
   });
 
   test("command: runs only when its guard says so", () => {
     expect(command.plan(false, { cmd: "x" })).toEqual([]);
     expect(command.plan(true, { cmd: "x", summary: "do x" })).toEqual([{ summary: "do x" }]);
-    expect(command.probe({ cmd: "x", creates: "/a b" }).command).toBe("if [ ! -e '/a b' ]; then echo run; fi");
+    expect(command.probe({ cmd: "x", creates: "/a b" }).command).toBe(
+      "if [ ! -e '/a b' ]; then echo run; fi",
+    );
   });
 
   test("mount: fstab by UUID, mounted state, removal", () => {
-    const p = { path: "/mnt/data", source: { device: "/dev/vdb" }, fstype: "btrfs", options: "defaults,noatime", state: "mounted" as const };
+    const p = {
+      path: "/mnt/data",
+      source: { device: "/dev/vdb" },
+      fstype: "btrfs",
+      options: "defaults,noatime",
+      state: "mounted" as const,
+    };
     const line = fstabLine(p, "u-1");
     expect(line).toBe("UUID=u-1 /mnt/data btrfs defaults,noatime 0 2");
     expect(mount.plan({ uuid: "u-1", mountedFrom: "/dev/vdb", fstab: `# static\n${line}\n` }, p)).toEqual([]);
-    expect(mount.plan({ uuid: "u-1", fstab: "/dev/vdb /mnt/data btrfs defaults 0 0\n" }, p).map((c) => c.summary)).toEqual([`/etc/fstab: ${line}`, "mount /mnt/data"]);
-    expect(mount.plan({ fstab: "" }, p).map((c) => c.summary)).toEqual(["/etc/fstab: /mnt/data by UUID of /dev/vdb, and mount it (no filesystem there yet)"]);
-    const nfs = { path: "/mnt/data", source: { spec: "10.0.0.10:/mnt/data" }, fstype: "nfs4", options: "_netdev", state: "absent" as const };
-    expect(mount.plan({ mountedFrom: "10.0.0.10:/mnt/data", fstab: "10.0.0.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" }, nfs).map((c) => c.summary)).toEqual(["unmount /mnt/data", "remove /mnt/data from /etc/fstab"]);
+    expect(
+      mount.plan({ uuid: "u-1", fstab: "/dev/vdb /mnt/data btrfs defaults 0 0\n" }, p).map((c) => c.summary),
+    ).toEqual([`/etc/fstab: ${line}`, "mount /mnt/data"]);
+    expect(mount.plan({ fstab: "" }, p).map((c) => c.summary)).toEqual([
+      "/etc/fstab: /mnt/data by UUID of /dev/vdb, and mount it (no filesystem there yet)",
+    ]);
+    const nfs = {
+      path: "/mnt/data",
+      source: { spec: "10.0.0.10:/mnt/data" },
+      fstype: "nfs4",
+      options: "_netdev",
+      state: "absent" as const,
+    };
+    expect(
+      mount
+        .plan(
+          { mountedFrom: "10.0.0.10:/mnt/data", fstab: "10.0.0.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" },
+          nfs,
+        )
+        .map((c) => c.summary),
+    ).toEqual(["unmount /mnt/data", "remove /mnt/data from /etc/fstab"]);
   });
 
   test("filesystem: formats only an empty, unused disk unless allowed", () => {
-    const empty: DiskSeen = { resolved: "/dev/vdb", isBlock: true, signature: {}, children: [], inUse: [], nonZeroBytes: 0 };
+    const empty: DiskSeen = {
+      resolved: "/dev/vdb",
+      isBlock: true,
+      signature: {},
+      children: [],
+      inUse: [],
+      nonZeroBytes: 0,
+    };
     const p = { device: "/dev/vdb", fstype: "btrfs" as const, label: "powerstack-data" };
-    expect(filesystem.plan(empty, p)[0]!.summary).toBe('create btrfs filesystem "powerstack-data" on /dev/vdb');
-    expect(filesystem.plan({ ...empty, signature: { TYPE: "btrfs", LABEL: "powerstack-data" }, inUse: ["/mnt/data"] }, p)).toEqual([]);
-    expect(() => filesystem.plan({ ...empty, signature: { TYPE: "ext4", LABEL: "old" } }, p)).toThrow(/refusing to format \/dev\/vdb: it holds a ext4 filesystem labelled "old"/);
-    expect(() => filesystem.plan({ ...empty, signature: { PTTYPE: "gpt" }, children: ["/dev/vdb1"] }, p)).toThrow(/partition table/);
+    expect(filesystem.plan(empty, p)[0]!.summary).toBe(
+      'create btrfs filesystem "powerstack-data" on /dev/vdb',
+    );
+    expect(
+      filesystem.plan(
+        { ...empty, signature: { TYPE: "btrfs", LABEL: "powerstack-data" }, inUse: ["/mnt/data"] },
+        p,
+      ),
+    ).toEqual([]);
+    expect(() => filesystem.plan({ ...empty, signature: { TYPE: "ext4", LABEL: "old" } }, p)).toThrow(
+      /refusing to format \/dev\/vdb: it holds a ext4 filesystem labelled "old"/,
+    );
+    expect(() =>
+      filesystem.plan({ ...empty, signature: { PTTYPE: "gpt" }, children: ["/dev/vdb1"] }, p),
+    ).toThrow(/partition table/);
     expect(() => filesystem.plan({ ...empty, nonZeroBytes: 10 }, p)).toThrow(/non-zero bytes/);
-    expect(() => filesystem.plan({ ...empty, signature: { TYPE: "ext4" }, inUse: ["/"] }, { ...p, allowFormat: "/dev/vdb" })).toThrow(/in use \(\/\)/);
+    expect(() =>
+      filesystem.plan(
+        { ...empty, signature: { TYPE: "ext4" }, inUse: ["/"] },
+        { ...p, allowFormat: "/dev/vdb" },
+      ),
+    ).toThrow(/in use \(\/\)/);
     expect(() => filesystem.plan({ ...empty, isBlock: false }, p)).toThrow(/not a block device/);
-    expect(filesystem.plan({ ...empty, signature: { TYPE: "ext4" } }, { ...p, allowFormat: "/dev/vdb" })[0]!.summary).toMatch(/^WIPE and create/);
+    expect(
+      filesystem.plan({ ...empty, signature: { TYPE: "ext4" } }, { ...p, allowFormat: "/dev/vdb" })[0]!
+        .summary,
+    ).toMatch(/^WIPE and create/);
     // --allow-format names a disk: another disk is still protected.
-    expect(() => filesystem.plan({ ...empty, signature: { TYPE: "xfs" } }, { ...p, allowFormat: "/dev/vdc" })).toThrow(
+    expect(() =>
+      filesystem.plan({ ...empty, signature: { TYPE: "xfs" } }, { ...p, allowFormat: "/dev/vdc" }),
+    ).toThrow(
       expect.objectContaining({ fix: "if its data may be destroyed, rerun with --allow-format /dev/vdb" }),
     );
     const byId = { ...p, device: "/dev/disk/by-id/virtio-data" };
@@ -115,7 +220,13 @@ describe("module plans", () => {
 describe("engine pieces", () => {
   test("probe batches split back exactly, even when output mimics markers", () => {
     const nonce = "abc123";
-    const script = batchScript([{ command: "echo one", parse: (s) => s }, { command: "printf '@@abc12:0:end:0'", parse: (s) => s }], nonce);
+    const script = batchScript(
+      [
+        { command: "echo one", parse: (s) => s },
+        { command: "printf '@@abc12:0:end:0'", parse: (s) => s },
+      ],
+      nonce,
+    );
     expect(script).toContain("@@abc123:1:begin");
     const out = `\n@@${nonce}:0:begin\none\n\n@@${nonce}:0:end:0\n\n@@${nonce}:1:begin\n@@abc12:0:end:0\n@@${nonce}:1:end:3\n`;
     expect(splitBatch(out, 2, nonce)).toEqual([
@@ -128,15 +239,39 @@ describe("engine pieces", () => {
     const f = parseFacts(
       '@@os\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\nPRETTY_NAME="Ubuntu 24.04 LTS"\n@@arch\nx86_64\n@@kernel\n6.8.0\n@@init\nsystemd\n@@mem\n16000000\n@@lsblk\n{"blockdevices":[{"path":"/dev/vdb","type":"disk","size":2147483648,"fstype":null,"mountpoint":null}]}\n@@ip\n[{"ifname":"eth0","addr_info":[{"local":"10.0.0.10"}]}]\n@@hostname\nctl\n',
     );
-    expect(f).toMatchObject({ hostname: "ctl", arch: "x86_64", init: "systemd", memTotalKb: 16000000, os: { id: "ubuntu", versionId: "24.04", family: "debian" } });
-    expect(f.blockDevices).toEqual([{ path: "/dev/vdb", type: "disk", size: 2147483648, fstype: undefined, mountpoint: undefined }]);
+    expect(f).toMatchObject({
+      hostname: "ctl",
+      arch: "x86_64",
+      init: "systemd",
+      memTotalKb: 16000000,
+      os: { id: "ubuntu", versionId: "24.04", family: "debian" },
+    });
+    expect(f.blockDevices).toEqual([
+      { path: "/dev/vdb", type: "disk", size: 2147483648, fstype: undefined, mountpoint: undefined },
+    ]);
     expect(f.interfaces).toEqual([{ name: "eth0", addresses: ["10.0.0.10"] }]);
   });
 
   test("unified diff shows only the changed hunk with context", () => {
     const before = Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n") + "\n";
     const after = before.replace("l10\n", "L10\n");
-    expect(unifiedDiff("/f", before, after)).toBe(["--- /f (before)", "+++ /f (after)", "@@ -8,7 +8,7 @@", "l7", "l8", "l9", "-l10", "+L10", "l11", "l12", "l13"].map((l, i) => (i > 2 && !/^[-+]/.test(l) ? " " + l : l)).join("\n"));
+    expect(unifiedDiff("/f", before, after)).toBe(
+      [
+        "--- /f (before)",
+        "+++ /f (after)",
+        "@@ -8,7 +8,7 @@",
+        "l7",
+        "l8",
+        "l9",
+        "-l10",
+        "+L10",
+        "l11",
+        "l12",
+        "l13",
+      ]
+        .map((l, i) => (i > 2 && !/^[-+]/.test(l) ? " " + l : l))
+        .join("\n"),
+    );
     expect(unifiedDiff("/f", "", "new\n")).toBe("--- /f (before)\n+++ /f (after)\n@@ -0,0 +1,1 @@\n+new");
   });
 });

@@ -22,14 +22,23 @@ const nodeList = (ready: Record<string, boolean | undefined>) =>
   JSON.stringify({
     items: Object.entries(ready)
       .filter(([, r]) => r !== undefined)
-      .map(([name, r]) => ({ metadata: { name }, status: { conditions: [{ type: "Ready", status: r ? "True" : "False", reason: r ? "KubeletReady" : "KubeletNotReady" }] } })),
+      .map(([name, r]) => ({
+        metadata: { name },
+        status: {
+          conditions: [
+            { type: "Ready", status: r ? "True" : "False", reason: r ? "KubeletReady" : "KubeletNotReady" },
+          ],
+        },
+      })),
   });
 
 describe("helm binary (boundary)", () => {
   test("installed at the pinned version: nothing to do; otherwise the release tarball for the node's arch", async () => {
     const p = { version: "v3.16.3", arch: helmArch("x86_64") };
     expect(helmBinary.plan("v3.16.3", p)).toEqual([]);
-    expect(helmBinary.plan("v3.15.0", p).map((c) => c.summary)).toEqual(["install Helm v3.16.3 (replacing v3.15.0)"]);
+    expect(helmBinary.plan("v3.15.0", p).map((c) => c.summary)).toEqual([
+      "install Helm v3.16.3 (replacing v3.15.0)",
+    ]);
     const host = new RecordingHost("ctl");
     await helmBinary.apply({ host, facts }, p, [], undefined);
     expect(host.commands()).toEqual([
@@ -43,34 +52,67 @@ describe("helm binary (boundary)", () => {
     mkdirSync(dir, { recursive: true });
     const tgz = Buffer.from("fake tarball");
     writeFileSync(join(dir, "helm-v3.16.3-linux-arm64.tar.gz"), tgz);
-    writeFileSync(join(dir, "helm-v3.16.3-linux-arm64.tar.gz.sha256sum"), `${createHash("sha256").update(tgz).digest("hex")}  helm-v3.16.3-linux-arm64.tar.gz\n`);
+    writeFileSync(
+      join(dir, "helm-v3.16.3-linux-arm64.tar.gz.sha256sum"),
+      `${createHash("sha256").update(tgz).digest("hex")}  helm-v3.16.3-linux-arm64.tar.gz\n`,
+    );
     const host = new RecordingHost("ctl");
-    await helmBinary.apply({ host, facts }, { version: "v3.16.3", arch: "arm64", artifactsDir: dir }, [], undefined);
+    await helmBinary.apply(
+      { host, facts },
+      { version: "v3.16.3", arch: "arm64", artifactsDir: dir },
+      [],
+      undefined,
+    );
     expect(host.sent[0]!.stdin!.equals(tgz)).toBe(true);
     expect(host.sent[0]!.command).toMatch(/^rm -rf .* tar -xz .*linux-arm64\/helm' \/usr\/local\/bin\/helm/);
     writeFileSync(join(dir, "helm-v3.16.3-linux-arm64.tar.gz"), "tampered");
-    await expect(helmBinary.apply({ host: new RecordingHost("ctl"), facts }, { version: "v3.16.3", arch: "arm64", artifactsDir: dir }, [], undefined)).rejects.toThrow(/has sha256 .* expected/);
+    await expect(
+      helmBinary.apply(
+        { host: new RecordingHost("ctl"), facts },
+        { version: "v3.16.3", arch: "arm64", artifactsDir: dir },
+        [],
+        undefined,
+      ),
+    ).rejects.toThrow(/has sha256 .* expected/);
   });
 });
 
 describe("nodes ready (boundary)", () => {
   test("plan names the nodes that are not Ready or not registered", () => {
     const seen = parseNodes(nodeList({ ctl: true, w1: false }));
-    expect(nodesReady.plan(seen, { nodes: ["ctl", "w1", "w2"], timeoutSec: 1 }).map((c) => c.summary)).toEqual(["wait for nodes Ready: w1 (NotReady: KubeletNotReady), w2 (not registered)"]);
-    expect(nodesReady.plan(parseNodes(nodeList({ ctl: true, w1: true })), { nodes: ["ctl", "w1"], timeoutSec: 1 })).toEqual([]);
+    expect(
+      nodesReady.plan(seen, { nodes: ["ctl", "w1", "w2"], timeoutSec: 1 }).map((c) => c.summary),
+    ).toEqual(["wait for nodes Ready: w1 (NotReady: KubeletNotReady), w2 (not registered)"]);
+    expect(
+      nodesReady.plan(parseNodes(nodeList({ ctl: true, w1: true })), { nodes: ["ctl", "w1"], timeoutSec: 1 }),
+    ).toEqual([]);
     expect(parseNodes("not json")).toEqual(new Map());
   });
 
   test("apply polls `k3s kubectl get nodes -o json` until Ready", async () => {
     let calls = 0;
-    const host = new RecordingHost("ctl", [[/get nodes/, () => ({ stdout: nodeList({ ctl: true, w1: ++calls >= 3 }) })]]);
-    await nodesReady.apply({ host, facts }, { nodes: ["ctl", "w1"], timeoutSec: 10, pollSec: 0.01 }, [], new Map());
+    const host = new RecordingHost("ctl", [
+      [/get nodes/, () => ({ stdout: nodeList({ ctl: true, w1: ++calls >= 3 }) })],
+    ]);
+    await nodesReady.apply(
+      { host, facts },
+      { nodes: ["ctl", "w1"], timeoutSec: 10, pollSec: 0.01 },
+      [],
+      new Map(),
+    );
     expect(host.commands()).toEqual(Array(3).fill("k3s kubectl get nodes -o json"));
   });
 
   test("a bounded wait ends with the names of the nodes that never came up", async () => {
     const host = new RecordingHost("ctl", [[/get nodes/, { stdout: nodeList({ ctl: true }) }]]);
-    await expect(nodesReady.apply({ host, facts }, { nodes: ["ctl", "w2"], timeoutSec: 0.05, pollSec: 0.01 }, [], new Map())).rejects.toMatchObject({
+    await expect(
+      nodesReady.apply(
+        { host, facts },
+        { nodes: ["ctl", "w2"], timeoutSec: 0.05, pollSec: 0.01 },
+        [],
+        new Map(),
+      ),
+    ).rejects.toMatchObject({
       message: "nodes not Ready after 0.05s: w2 (not registered)",
       fix: expect.stringMatching(/journalctl -u k3s-agent/),
     });
@@ -100,9 +142,21 @@ users:
 
 describe("kubeconfig merge (real files)", () => {
   const run = async (path: string) => {
-    const params = { localPath: path, localContent: (() => { try { return readFileSync(path, "utf8"); } catch { return undefined; } })(), context: "powerstack", server: "https://192.0.2.10:6443" };
+    const params = {
+      localPath: path,
+      localContent: (() => {
+        try {
+          return readFileSync(path, "utf8");
+        } catch {
+          return undefined;
+        }
+      })(),
+      context: "powerstack",
+      server: "https://192.0.2.10:6443",
+    };
     const changes = kubeconfig.plan(K3S_YAML, params);
-    if (changes.length) await kubeconfig.apply({ host: new RecordingHost("ctl"), facts }, params, changes, K3S_YAML);
+    if (changes.length)
+      await kubeconfig.apply({ host: new RecordingHost("ctl"), facts }, params, changes, K3S_YAML);
     return changes;
   };
 
@@ -123,22 +177,35 @@ contexts:
   context: { cluster: work, user: work }
 `;
     writeFileSync(path, other);
-    expect((await run(path)).map((c) => c.summary)).toEqual([`update context powerstack in ${path} (server https://192.0.2.10:6443)`]);
+    expect((await run(path)).map((c) => c.summary)).toEqual([
+      `update context powerstack in ${path} (server https://192.0.2.10:6443)`,
+    ]);
     const merged = parse(readFileSync(path, "utf8"));
     expect(merged["current-context"]).toBe("work");
     expect(merged.clusters).toEqual([
       { name: "work", cluster: { server: "https://work.example:6443" } },
-      { name: "powerstack", cluster: { "certificate-authority-data": "Q0EK", server: "https://192.0.2.10:6443" } },
+      {
+        name: "powerstack",
+        cluster: { "certificate-authority-data": "Q0EK", server: "https://192.0.2.10:6443" },
+      },
     ]);
-    expect(merged.users[1]).toEqual({ name: "powerstack", user: { "client-certificate-data": "Q0VSVAo=", "client-key-data": "S0VZCg==" } });
-    expect(merged.contexts[1]).toEqual({ name: "powerstack", context: { cluster: "powerstack", user: "powerstack" } });
+    expect(merged.users[1]).toEqual({
+      name: "powerstack",
+      user: { "client-certificate-data": "Q0VSVAo=", "client-key-data": "S0VZCg==" },
+    });
+    expect(merged.contexts[1]).toEqual({
+      name: "powerstack",
+      context: { cluster: "powerstack", user: "powerstack" },
+    });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(await run(path)).toEqual([]);
   });
 
   test("no config yet: created with powerstack as the current context", async () => {
     const path = join(tmp, "fresh", ".kube", "config");
-    expect((await run(path)).map((c) => c.summary)).toEqual([`create context powerstack in ${path} (server https://192.0.2.10:6443)`]);
+    expect((await run(path)).map((c) => c.summary)).toEqual([
+      `create context powerstack in ${path} (server https://192.0.2.10:6443)`,
+    ]);
     expect(parse(readFileSync(path, "utf8"))["current-context"]).toBe("powerstack");
     expect(await run(path)).toEqual([]);
   });
@@ -146,12 +213,22 @@ contexts:
   test("a kubeconfig that is not YAML is refused, not overwritten", async () => {
     const path = join(tmp, "broken");
     writeFileSync(path, "clusters: [unclosed\n");
-    expect(() => kubeconfig.plan(K3S_YAML, { localPath: path, localContent: readFileSync(path, "utf8"), context: "powerstack", server: "https://x:6443" })).toThrow(/is not valid YAML/);
+    expect(() =>
+      kubeconfig.plan(K3S_YAML, {
+        localPath: path,
+        localContent: readFileSync(path, "utf8"),
+        context: "powerstack",
+        server: "https://x:6443",
+      }),
+    ).toThrow(/is not valid YAML/);
     expect(readFileSync(path, "utf8")).toBe("clusters: [unclosed\n");
   });
 
   test("before K3s is installed, check mode says what it will do", () => {
-    expect(kubeconfig.plan(undefined, { localPath: "/x", context: "powerstack", server: "https://x:6443" })[0]!.summary).toMatch(/once K3s is installed/);
+    expect(
+      kubeconfig.plan(undefined, { localPath: "/x", context: "powerstack", server: "https://x:6443" })[0]!
+        .summary,
+    ).toMatch(/once K3s is installed/);
     expect(K3S_KUBECONFIG).toBe("/etc/rancher/k3s/k3s.yaml");
   });
 });

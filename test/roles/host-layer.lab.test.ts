@@ -11,10 +11,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SshHost } from "../../src/transport/ssh-host.js";
 import { labInfo } from "../lab/lab-info.js";
-import { changedTasks, ensureLabVault, LAB_SECRETS, LAB_VAULT_PASSWORD, labHost, runCli, type CliRun } from "../support/lab.js";
+import {
+  changedTasks,
+  ensureLabVault,
+  LAB_SECRETS,
+  LAB_VAULT_PASSWORD,
+  labHost,
+  runCli,
+  type CliRun,
+} from "../support/lab.js";
 
 const ROLES = "kernel,storage";
-const BLANK_DISK = "umount /mnt/data 2>/dev/null; sed -i '\\# /mnt/data #d' /etc/fstab; wipefs -a /dev/vdb >/dev/null 2>&1; dd if=/dev/zero of=/dev/vdb bs=1M count=4 status=none";
+const BLANK_DISK =
+  "umount /mnt/data 2>/dev/null; sed -i '\\# /mnt/data #d' /etc/fstab; wipefs -a /dev/vdb >/dev/null 2>&1; dd if=/dev/zero of=/dev/vdb bs=1M count=4 status=none";
 const outputs: CliRun[] = [];
 const cli = async (...args: string[]) => {
   const r = await runCli(["--json", ...args]);
@@ -46,23 +55,42 @@ describe("host layer on the container lab (kernel, storage)", () => {
     const r = await cli("up", "--check", "--only", ROLES);
     expect(r.code).toBe(0);
     expect(changedTasks(r)).toEqual(
-      expect.arrayContaining(["ctl: kernel: kernel.perf_event_paranoid", "ctl: storage: BTRFS filesystem on /dev/vdb", "ctl: storage: mount /mnt/data"]),
+      expect.arrayContaining([
+        "ctl: kernel: kernel.perf_event_paranoid",
+        "ctl: storage: BTRFS filesystem on /dev/vdb",
+        "ctl: storage: mount /mnt/data",
+      ]),
     );
-    expect(r.tasks.find((t) => t.task === "storage: BTRFS filesystem on /dev/vdb")!.changes[0]!.summary).toBe('create btrfs filesystem "powerstack-data" on /dev/vdb');
+    expect(r.tasks.find((t) => t.task === "storage: BTRFS filesystem on /dev/vdb")!.changes[0]!.summary).toBe(
+      'create btrfs filesystem "powerstack-data" on /dev/vdb',
+    );
     expect(await sh("blkid -p /dev/vdb; echo $?")).toBe("2");
-    expect(await sh("ls /etc/sysctl.d/90-powerstack.conf 2>&1; grep -c /mnt/data /etc/fstab")).toMatch(/No such file[\s\S]*0$/);
+    expect(await sh("ls /etc/sysctl.d/90-powerstack.conf 2>&1; grep -c /mnt/data /etc/fstab")).toMatch(
+      /No such file[\s\S]*0$/,
+    );
   });
 
   test("up converges; a second up changes nothing anywhere", async () => {
     const first = await cli("up", "--only", ROLES);
     expect(first.code).toBe(0);
     expect(first.tasks.filter((t) => t.status === "failed")).toEqual([]);
-    expect(changedTasks(first)).toEqual(expect.arrayContaining(["ctl: storage: BTRFS filesystem on /dev/vdb", "w1: kernel: kernel.perf_event_paranoid"]));
-    expect(await sh("cat /proc/sys/kernel/perf_event_paranoid; cat /etc/sysctl.d/90-powerstack.conf")).toBe("-1\n# Managed by powerstack\nkernel.perf_event_paranoid = -1");
+    expect(changedTasks(first)).toEqual(
+      expect.arrayContaining([
+        "ctl: storage: BTRFS filesystem on /dev/vdb",
+        "w1: kernel: kernel.perf_event_paranoid",
+      ]),
+    );
+    expect(await sh("cat /proc/sys/kernel/perf_event_paranoid; cat /etc/sysctl.d/90-powerstack.conf")).toBe(
+      "-1\n# Managed by powerstack\nkernel.perf_event_paranoid = -1",
+    );
     expect(await sh("findmnt -n -o FSTYPE,SOURCE /mnt/data")).toMatch(/^btrfs\s+\/dev\/vdb/);
     const uuid = await sh("blkid -p -s UUID -o value /dev/vdb");
-    expect(await sh("grep ' /mnt/data ' /etc/fstab")).toBe(`UUID=${uuid} /mnt/data btrfs defaults,noatime 0 2`);
-    expect(await sh("stat -c '%n %a %u:%g' /mnt/data/prometheus /mnt/data/grafana /mnt/data/alertmanager")).toBe(
+    expect(await sh("grep ' /mnt/data ' /etc/fstab")).toBe(
+      `UUID=${uuid} /mnt/data btrfs defaults,noatime 0 2`,
+    );
+    expect(
+      await sh("stat -c '%n %a %u:%g' /mnt/data/prometheus /mnt/data/grafana /mnt/data/alertmanager"),
+    ).toBe(
       "/mnt/data/prometheus 775 1000:2000\n/mnt/data/grafana 775 472:472\n/mnt/data/alertmanager 775 1000:2000",
     );
     await ctl.exec("echo history > /mnt/data/prometheus/keep");
@@ -70,7 +98,8 @@ describe("host layer on the container lab (kernel, storage)", () => {
     const second = await cli("up", "--only", ROLES);
     expect(second.code).toBe(0);
     expect(changedTasks(second)).toEqual([]);
-    for (const host of ["ctl", "w1", "w2"]) expect(second.recap!.hosts[host]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+    for (const host of ["ctl", "w1", "w2"])
+      expect(second.recap!.hosts[host]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
     expect(await sh("cat /mnt/data/prometheus/keep")).toBe("history");
   });
 
@@ -80,15 +109,23 @@ describe("host layer on the container lab (kernel, storage)", () => {
     expect(refused.code).toBe(1);
     const failed = refused.tasks.find((t) => t.status === "failed")!;
     expect(failed.host).toBe("ctl");
-    expect(failed.msg).toMatch(/refusing to format \/dev\/vdb: it holds a ext4 filesystem labelled "someone-elses"[\s\S]*fix: if its data may be destroyed, rerun with --allow-format \/dev\/vdb/);
-    expect(await sh("blkid -p -s TYPE -o value /dev/vdb; blkid -p -s LABEL -o value /dev/vdb")).toBe("ext4\nsomeone-elses");
+    expect(failed.msg).toMatch(
+      /refusing to format \/dev\/vdb: it holds a ext4 filesystem labelled "someone-elses"[\s\S]*fix: if its data may be destroyed, rerun with --allow-format \/dev\/vdb/,
+    );
+    expect(await sh("blkid -p -s TYPE -o value /dev/vdb; blkid -p -s LABEL -o value /dev/vdb")).toBe(
+      "ext4\nsomeone-elses",
+    );
 
     const allowed = await cli("up", "--only", "storage", "--allow-format", "/dev/vdb");
     expect(allowed.code).toBe(0);
-    expect(await sh("blkid -p -s TYPE -o value /dev/vdb; blkid -p -s LABEL -o value /dev/vdb")).toBe("btrfs\npowerstack-data");
+    expect(await sh("blkid -p -s TYPE -o value /dev/vdb; blkid -p -s LABEL -o value /dev/vdb")).toBe(
+      "btrfs\npowerstack-data",
+    );
     const uuid = await sh("blkid -p -s UUID -o value /dev/vdb");
     // The stale fstab line of the old filesystem was replaced, not duplicated.
-    expect(await sh("grep ' /mnt/data ' /etc/fstab")).toBe(`UUID=${uuid} /mnt/data btrfs defaults,noatime 0 2`);
+    expect(await sh("grep ' /mnt/data ' /etc/fstab")).toBe(
+      `UUID=${uuid} /mnt/data btrfs defaults,noatime 0 2`,
+    );
     const again = await cli("up", "--only", "storage", "--allow-format", "/dev/vdb");
     expect(changedTasks(again)).toEqual([]);
   });
@@ -107,6 +144,7 @@ describe("host layer on the container lab (kernel, storage)", () => {
     const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), "utf8"));
     expect(logs.length).toBeGreaterThan(0);
     const everything = [...outputs.flatMap((o) => [o.stdout, o.stderr]), ...logs].join("\n");
-    for (const secret of [...Object.values(LAB_SECRETS), LAB_VAULT_PASSWORD]) expect(everything).not.toContain(secret);
+    for (const secret of [...Object.values(LAB_SECRETS), LAB_VAULT_PASSWORD])
+      expect(everything).not.toContain(secret);
   });
 });

@@ -13,7 +13,15 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
 import { parseInventory } from "../../src/inventory/load.js";
-import { installCommand, k3s, K3S_CONFIG, K3S_INSTALL_SCRIPT, parseK3sVersion, type K3sParams, type K3sSeen } from "../../src/modules/k3s.js";
+import {
+  installCommand,
+  k3s,
+  K3S_CONFIG,
+  K3S_INSTALL_SCRIPT,
+  parseK3sVersion,
+  type K3sParams,
+  type K3sSeen,
+} from "../../src/modules/k3s.js";
 import { role as agentRole } from "../../roles/k3s-agent/index.js";
 import { role as serverRole } from "../../roles/k3s-server/index.js";
 import { clusterToken } from "../../roles/k3s-server/token.js";
@@ -35,7 +43,15 @@ nodes:
     join(tmp, "inventory.yaml"),
   );
 
-function roleContext(node: "ctl" | "w1", opts: { inv?: ReturnType<typeof inventory>; vault?: Record<string, string>; host?: RecordingHost; check?: boolean } = {}) {
+function roleContext(
+  node: "ctl" | "w1",
+  opts: {
+    inv?: ReturnType<typeof inventory>;
+    vault?: Record<string, string>;
+    host?: RecordingHost;
+    check?: boolean;
+  } = {},
+) {
   const inv = opts.inv ?? inventory();
   const vault = { ...(opts.vault ?? { k3s_token: TOKEN }) };
   const stored: Record<string, string> = {};
@@ -76,7 +92,13 @@ describe("k3s config files (boundary)", () => {
   test("agent config joins the server's INTERNAL address and carries no server keys (k3s-ansible #342)", async () => {
     const { ctx } = roleContext("w1");
     const p = (await agentRole.tasks(ctx)).tasks[0]!.params as K3sParams;
-    expect(parse(p.config)).toEqual({ server: "https://10.0.0.10:6443", "node-ip": "10.0.0.11", "node-external-ip": "192.0.2.11", token: TOKEN, "flannel-iface": "eno2" });
+    expect(parse(p.config)).toEqual({
+      server: "https://10.0.0.10:6443",
+      "node-ip": "10.0.0.11",
+      "node-external-ip": "192.0.2.11",
+      token: TOKEN,
+      "flannel-iface": "eno2",
+    });
     expect(p.kind).toBe("agent");
   });
 });
@@ -87,12 +109,36 @@ describe("k3s install/restart decisions (boundary)", () => {
   const cases: Array<[string, K3sSeen, string[]]> = [
     ["fresh node", { active: false }, [`write ${K3S_CONFIG}`, "install K3s v1.31.4+k3s1 (server, online)"]],
     ["same version, same config, running", { installedVersion: p.version, config, active: true }, []],
-    ["same version, same config, stopped", { installedVersion: p.version, config, active: false }, ["start k3s"]],
-    ["same version, config changed", { installedVersion: p.version, config: "token: old\n", active: true }, [`write ${K3S_CONFIG}`, "restart k3s (config changed)"]],
-    ["same version, config changed, stopped", { installedVersion: p.version, config: "old", active: false }, [`write ${K3S_CONFIG}`, "restart k3s (config changed)"]],
-    ["other version, same config", { installedVersion: "v1.30.0+k3s1", config, active: true }, ["install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"]],
-    ["other version, config changed", { installedVersion: "v1.30.0+k3s1", config: "old", active: true }, [`write ${K3S_CONFIG}`, "install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"]],
-    ["other version, stopped", { installedVersion: "v1.30.0+k3s1", config, active: false }, ["install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"]],
+    [
+      "same version, same config, stopped",
+      { installedVersion: p.version, config, active: false },
+      ["start k3s"],
+    ],
+    [
+      "same version, config changed",
+      { installedVersion: p.version, config: "token: old\n", active: true },
+      [`write ${K3S_CONFIG}`, "restart k3s (config changed)"],
+    ],
+    [
+      "same version, config changed, stopped",
+      { installedVersion: p.version, config: "old", active: false },
+      [`write ${K3S_CONFIG}`, "restart k3s (config changed)"],
+    ],
+    [
+      "other version, same config",
+      { installedVersion: "v1.30.0+k3s1", config, active: true },
+      ["install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"],
+    ],
+    [
+      "other version, config changed",
+      { installedVersion: "v1.30.0+k3s1", config: "old", active: true },
+      [`write ${K3S_CONFIG}`, "install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"],
+    ],
+    [
+      "other version, stopped",
+      { installedVersion: "v1.30.0+k3s1", config, active: false },
+      ["install K3s v1.31.4+k3s1 (server, online), replacing v1.30.0+k3s1"],
+    ],
   ];
   test.each(cases)("%s", (_name, seen, want) => {
     expect(k3s.plan(seen, p).map((c) => c.summary)).toEqual(want);
@@ -109,8 +155,17 @@ describe("k3s install/restart decisions (boundary)", () => {
   test("probe output is parsed (version line, base64 config, unit state)", () => {
     const probe = k3s.probe(p);
     expect(probe.command).toContain("systemctl is-active k3s");
-    expect(probe.parse(`version=k3s version v1.31.4+k3s1 (a562d090)\nconfig=${Buffer.from(config).toString("base64")}\nactive=active\n`, 0)).toEqual({ installedVersion: "v1.31.4+k3s1", config, active: true });
-    expect(probe.parse("version=\nconfig=\nactive=inactive\n", 0)).toEqual({ installedVersion: undefined, config: undefined, active: false });
+    expect(
+      probe.parse(
+        `version=k3s version v1.31.4+k3s1 (a562d090)\nconfig=${Buffer.from(config).toString("base64")}\nactive=active\n`,
+        0,
+      ),
+    ).toEqual({ installedVersion: "v1.31.4+k3s1", config, active: true });
+    expect(probe.parse("version=\nconfig=\nactive=inactive\n", 0)).toEqual({
+      installedVersion: undefined,
+      config: undefined,
+      active: false,
+    });
     expect(parseK3sVersion("k3s version v1.30.2+k3s2 (faeaf1b0)")).toBe("v1.30.2+k3s2");
   });
 });
@@ -118,20 +173,34 @@ describe("k3s install/restart decisions (boundary)", () => {
 describe("k3s commands sent (boundary)", () => {
   test("online install: config written 0600 through stdin, then the install script with INSTALL_K3S_* only", async () => {
     const host = new RecordingHost("ctl");
-    const p: K3sParams = { kind: "server", version: "v1.31.4+k3s1", config: `token: ${TOKEN}\n`, source: { mode: "online" } };
+    const p: K3sParams = {
+      kind: "server",
+      version: "v1.31.4+k3s1",
+      config: `token: ${TOKEN}\n`,
+      source: { mode: "online" },
+    };
     await k3s.apply({ host, facts: {} as Facts }, p, k3s.plan({ active: false }, p), { active: false });
     const cmds = host.commands();
     expect(cmds[0]).toBe("mkdir -p '/etc/rancher/k3s'");
-    expect(cmds[1]).toMatch(/mktemp '\/etc\/rancher\/k3s\/.powerstack.'XXXXXX[\s\S]*chmod '0600' "\$t"[\s\S]*mv -f "\$t" '\/etc\/rancher\/k3s\/config.yaml'/);
+    expect(cmds[1]).toMatch(
+      /mktemp '\/etc\/rancher\/k3s\/.powerstack.'XXXXXX[\s\S]*chmod '0600' "\$t"[\s\S]*mv -f "\$t" '\/etc\/rancher\/k3s\/config.yaml'/,
+    );
     expect(host.sent[1]!.stdin!.toString()).toBe(`token: ${TOKEN}\n`);
-    expect(cmds[2]).toBe("curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.31.4+k3s1' INSTALL_K3S_EXEC=server sh -s -");
+    expect(cmds[2]).toBe(
+      "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.31.4+k3s1' INSTALL_K3S_EXEC=server sh -s -",
+    );
     expect(cmds).toHaveLength(3);
     for (const c of cmds) expect(c).not.toContain(TOKEN);
   });
 
   test("config change on the same version: write then restart, no reinstall", async () => {
     const host = new RecordingHost("w1");
-    const p: K3sParams = { kind: "agent", version: "v1.31.4+k3s1", config: "new\n", source: { mode: "online" } };
+    const p: K3sParams = {
+      kind: "agent",
+      version: "v1.31.4+k3s1",
+      config: "new\n",
+      source: { mode: "online" },
+    };
     const seen = { installedVersion: p.version, config: "old\n", active: true };
     await k3s.apply({ host, facts: {} as Facts }, p, k3s.plan(seen, p), seen);
     expect(host.commands().at(-1)).toBe("systemctl restart k3s-agent");
@@ -147,22 +216,42 @@ describe("k3s commands sent (boundary)", () => {
     const sha = createHash("sha256").update(binary).digest("hex");
     writeFileSync(join(dir, "k3s"), binary);
     writeFileSync(join(dir, "install.sh"), "#!/bin/sh\necho install\n");
-    writeFileSync(join(dir, "sha256sum-amd64.txt"), `${"0".repeat(64)}  k3s-airgap-images-amd64.tar\n${sha}  k3s\n`);
+    writeFileSync(
+      join(dir, "sha256sum-amd64.txt"),
+      `${"0".repeat(64)}  k3s-airgap-images-amd64.tar\n${sha}  k3s\n`,
+    );
     const host = new RecordingHost("w1");
-    const p: K3sParams = { kind: "agent", version: "v1.31.4+k3s1", config: "x\n", source: { mode: "airgap", dir } };
+    const p: K3sParams = {
+      kind: "agent",
+      version: "v1.31.4+k3s1",
+      config: "x\n",
+      source: { mode: "airgap", dir },
+    };
     await k3s.apply({ host, facts: {} as Facts }, p, k3s.plan({ active: false }, p), { active: false });
-    const upload = host.sent.find((s) => s.command.includes("'/usr/local/bin/k3s'") && s.command.includes("mktemp"))!;
+    const upload = host.sent.find(
+      (s) => s.command.includes("'/usr/local/bin/k3s'") && s.command.includes("mktemp"),
+    )!;
     expect(upload.stdin!.equals(binary)).toBe(true);
     expect(upload.command).toContain("chmod '0755'");
     expect(host.commands()).toContain(`echo '${sha}  /usr/local/bin/k3s' | sha256sum -c --quiet -`);
-    expect(host.sent.find((s) => s.command.includes(`'${K3S_INSTALL_SCRIPT}'`) && s.command.includes("mktemp"))!.stdin!.toString()).toBe("#!/bin/sh\necho install\n");
-    expect(host.commands().at(-1)).toBe(`INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION='v1.31.4+k3s1' INSTALL_K3S_EXEC=agent sh ${K3S_INSTALL_SCRIPT}`);
+    expect(
+      host.sent
+        .find((s) => s.command.includes(`'${K3S_INSTALL_SCRIPT}'`) && s.command.includes("mktemp"))!
+        .stdin!.toString(),
+    ).toBe("#!/bin/sh\necho install\n");
+    expect(host.commands().at(-1)).toBe(
+      `INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_VERSION='v1.31.4+k3s1' INSTALL_K3S_EXEC=agent sh ${K3S_INSTALL_SCRIPT}`,
+    );
     expect(installCommand(p)).toBe(host.commands().at(-1));
 
     // A corrupted binary is refused before anything is sent.
     writeFileSync(join(dir, "k3s"), Buffer.concat([binary, Buffer.from("tampered")]));
     const host2 = new RecordingHost("w1");
-    await expect(k3s.apply({ host: host2, facts: {} as Facts }, { ...p, config: "x\n" }, [{ summary: "install K3s" }], { active: false })).rejects.toMatchObject({
+    await expect(
+      k3s.apply({ host: host2, facts: {} as Facts }, { ...p, config: "x\n" }, [{ summary: "install K3s" }], {
+        active: false,
+      }),
+    ).rejects.toMatchObject({
       message: expect.stringMatching(/has sha256 [0-9a-f]{64}, but the checksum file says/),
       fix: expect.stringMatching(/never install a binary that fails its checksum/),
     });
@@ -189,11 +278,18 @@ describe("cluster token (boundary)", () => {
   });
 
   test("generated once (64 hex) on a fresh cluster and stored; not stored in check mode", async () => {
-    const { ctx, stored } = roleContext("ctl", { vault: {}, host: new RecordingHost("ctl", [[/server\/token/, { code: 1 }]]) });
+    const { ctx, stored } = roleContext("ctl", {
+      vault: {},
+      host: new RecordingHost("ctl", [[/server\/token/, { code: 1 }]]),
+    });
     const token = await clusterToken(ctx);
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     expect(stored).toEqual({ k3s_token: token });
-    const checked = roleContext("ctl", { vault: {}, check: true, host: new RecordingHost("ctl", [[/server\/token/, { code: 1 }]]) });
+    const checked = roleContext("ctl", {
+      vault: {},
+      check: true,
+      host: new RecordingHost("ctl", [[/server\/token/, { code: 1 }]]),
+    });
     await clusterToken(checked.ctx);
     expect(checked.stored).toEqual({});
   });

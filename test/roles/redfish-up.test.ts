@@ -19,7 +19,12 @@ let w1: TestBmc;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "powerstack-redfish-up-"));
   [ctl, w1] = await Promise.all([startTestBmc(), startTestBmc({ ipmiEnabled: false })]);
-  await VaultStore.create(join(dir, "vault.yaml"), VAULT_PASSWORD, { grafana_admin_password: "graf-S3cret", bmc_ctl: DEFAULT_PASSWORD, bmc_w1: DEFAULT_PASSWORD, bmc_bad: "wrong-Passw0rd" });
+  await VaultStore.create(join(dir, "vault.yaml"), VAULT_PASSWORD, {
+    grafana_admin_password: "graf-S3cret",
+    bmc_ctl: DEFAULT_PASSWORD,
+    bmc_w1: DEFAULT_PASSWORD,
+    bmc_bad: "wrong-Passw0rd",
+  });
   writeFileSync(
     join(dir, "inventory.yaml"),
     `vault_file: vault.yaml
@@ -37,17 +42,39 @@ afterAll(async () => {
 });
 
 /** The CLI as a child process; asynchronous, since the test BMCs answer from this very process. */
-function up(...extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string; tasks: any[] }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bin/powerstack.ts", "-i", join(dir, "inventory.yaml"), "--log-dir", join(dir, "logs"), "--json", "up", "--only", "redfish", ...extra], {
-    env: { ...process.env, POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD, CI: "true" },
-  });
+function up(
+  ...extra: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string; tasks: any[] }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "bin/powerstack.ts",
+      "-i",
+      join(dir, "inventory.yaml"),
+      "--log-dir",
+      join(dir, "logs"),
+      "--json",
+      "up",
+      "--only",
+      "redfish",
+      ...extra,
+    ],
+    {
+      env: { ...process.env, POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD, CI: "true" },
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   return new Promise((resolve) =>
     child.on("close", (code) => {
-      const objs = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const objs = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
       resolve({ code, stdout, stderr, tasks: objs.filter((o) => o.type === "task") });
     }),
   );
@@ -79,13 +106,21 @@ describe("up --only redfish (real CLI, test BMCs on loopback)", () => {
   });
 
   test("a wrong BMC password fails that node only, clearly, exit 1, and no secret is printed or logged", async () => {
-    writeFileSync(join(dir, "inventory.yaml"), readFileSync(join(dir, "inventory.yaml"), "utf8").replace("password_secret: bmc_w1", "password_secret: bmc_bad"));
+    writeFileSync(
+      join(dir, "inventory.yaml"),
+      readFileSync(join(dir, "inventory.yaml"), "utf8").replace(
+        "password_secret: bmc_w1",
+        "password_secret: bmc_bad",
+      ),
+    );
     const r = await up();
     expect(r.code).toBe(1);
     const failed = r.tasks.find((t) => t.status === "failed");
     expect(failed.host).toBe("w1");
     expect(failed.msg).toMatch(/401|credentials|password/i);
-    const logs = readdirSync(join(dir, "logs")).map((f) => readFileSync(join(dir, "logs", f), "utf8")).join("\n");
+    const logs = readdirSync(join(dir, "logs"))
+      .map((f) => readFileSync(join(dir, "logs", f), "utf8"))
+      .join("\n");
     for (const secret of [DEFAULT_PASSWORD, "wrong-Passw0rd", "graf-S3cret", VAULT_PASSWORD]) {
       expect(r.stdout + r.stderr).not.toContain(secret);
       expect(logs).not.toContain(secret);

@@ -12,7 +12,10 @@ import { labInfo } from "../lab/lab-info.js";
 
 export const LAB_VAULT_PASSWORD = "lab-vault-password-Xq7";
 /** Every secret the lab vault holds: tests grep outputs and logs for these. */
-export const LAB_SECRETS = { grafana_admin_password: "grafana-lab-S3cret-9f2", k3s_token: "k3s-lab-token-7d1e0c" };
+export const LAB_SECRETS = {
+  grafana_admin_password: "grafana-lab-S3cret-9f2",
+  k3s_token: "k3s-lab-token-7d1e0c",
+};
 
 export async function ensureLabVault(): Promise<string> {
   const { vaultFile } = labInfo();
@@ -36,26 +39,51 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   /** --json task results. */
-  tasks: Array<{ host: string; task: string; status: string; handler?: boolean; changes: Array<{ summary: string }>; msg?: string }>;
-  recap?: { hosts: Record<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }> };
+  tasks: Array<{
+    host: string;
+    task: string;
+    status: string;
+    handler?: boolean;
+    changes: Array<{ summary: string }>;
+    msg?: string;
+  }>;
+  recap?: {
+    hosts: Record<
+      string,
+      { ok: number; changed: number; failed: number; skipped: number; unreachable: number }
+    >;
+  };
 }
 
 /** Run `powerstack <args>` against the lab inventory, as a child process. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const { inventoryFile, runDir } = labInfo();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "bin/powerstack.ts", "-i", inventoryFile, "--log-dir", `${runDir}/logs`, ...args], {
-      env: { ...process.env, POWERSTACK_VAULT_PASSWORD: LAB_VAULT_PASSWORD, CI: "true", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "bin/powerstack.ts", "-i", inventoryFile, "--log-dir", `${runDir}/logs`, ...args],
+      {
+        env: { ...process.env, POWERSTACK_VAULT_PASSWORD: LAB_VAULT_PASSWORD, CI: "true", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => {
-      const objects = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-      resolve({ code: code ?? -1, stdout, stderr, tasks: objects.filter((o) => o.type === "task"), recap: objects.find((o) => o.type === "recap") });
+      const objects = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
+      resolve({
+        code: code ?? -1,
+        stdout,
+        stderr,
+        tasks: objects.filter((o) => o.type === "task"),
+        recap: objects.find((o) => o.type === "recap"),
+      });
     });
   });
 }

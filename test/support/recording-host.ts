@@ -14,7 +14,9 @@ export class RecordingHost implements Host {
   readonly sent: Sent[] = [];
   constructor(
     readonly name: string,
-    private readonly answers: Array<[RegExp, Partial<ExecResult> | ((cmd: string) => Partial<ExecResult>)]> = [],
+    private readonly answers: Array<
+      [RegExp, Partial<ExecResult> | ((cmd: string) => Partial<ExecResult>)]
+    > = [],
   ) {}
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {

@@ -39,7 +39,10 @@ export async function startSshd(): Promise<Sshd> {
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
   const port = await freePort();
   const hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
-  writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`);
+  writeFileSync(
+    join(dir, "known_hosts"),
+    `[127.0.0.1]:${port} ${hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`,
+  );
   writeFileSync(
     join(dir, "sshd_config"),
     [
@@ -58,7 +61,11 @@ export async function startSshd(): Promise<Sshd> {
       "LogLevel VERBOSE",
     ].join("\n") + "\n",
   );
-  const child: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config"), "-E", join(dir, "sshd.log")], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "/usr/sbin/sshd",
+    ["-D", "-e", "-f", join(dir, "sshd_config"), "-E", join(dir, "sshd.log")],
+    { stdio: "ignore" },
+  );
   // Ready when the port accepts connections and says hello.
   for (let i = 0; i < 100; i++) {
     try {

@@ -39,7 +39,11 @@ describe("ssh transport (real sshd on loopback)", () => {
   test("exec returns stdout, stderr and exit code; stdin reaches the command", async () => {
     const h = await SshHost.connect(target(), sshd.settings());
     try {
-      expect(await h.exec("echo out; echo err >&2; exit 3")).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
+      expect(await h.exec("echo out; echo err >&2; exit 3")).toEqual({
+        code: 3,
+        stdout: "out\n",
+        stderr: "err\n",
+      });
       const big = "x".repeat(3 * 1024 * 1024) + "\n";
       const r = await h.exec("wc -c", { stdin: big });
       expect(r.stdout.trim()).toBe(String(big.length));
@@ -76,7 +80,9 @@ describe("ssh transport (real sshd on loopback)", () => {
     const secret = "s3cret-" + Math.random().toString(36).slice(2);
     const h = await SshHost.connect(target(), sshd.settings());
     try {
-      const running = h.exec("read -r x; sleep 1; test \"$x\" = " + "\"$(cat /dev/null)$x\"", { stdin: secret + "\n" });
+      const running = h.exec('read -r x; sleep 1; test "$x" = ' + '"$(cat /dev/null)$x"', {
+        stdin: secret + "\n",
+      });
       await new Promise((r) => setTimeout(r, 400));
       const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
       expect(ps).not.toContain(secret);
@@ -110,16 +116,28 @@ describe("host key checking", () => {
   test("strict: an unknown host is refused with the command to trust it", async () => {
     const empty = join(sshd.dir, "empty_known_hosts");
     writeFileSync(empty, "");
-    await expectUnreachable(SshHost.connect(target(), sshd.settings({ knownHostsFile: empty })), /host key of \[127\.0\.0\.1\]:\d+ is not in/, /ssh-keyscan -p \d+ 127\.0\.0\.1/);
+    await expectUnreachable(
+      SshHost.connect(target(), sshd.settings({ knownHostsFile: empty })),
+      /host key of \[127\.0\.0\.1\]:\d+ is not in/,
+      /ssh-keyscan -p \d+ 127\.0\.0\.1/,
+    );
   });
 
   test("accept-new: learns the key once, then checks it", async () => {
     const file = join(sshd.dir, "learned_known_hosts");
     writeFileSync(file, "");
-    const h = await SshHost.connect(target(), sshd.settings({ knownHosts: "accept-new", knownHostsFile: file }));
+    const h = await SshHost.connect(
+      target(),
+      sshd.settings({ knownHosts: "accept-new", knownHostsFile: file }),
+    );
     await h.close();
-    expect(readFileSync(file, "utf8")).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 ${sshd.hostPublicKey.split(" ")[1]}`);
-    const again = await SshHost.connect(target(), sshd.settings({ knownHosts: "strict", knownHostsFile: file }));
+    expect(readFileSync(file, "utf8")).toContain(
+      `[127.0.0.1]:${sshd.port} ssh-ed25519 ${sshd.hostPublicKey.split(" ")[1]}`,
+    );
+    const again = await SshHost.connect(
+      target(),
+      sshd.settings({ knownHosts: "strict", knownHostsFile: file }),
+    );
     await again.close();
   });
 
@@ -131,7 +149,10 @@ describe("host key checking", () => {
     for (const policy of ["strict", "accept-new"] as const) {
       const started = Date.now();
       await expectUnreachable(
-        SshHost.connect(target(), sshd.settings({ knownHosts: policy, knownHostsFile: file, connectRetries: 3 })),
+        SshHost.connect(
+          target(),
+          sshd.settings({ knownHosts: policy, knownHostsFile: file, connectRetries: 3 }),
+        ),
         /HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+/,
         /ssh-keygen -f .* -R '\[127\.0\.0\.1\]:\d+'/,
       );
@@ -153,7 +174,11 @@ describe("faults", () => {
   test("connection refused, after bounded retries", async () => {
     const port = await freePort();
     const started = Date.now();
-    await expectUnreachable(SshHost.connect(target(port), sshd.settings({ connectRetries: 2 })), /connection refused by root@127\.0\.0\.1:\d+/, /sshd running/);
+    await expectUnreachable(
+      SshHost.connect(target(port), sshd.settings({ connectRetries: 2 })),
+      /connection refused by root@127\.0\.0\.1:\d+/,
+      /sshd running/,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(450); // one backoff between the two attempts
   });
 
@@ -162,7 +187,11 @@ describe("faults", () => {
     await new Promise((r) => silent.once("listening", r));
     const port = (silent.address() as { port: number }).port;
     try {
-      await expectUnreachable(SshHost.connect(target(port), sshd.settings({ connectTimeoutSec: 1 })), /timed out after 1s/, /connect_timeout/);
+      await expectUnreachable(
+        SshHost.connect(target(port), sshd.settings({ connectTimeoutSec: 1 })),
+        /timed out after 1s/,
+        /connect_timeout/,
+      );
     } finally {
       silent.close();
     }
@@ -170,7 +199,11 @@ describe("faults", () => {
 
   test("a wrong key is an authentication failure, not retried", async () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(sshd.dir, "stranger")]);
-    await expectUnreachable(SshHost.connect(target(), sshd.settings({ keyFile: join(sshd.dir, "stranger"), connectRetries: 3 })), /authentication failed/, /authorized_keys/);
+    await expectUnreachable(
+      SshHost.connect(target(), sshd.settings({ keyFile: join(sshd.dir, "stranger"), connectRetries: 3 })),
+      /authentication failed/,
+      /authorized_keys/,
+    );
   });
 
   test("a connection dropped mid-command fails that command and every later one clearly", async () => {
@@ -178,7 +211,11 @@ describe("faults", () => {
     const long = h.exec("echo started; sleep 30");
     await new Promise((r) => setTimeout(r, 300));
     // Kill this connection's server-side process (the per-connection sshd), as a crashed node would.
-    const pids = execFileSync("sh", ["-c", `ss -tnp 'sport = :${sshd.port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u`], { encoding: "utf8" })
+    const pids = execFileSync(
+      "sh",
+      ["-c", `ss -tnp 'sport = :${sshd.port}' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u`],
+      { encoding: "utf8" },
+    )
       .split("\n")
       .filter(Boolean)
       .filter((p) => p !== readFileSync(join(sshd.dir, "sshd.pid"), "utf8").trim());

@@ -17,9 +17,33 @@ export const role: Role = {
   tasks: ({ node }) => ({
     tasks: [
       { name: "package present", module: apt, params: { names: ["bc"] } },
-      { name: "file with content", module: copy, params: { path: `/etc/bench-ps-${node.name}.conf`, content: `host = ${node.name}\nrole = benchmark\n`, mode: "0644" } },
-      { name: "sysctl drop-in", module: sysctl, params: { name: "net.ipv4.tcp_keepalive_time", value: "600", file: `/etc/sysctl.d/90-bench-ps-${node.name}.conf` } },
-      { name: "line in fstab", module: lineInFile, params: { path: "/etc/fstab", line: `tmpfs /mnt/bench-ps-${node.name} tmpfs defaults,noauto 0 0`, match: new RegExp(`\\s/mnt/bench-ps-${node.name}\\s`) } },
+      {
+        name: "file with content",
+        module: copy,
+        params: {
+          path: `/etc/bench-ps-${node.name}.conf`,
+          content: `host = ${node.name}\nrole = benchmark\n`,
+          mode: "0644",
+        },
+      },
+      {
+        name: "sysctl drop-in",
+        module: sysctl,
+        params: {
+          name: "net.ipv4.tcp_keepalive_time",
+          value: "600",
+          file: `/etc/sysctl.d/90-bench-ps-${node.name}.conf`,
+        },
+      },
+      {
+        name: "line in fstab",
+        module: lineInFile,
+        params: {
+          path: "/etc/fstab",
+          line: `tmpfs /mnt/bench-ps-${node.name} tmpfs defaults,noauto 0 0`,
+          match: new RegExp(`\\s/mnt/bench-ps-${node.name}\\s`),
+        },
+      },
       { name: "service enabled", module: service, params: { name: "ssh.service", enabled: true } },
     ],
   }),

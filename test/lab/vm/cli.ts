@@ -20,8 +20,13 @@ program
   .description("boot a fresh VM lab (ctl + worker)")
   .action(async () => {
     const info = await vmUp({ hold: false, what: "cli up" });
-    console.log(`VM lab up in ${info.timings.upSec.toFixed(1)} s (boot ${info.timings.bootSec.toFixed(1)} s)`);
-    for (const v of info.vms) console.log(`  ${v.name.padEnd(7)} ${v.role.padEnd(8)} ${v.labIp.padEnd(11)} ssh 127.0.0.1:${v.sshPort}  pid ${v.pid}`);
+    console.log(
+      `VM lab up in ${info.timings.upSec.toFixed(1)} s (boot ${info.timings.bootSec.toFixed(1)} s)`,
+    );
+    for (const v of info.vms)
+      console.log(
+        `  ${v.name.padEnd(7)} ${v.role.padEnd(8)} ${v.labIp.padEnd(11)} ssh 127.0.0.1:${v.sshPort}  pid ${v.pid}`,
+      );
     console.log(`ssh:     npx tsx test/lab/vm/cli.ts ssh ctl   (or ssh -F ${info.sshConfigFile} ctl)`);
     console.log(`vm.json: ${info.runDir}/vm.json`);
   });
@@ -33,7 +38,9 @@ program
   .action(async (o: { force?: boolean }) => {
     const t = Date.now();
     const removed = await vmDown(undefined, { force: o.force });
-    console.log(`${removed.length ? removed.join(", ") : "no VM lab"} removed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `${removed.length ? removed.join(", ") : "no VM lab"} removed in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
   });
 
 program
@@ -43,7 +50,13 @@ program
   .action((o: { json?: boolean }) => {
     const labs = runningLabs();
     if (o.json) {
-      console.log(JSON.stringify(labs.map((l) => l.info), null, 2));
+      console.log(
+        JSON.stringify(
+          labs.map((l) => l.info),
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (labs.length === 0) {
@@ -52,8 +65,11 @@ program
       return;
     }
     for (const { state, info } of labs) {
-      console.log(`${info.runDir}  ${state.owner ? `held by pid ${state.owner.pid} (${state.owner.what})` : "kept"}`);
-      for (const v of info.vms) console.log(`  ${v.name.padEnd(7)} ${v.labIp.padEnd(11)} ssh 127.0.0.1:${v.sshPort}  pid ${v.pid}`);
+      console.log(
+        `${info.runDir}  ${state.owner ? `held by pid ${state.owner.pid} (${state.owner.what})` : "kept"}`,
+      );
+      for (const v of info.vms)
+        console.log(`  ${v.name.padEnd(7)} ${v.labIp.padEnd(11)} ssh 127.0.0.1:${v.sshPort}  pid ${v.pid}`);
     }
   });
 
@@ -64,7 +80,13 @@ program
   .action((vm: string, command: string[]) => {
     const lab = runningLabs().at(-1);
     if (!lab) throw new LabError("no VM lab is up: run `up` first");
-    const args = ["-F", lab.info.sshConfigFile, ...(command.length === 0 ? ["-t"] : []), vm, ...(command.length ? [command.join(" ")] : [])];
+    const args = [
+      "-F",
+      lab.info.sshConfigFile,
+      ...(command.length === 0 ? ["-t"] : []),
+      vm,
+      ...(command.length ? [command.join(" ")] : []),
+    ];
     const r = spawnSync("ssh", args, { stdio: "inherit" });
     process.exitCode = r.status ?? 1;
   });

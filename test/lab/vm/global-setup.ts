@@ -10,7 +10,9 @@ import { destroyRun, releaseRun, vmJsonPath, vmUp } from "./vm-lab.js";
 
 export default async function setup(): Promise<() => Promise<void>> {
   if (process.getuid?.() !== 0) {
-    throw new Error("the vm project needs root (guard route, image cache, QEMU); run it as root, or run `--project unit`");
+    throw new Error(
+      "the vm project needs root (guard route, image cache, QEMU); run it as root, or run `--project unit`",
+    );
   }
   const info = await vmUp({ hold: true, what: "vitest --project vm" });
   process.env[VM_JSON_ENV] = vmJsonPath(info.runDir);

@@ -66,24 +66,39 @@ describe("host layer on real kernels (QEMU VMs)", () => {
   /** The real CLI in a child process (its own stdout: one JSON object per line). */
   async function up(...extra: string[]): Promise<UpResult> {
     const t = Date.now();
-    const args = ["--import", "tsx", "bin/powerstack.ts", "-i", inventoryFile, "--json", "--log-dir", join(work, "logs"), "up", "--only", ROLES, ...extra];
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((res, rej) => {
-      const child = spawn(process.execPath, args, {
-        cwd: REPO,
-        env: { ...process.env, POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD, CI: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 840_000);
-      child.on("error", rej);
-      child.on("close", (c) => {
-        clearTimeout(timer);
-        res({ code: c ?? 128, stdout: out, stderr: err });
-      });
-    });
+    const args = [
+      "--import",
+      "tsx",
+      "bin/powerstack.ts",
+      "-i",
+      inventoryFile,
+      "--json",
+      "--log-dir",
+      join(work, "logs"),
+      "up",
+      "--only",
+      ROLES,
+      ...extra,
+    ];
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+      (res, rej) => {
+        const child = spawn(process.execPath, args, {
+          cwd: REPO,
+          env: { ...process.env, POWERSTACK_VAULT_PASSWORD: VAULT_PASSWORD, CI: "1" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 840_000);
+        child.on("error", rej);
+        child.on("close", (c) => {
+          clearTimeout(timer);
+          res({ code: c ?? 128, stdout: out, stderr: err });
+        });
+      },
+    );
     const objs = stdout
       .split("\n")
       .filter((l) => l.startsWith("{"))
@@ -96,8 +111,15 @@ describe("host layer on real kernels (QEMU VMs)", () => {
       seconds: (Date.now() - t) / 1000,
       stderr,
     };
-    const notOk = r.tasks.filter((x) => x.status !== "ok").map((x) => `  ${x.status} ${x.host} ${x.task}${x.handler ? " (handler)" : ""}${x.msg ? `: ${x.msg}` : ""}`);
-    process.stderr.write(`[vm] up ${extra.join(" ")}: exit ${code} in ${r.seconds.toFixed(1)} s; recap ${JSON.stringify(r.recap)}\n${notOk.join("\n")}\n`);
+    const notOk = r.tasks
+      .filter((x) => x.status !== "ok")
+      .map(
+        (x) =>
+          `  ${x.status} ${x.host} ${x.task}${x.handler ? " (handler)" : ""}${x.msg ? `: ${x.msg}` : ""}`,
+      );
+    process.stderr.write(
+      `[vm] up ${extra.join(" ")}: exit ${code} in ${r.seconds.toFixed(1)} s; recap ${JSON.stringify(r.recap)}\n${notOk.join("\n")}\n`,
+    );
     return r;
   }
 
@@ -118,7 +140,10 @@ describe("host layer on real kernels (QEMU VMs)", () => {
 
   beforeAll(async () => {
     mkdirSync(work, { recursive: true });
-    await VaultStore.create(vaultFile, VAULT_PASSWORD, { grafana_admin_password: "vm-lab-grafana", k3s_token: "vm-lab-k3s-token-0123456789" });
+    await VaultStore.create(vaultFile, VAULT_PASSWORD, {
+      grafana_admin_password: "vm-lab-grafana",
+      k3s_token: "vm-lab-k3s-token-0123456789",
+    });
     const node = (n: typeof ctl) =>
       [
         `  - name: ${n.name}`,
@@ -162,7 +187,11 @@ describe("host layer on real kernels (QEMU VMs)", () => {
       ["ctl", "control", "127.0.0.1", ctl.sshPort, "10.88.0.10"],
       ["worker", "worker", "127.0.0.1", worker.sshPort, "10.88.0.11"],
     ]);
-    expect(inv.ssh).toMatchObject({ knownHosts: "strict", knownHostsFile: info.knownHostsFile, keyFile: info.keyFile });
+    expect(inv.ssh).toMatchObject({
+      knownHosts: "strict",
+      knownHostsFile: info.knownHostsFile,
+      keyFile: info.keyFile,
+    });
   });
 
   it("up --check on the fresh VMs reports what it would do and changes nothing", async () => {
@@ -187,16 +216,30 @@ describe("host layer on real kernels (QEMU VMs)", () => {
       expect(r.recap[h]).toMatchObject({ failed: 0, unreachable: 0 });
       expect(r.recap[h]!.changed).toBeGreaterThan(0);
     }
-    const changed = (host: string) => r.tasks.filter((t) => t.host === host && t.status === "changed").map((t) => t.task);
-    expect(changed("ctl")).toEqual(expect.arrayContaining(["kernel: kernel.perf_event_paranoid", `storage: mount ${DATA}`, `nfs-server: export ${DATA}`]));
-    expect(changed("worker")).toEqual(expect.arrayContaining(["kernel: kernel.perf_event_paranoid", `nfs-client: mount 10.88.0.10:${DATA}`]));
+    const changed = (host: string) =>
+      r.tasks.filter((t) => t.host === host && t.status === "changed").map((t) => t.task);
+    expect(changed("ctl")).toEqual(
+      expect.arrayContaining([
+        "kernel: kernel.perf_event_paranoid",
+        `storage: mount ${DATA}`,
+        `nfs-server: export ${DATA}`,
+      ]),
+    );
+    expect(changed("worker")).toEqual(
+      expect.arrayContaining(["kernel: kernel.perf_event_paranoid", `nfs-client: mount 10.88.0.10:${DATA}`]),
+    );
     // The export changed, so its handler ran (once, on ctl).
-    expect(r.tasks.filter((t) => t.handler).map((t) => [t.host, t.task, t.status])).toEqual([["ctl", "reload exports", "changed"]]);
+    expect(r.tasks.filter((t) => t.handler).map((t) => [t.host, t.task, t.status])).toEqual([
+      ["ctl", "reload exports", "changed"],
+    ]);
   });
 
   it("a file written on the worker's NFS mount is read on the control node", async () => {
     expect(await sh("ctl", `findmnt -n -o FSTYPE,SOURCE ${DATA}`)).toMatch(/^btrfs\s+\/dev\/vdb/);
-    expect((await sh("worker", `findmnt -n -o FSTYPE,SOURCE ${DATA}`)).split(/\s+/)).toEqual(["nfs4", `10.88.0.10:${DATA}`]);
+    expect((await sh("worker", `findmnt -n -o FSTYPE,SOURCE ${DATA}`)).split(/\s+/)).toEqual([
+      "nfs4",
+      `10.88.0.10:${DATA}`,
+    ]);
     await sh("worker", `echo '${marker}' > ${DATA}/from-worker.txt && sync`);
     expect(await sh("ctl", `cat ${DATA}/from-worker.txt`)).toBe(marker);
   });
@@ -207,9 +250,12 @@ describe("host layer on real kernels (QEMU VMs)", () => {
     const r = await up();
     timings.rerun = r.seconds;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.tasks.filter((t) => t.status !== "ok").map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual([]);
+    expect(r.tasks.filter((t) => t.status !== "ok").map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual(
+      [],
+    );
     expect(r.tasks.filter((t) => t.handler)).toEqual([]); // exportfs -ra did not run
-    for (const h of ["ctl", "worker"]) expect(r.recap[h]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+    for (const h of ["ctl", "worker"])
+      expect(r.recap[h]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
     expect(await sh("ctl", probe)).toBe(before);
   });
 
@@ -227,7 +273,9 @@ describe("host layer on real kernels (QEMU VMs)", () => {
 
     // ctl: BTRFS mounted at the data path, exported to the lab network, the sysctl live.
     expect(await sh("ctl", `findmnt -n -o FSTYPE,SOURCE ${DATA}`)).toMatch(/^btrfs\s+\/dev\/vdb/);
-    expect(await sh("ctl", "exportfs -v")).toMatch(new RegExp(`^${DATA}\\s+10\\.88\\.0\\.0/24\\(.*\\brw\\b.*no_root_squash`, "ms"));
+    expect(await sh("ctl", "exportfs -v")).toMatch(
+      new RegExp(`^${DATA}\\s+10\\.88\\.0\\.0/24\\(.*\\brw\\b.*no_root_squash`, "ms"),
+    );
     expect(await sh("ctl", "sysctl -n kernel.perf_event_paranoid")).toBe("-1");
     expect(await sh("ctl", `cat ${DATA}/from-worker.txt`)).toBe(marker);
 
@@ -244,7 +292,10 @@ describe("host layer on real kernels (QEMU VMs)", () => {
     const r = await up();
     timings.upAfterReboot = r.seconds;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.tasks.filter((t) => t.status !== "ok").map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual([]);
-    for (const h of ["ctl", "worker"]) expect(r.recap[h]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+    expect(r.tasks.filter((t) => t.status !== "ok").map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual(
+      [],
+    );
+    for (const h of ["ctl", "worker"])
+      expect(r.recap[h]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
   });
 });

@@ -7,11 +7,29 @@
  * The mirror is the host's own (its apt sources); this file names no mirror host.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { hostMirror, renderSources } from "../apt-sources.js";
 import { LabError, run, type Logger } from "../exec.js";
 import { findProcesses, pidAlive, terminate, withLock } from "../proc.js";
-import { BUILD_LOCK, BUILD_PREFIX, CACHE_ROOT, IMAGE_DIR, IMAGE_PACKAGES, IMAGE_REVISION, IMAGE_SIZE, imageFiles } from "./config.js";
+import {
+  BUILD_LOCK,
+  BUILD_PREFIX,
+  CACHE_ROOT,
+  IMAGE_DIR,
+  IMAGE_PACKAGES,
+  IMAGE_REVISION,
+  IMAGE_SIZE,
+  imageFiles,
+} from "./config.js";
 
 export interface ImageStamp {
   revision: number;
@@ -36,7 +54,15 @@ export interface Image {
 function recipeHash(): { recipe: string; codename: string } {
   const m = hostMirror();
   const recipe = createHash("sha256")
-    .update(JSON.stringify({ rev: IMAGE_REVISION, codename: m.codename, pkgs: IMAGE_PACKAGES, entries: m.entries, size: IMAGE_SIZE }))
+    .update(
+      JSON.stringify({
+        rev: IMAGE_REVISION,
+        codename: m.codename,
+        pkgs: IMAGE_PACKAGES,
+        entries: m.entries,
+        size: IMAGE_SIZE,
+      }),
+    )
     .digest("hex")
     .slice(0, 16);
   return { recipe, codename: m.codename };
@@ -45,7 +71,8 @@ function recipeHash(): { recipe: string; codename: string } {
 /** The cached image if it is complete and made by the current recipe. */
 export function cachedImage(): Image | undefined {
   const f = imageFiles(IMAGE_DIR);
-  if (![f.rootImg, f.kernel, f.initrd, f.key, f.hostKeys, f.stamp].every((p) => existsSync(p))) return undefined;
+  if (![f.rootImg, f.kernel, f.initrd, f.key, f.hostKeys, f.stamp].every((p) => existsSync(p)))
+    return undefined;
   try {
     const stamp = JSON.parse(readFileSync(f.stamp, "utf8")) as ImageStamp;
     if (stamp.revision !== IMAGE_REVISION || stamp.recipe !== recipeHash().recipe) return undefined;
@@ -85,9 +112,11 @@ async function sweepBuilds(): Promise<void> {
   const base = BUILD_PREFIX.slice(parent.length + 1);
   for (const e of readdirSync(parent)) {
     const m = e.startsWith(base) ? /^(\d+)/.exec(e.slice(base.length)) : null;
-    if (m && (Number(m[1]) === process.pid || !pidAlive(Number(m[1])))) await removeBuildDir(`${parent}/${e}`);
+    if (m && (Number(m[1]) === process.pid || !pidAlive(Number(m[1]))))
+      await removeBuildDir(`${parent}/${e}`);
   }
-  for (const e of readdirSync(parent)) if (e.startsWith("vm.old-")) rmSync(`${parent}/${e}`, { recursive: true, force: true });
+  for (const e of readdirSync(parent))
+    if (e.startsWith("vm.old-")) rmSync(`${parent}/${e}`, { recursive: true, force: true });
 }
 
 /** The image, from the cache or built now (several processes: one builds, the others wait and reuse it). */
@@ -95,31 +124,42 @@ export async function ensureImage(log: Logger): Promise<Image> {
   const hit = cachedImage();
   if (hit) return hit;
   mkdirSync(CACHE_ROOT, { recursive: true });
-  return withLock(BUILD_LOCK, "VM image build", async () => {
-    const again = cachedImage(); // built by someone else while we waited
-    if (again) return again;
-    await sweepBuilds();
-    const t0 = Date.now();
-    const dir = `${BUILD_PREFIX}${process.pid}-${Date.now()}`;
-    try {
-      await buildInto(dir, log);
-      const secs = (Date.now() - t0) / 1000;
-      const { recipe, codename } = recipeHash();
-      const stamp: ImageStamp = { revision: IMAGE_REVISION, recipe, codename, builtAt: new Date().toISOString(), buildSeconds: secs };
-      writeFileSync(imageFiles(dir).stamp, JSON.stringify(stamp, null, 1) + "\n");
-      // Swap in: an outdated cache is moved aside first (running VMs keep their open root.img), then removed.
-      if (existsSync(IMAGE_DIR)) {
-        const old = `${CACHE_ROOT}/vm.old-${process.pid}-${Date.now()}`;
-        renameSync(IMAGE_DIR, old);
-        renameSync(dir, IMAGE_DIR);
-        rmSync(old, { recursive: true, force: true });
-      } else renameSync(dir, IMAGE_DIR);
-      log(`image built in ${secs.toFixed(0)} s: ${IMAGE_DIR}`);
-      return { dir: IMAGE_DIR, ...imageFiles(IMAGE_DIR), builtSeconds: secs };
-    } finally {
-      await removeBuildDir(dir);
-    }
-  }, 1_800_000);
+  return withLock(
+    BUILD_LOCK,
+    "VM image build",
+    async () => {
+      const again = cachedImage(); // built by someone else while we waited
+      if (again) return again;
+      await sweepBuilds();
+      const t0 = Date.now();
+      const dir = `${BUILD_PREFIX}${process.pid}-${Date.now()}`;
+      try {
+        await buildInto(dir, log);
+        const secs = (Date.now() - t0) / 1000;
+        const { recipe, codename } = recipeHash();
+        const stamp: ImageStamp = {
+          revision: IMAGE_REVISION,
+          recipe,
+          codename,
+          builtAt: new Date().toISOString(),
+          buildSeconds: secs,
+        };
+        writeFileSync(imageFiles(dir).stamp, JSON.stringify(stamp, null, 1) + "\n");
+        // Swap in: an outdated cache is moved aside first (running VMs keep their open root.img), then removed.
+        if (existsSync(IMAGE_DIR)) {
+          const old = `${CACHE_ROOT}/vm.old-${process.pid}-${Date.now()}`;
+          renameSync(IMAGE_DIR, old);
+          renameSync(dir, IMAGE_DIR);
+          rmSync(old, { recursive: true, force: true });
+        } else renameSync(dir, IMAGE_DIR);
+        log(`image built in ${secs.toFixed(0)} s: ${IMAGE_DIR}`);
+        return { dir: IMAGE_DIR, ...imageFiles(IMAGE_DIR), builtSeconds: secs };
+      } finally {
+        await removeBuildDir(dir);
+      }
+    },
+    1_800_000,
+  );
 }
 
 const w = (path: string, text: string) => writeFileSync(path, text);
@@ -129,12 +169,22 @@ async function buildInto(dir: string, log: Logger): Promise<void> {
   const R = `${dir}/rootfs`;
   const f = imageFiles(dir);
   mkdirSync(dir, { recursive: true });
-  log(`building the VM image (debootstrap ${mirror.codename} from the host's apt mirror, about 2 minutes) in ${dir}`);
+  log(
+    `building the VM image (debootstrap ${mirror.codename} from the host's apt mirror, about 2 minutes) in ${dir}`,
+  );
   const t = Date.now();
   // Under `timeout` (SIGTERM): debootstrap's exit traps then unmount what it mounted in the tree.
   await run(
     "timeout",
-    ["1200", "debootstrap", "--variant=minbase", `--include=${IMAGE_PACKAGES.join(",")}`, mirror.codename, R, mirror.bootstrapUrl],
+    [
+      "1200",
+      "debootstrap",
+      "--variant=minbase",
+      `--include=${IMAGE_PACKAGES.join(",")}`,
+      mirror.codename,
+      R,
+      mirror.bootstrapUrl,
+    ],
     { timeoutMs: 1_260_000 },
   ).catch((err: Error) => {
     const logFile = `${R}/debootstrap/debootstrap.log`;
@@ -151,7 +201,11 @@ async function buildInto(dir: string, log: Logger): Promise<void> {
   await run("cp", [`${R}/boot/${vmlinuz}`, f.kernel]);
   await run("cp", [`${R}/boot/${initrd}`, f.initrd]);
   await run("sh", ["-c", `rm -f "${R}"/boot/vmlinuz-* "${R}"/boot/initrd.img-* "${R}"/boot/System.map-*`]);
-  await run("sed", ["-i", "s/^update_initramfs=.*/update_initramfs=no/", `${R}/etc/initramfs-tools/update-initramfs.conf`]);
+  await run("sed", [
+    "-i",
+    "s/^update_initramfs=.*/update_initramfs=no/",
+    `${R}/etc/initramfs-tools/update-initramfs.conf`,
+  ]);
 
   // Identity is made per VM at boot: hostname from the kernel command line, machine-id generated.
   rmSync(`${R}/etc/hostname`, { force: true });
@@ -164,7 +218,10 @@ async function buildInto(dir: string, log: Logger): Promise<void> {
   // apt: the host's Debian entries for this release, as the VM will use them through the NAT.
   rmSync(`${R}/etc/apt/sources.list`, { force: true });
   w(`${R}/etc/apt/sources.list.d/debian.sources`, renderSources(mirror.entries));
-  w(`${R}/etc/dpkg/dpkg.cfg.d/01-nodoc`, ["doc", "man", "info", "locale", "lintian"].map((d) => `path-exclude /usr/share/${d}/*\n`).join(""));
+  w(
+    `${R}/etc/dpkg/dpkg.cfg.d/01-nodoc`,
+    ["doc", "man", "info", "locale", "lintian"].map((d) => `path-exclude /usr/share/${d}/*\n`).join(""),
+  );
   await run("sh", [
     "-c",
     `cd "${R}" && rm -rf usr/share/doc/* usr/share/man/* usr/share/info/* usr/share/locale/* usr/share/lintian/* ` +
@@ -178,7 +235,14 @@ async function buildInto(dir: string, log: Logger): Promise<void> {
   w(`${R}/etc/systemd/network/10-nat.network`, "[Match]\nName=eth0\n[Network]\nDHCP=ipv4\nIPv6AcceptRA=no\n");
   mkdirSync(`${R}/etc/systemd/network/90-eth1.network.d`, { recursive: true });
   w(`${R}/etc/systemd/network/90-eth1.network.d/lab.conf`, "[Network]\nIPv6AcceptRA=no\n");
-  await run("chroot", [R, "systemctl", "enable", "systemd-networkd", "systemd-networkd-wait-online", "systemd-network-generator"]);
+  await run("chroot", [
+    R,
+    "systemctl",
+    "enable",
+    "systemd-networkd",
+    "systemd-networkd-wait-online",
+    "systemd-network-generator",
+  ]);
 
   // SSH: the lab's key for root; the image's host keys are recorded so the first connection is checked too.
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "powerstack-vm-lab", "-f", f.key]);
@@ -188,13 +252,29 @@ async function buildInto(dir: string, log: Logger): Promise<void> {
   w(`${R}/root/.ssh/authorized_keys`, readFileSync(`${f.key}.pub`, "utf8"));
   chmodSync(`${R}/root/.ssh/authorized_keys`, 0o600);
   const pubs = readdirSync(`${R}/etc/ssh`).filter((n) => /^ssh_host_.*_key\.pub$/.test(n));
-  if (pubs.length === 0) throw new LabError(`no SSH host keys in ${R}/etc/ssh: was openssh-server installed?`);
-  w(f.hostKeys, pubs.map((n) => readFileSync(`${R}/etc/ssh/${n}`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ") + "\n").join(""));
+  if (pubs.length === 0)
+    throw new LabError(`no SSH host keys in ${R}/etc/ssh: was openssh-server installed?`);
+  w(
+    f.hostKeys,
+    pubs
+      .map((n) => readFileSync(`${R}/etc/ssh/${n}`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ") + "\n")
+      .join(""),
+  );
 
   // Drivers QEMU has no hardware for (-185 MB).
   const kver = readdirSync(`${R}/lib/modules`)[0]!;
   const M = `${R}/lib/modules/${kver}/kernel`;
-  for (const d of ["sound", "drivers/gpu", "drivers/media", "drivers/staging", "drivers/net/wireless", "drivers/net/ethernet", "drivers/infiniband/hw", "net/wireless", "net/mac80211"]) {
+  for (const d of [
+    "sound",
+    "drivers/gpu",
+    "drivers/media",
+    "drivers/staging",
+    "drivers/net/wireless",
+    "drivers/net/ethernet",
+    "drivers/infiniband/hw",
+    "net/wireless",
+    "net/mac80211",
+  ]) {
     rmSync(`${M}/${d}`, { recursive: true, force: true });
   }
   await run("chroot", [R, "depmod", kver]);

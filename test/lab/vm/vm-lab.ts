@@ -17,7 +17,17 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { createServer } from "node:net";
 import { LabError, run, sleep, stderrLogger, type Logger, type RunOptions, type RunResult } from "../exec.js";
 import { findProcesses, pidMatches, terminate } from "../proc.js";
-import { LAB_NETMASK, LAB_SUBNET, MCAST_GROUP, RUN_ROOT, SPARE_DISK_SIZE, VM_CPUS, VM_MEMORY_MB, VMS, type VmSpec } from "./config.js";
+import {
+  LAB_NETMASK,
+  LAB_SUBNET,
+  MCAST_GROUP,
+  RUN_ROOT,
+  SPARE_DISK_SIZE,
+  VM_CPUS,
+  VM_MEMORY_MB,
+  VMS,
+  type VmSpec,
+} from "./config.js";
 import { ensureImage, type Image } from "./image.js";
 import {
   readRunState,
@@ -49,17 +59,34 @@ export interface VmSshOptions extends RunOptions {
 }
 
 /** Run a shell command as root on VM `name` with OpenSSH (strict host keys), wrapped in `timeout`. */
-export function vmSsh(info: SshTarget, name: string, command: string, opts: VmSshOptions = {}): Promise<RunResult> {
+export function vmSsh(
+  info: SshTarget,
+  name: string,
+  command: string,
+  opts: VmSshOptions = {},
+): Promise<RunResult> {
   const t = opts.timeoutSec ?? 300;
-  return run("timeout", ["-k", "5", String(t), "ssh", "-F", info.sshConfigFile, ...(opts.sshArgs ?? []), name, command], {
-    timeoutMs: (t + 15) * 1000,
-    ...opts,
-  });
+  return run(
+    "timeout",
+    ["-k", "5", String(t), "ssh", "-F", info.sshConfigFile, ...(opts.sshArgs ?? []), name, command],
+    {
+      timeoutMs: (t + 15) * 1000,
+      ...opts,
+    },
+  );
 }
 
 /** The guest's boot id, or undefined while it cannot be reached. */
-export async function bootId(info: SshTarget, name: string, sshArgs: string[] = []): Promise<string | undefined> {
-  const r = await vmSsh(info, name, "cat /proc/sys/kernel/random/boot_id", { timeoutSec: 10, allowFail: true, sshArgs });
+export async function bootId(
+  info: SshTarget,
+  name: string,
+  sshArgs: string[] = [],
+): Promise<string | undefined> {
+  const r = await vmSsh(info, name, "cat /proc/sys/kernel/random/boot_id", {
+    timeoutSec: 10,
+    allowFail: true,
+    sshArgs,
+  });
   const id = r.stdout.trim();
   return r.code === 0 && /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
 }
@@ -80,10 +107,14 @@ export async function waitBoot(
     const id = await bootId(info, name, sshArgs);
     if (id && id !== oldBootId) return id;
     if (vm && !pidMatches(vm.pid, vm.consoleLog)) {
-      throw new LabError(`VM ${name}: QEMU (pid ${vm.pid}) exited while booting; console:\n${consoleTail(vm.consoleLog)}`);
+      throw new LabError(
+        `VM ${name}: QEMU (pid ${vm.pid}) exited while booting; console:\n${consoleTail(vm.consoleLog)}`,
+      );
     }
     if (Date.now() > deadline) {
-      throw new LabError(`VM ${name}: no ssh with a new boot id after ${timeoutSec} s; console:\n${vm ? consoleTail(vm.consoleLog) : ""}`);
+      throw new LabError(
+        `VM ${name}: no ssh with a new boot id after ${timeoutSec} s; console:\n${vm ? consoleTail(vm.consoleLog) : ""}`,
+      );
     }
     await sleep(1000);
   }
@@ -132,7 +163,8 @@ export async function vmReboot(info: VmInfo, names: string[], log: Logger = vmLo
       // Down for real (the kernel printed its restart) before the next one, e.g. the NFS server, goes.
       const deadline = Date.now() + 180_000;
       while (restartCount(v.consoleLog) <= n) {
-        if (Date.now() > deadline) throw new LabError(`VM ${v.name} did not restart within 180 s:\n${consoleTail(v.consoleLog)}`);
+        if (Date.now() > deadline)
+          throw new LabError(`VM ${v.name} did not restart within 180 s:\n${consoleTail(v.consoleLog)}`);
         await sleep(250);
       }
       log(`${v.name} went down after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -140,7 +172,9 @@ export async function vmReboot(info: VmInfo, names: string[], log: Logger = vmLo
   }
   await Promise.all(order.map((v) => waitBoot(info, v.name, before.get(v.name))));
   const secs = (Date.now() - t0) / 1000;
-  log(`rebooted ${order.map((v) => v.name).join(", ")}: ssh-ready ${secs.toFixed(1)} s after the first reboot`);
+  log(
+    `rebooted ${order.map((v) => v.name).join(", ")}: ssh-ready ${secs.toFixed(1)} s after the first reboot`,
+  );
   return secs;
 }
 
@@ -187,8 +221,18 @@ function qemuArgs(image: Image, vm: VmRecord, mcastPort: number): string[] {
     ...["-name", vm.name, "-accel", "tcg", "-smp", String(VM_CPUS), "-m", String(VM_MEMORY_MB)],
     ...["-nodefaults", "-no-user-config", "-display", "none", "-serial", `file:${vm.consoleLog}`],
     ...["-kernel", image.kernel, "-initrd", image.initrd, "-append", append],
-    ...["-drive", `file=${vm.overlay},if=virtio,format=qcow2`, "-drive", `file=${vm.spareImg},if=virtio,format=raw`],
-    ...["-netdev", `user,id=nat,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`, "-device", "virtio-net-pci,netdev=nat"],
+    ...[
+      "-drive",
+      `file=${vm.overlay},if=virtio,format=qcow2`,
+      "-drive",
+      `file=${vm.spareImg},if=virtio,format=raw`,
+    ],
+    ...[
+      "-netdev",
+      `user,id=nat,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
+      "-device",
+      "virtio-net-pci,netdev=nat",
+    ],
     ...["-netdev", `socket,id=lab,mcast=${MCAST_GROUP}:${mcastPort},localaddr=127.0.0.1`],
     ...["-device", `virtio-net-pci,netdev=lab,mac=52:54:00:88:00:${vm.macSuffix}`],
     ...["-pidfile", vm.pidFile, "-daemonize"],
@@ -244,7 +288,8 @@ export async function vmUp(opts: VmUpOptions = {}): Promise<VmInfo> {
   if (process.getuid?.() !== 0) throw new LabError("the VM lab needs root (guard route, /var/cache, /run)");
   const t0 = Date.now();
   await sweepStale(log);
-  for (const d of runDirs()) if (runInUse(d)) log(`note: another VM lab is running (${d}); both share the 2 cores`);
+  for (const d of runDirs())
+    if (runInUse(d)) log(`note: another VM lab is running (${d}); both share the 2 cores`);
   const image = await ensureImage(log);
 
   const id = `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${process.pid}`;
@@ -309,17 +354,30 @@ export async function vmUp(opts: VmUpOptions = {}): Promise<VmInfo> {
     }));
     const target = { sshConfigFile, vms: nodes };
     const viaImageKeys = ["-o", `UserKnownHostsFile=${imageKnownHosts}`];
-    await Promise.all(nodes.map((n) => waitBoot(target, n.name, undefined, { timeoutSec: 300, sshArgs: viaImageKeys })));
+    await Promise.all(
+      nodes.map((n) => waitBoot(target, n.name, undefined, { timeoutSec: 300, sshArgs: viaImageKeys })),
+    );
     const bootSec = (Date.now() - tBoot) / 1000;
     log(`both VMs ssh-ready in ${bootSec.toFixed(1)} s`);
 
     // Distinct host keys per VM (the session survives the sshd restart; LAB-VM.md).
-    const regen = "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && cat /etc/ssh/ssh_host_*_key.pub";
-    const fresh = await Promise.all(nodes.map((n) => vmSsh(target, n.name, regen, { timeoutSec: 120, sshArgs: viaImageKeys })));
+    const regen =
+      "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && cat /etc/ssh/ssh_host_*_key.pub";
+    const fresh = await Promise.all(
+      nodes.map((n) => vmSsh(target, n.name, regen, { timeoutSec: 120, sshArgs: viaImageKeys })),
+    );
     const lines = nodes.map((n, i) => knownHostsLines(n.sshPort, fresh[i]!.stdout));
-    const keysOnly = (s: string) => s.split("\n").filter(Boolean).map((l) => l.split(" ").slice(1).join(" "));
+    const keysOnly = (s: string) =>
+      s
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" ").slice(1).join(" "));
     const all = lines.flatMap(keysOnly);
-    if (lines.some((l) => l === "") || new Set(all).size !== all.length || all.some((k) => imageKeys.includes(k.split(" ")[1]!))) {
+    if (
+      lines.some((l) => l === "") ||
+      new Set(all).size !== all.length ||
+      all.some((k) => imageKeys.includes(k.split(" ")[1]!))
+    ) {
       throw new LabError(`host keys were not regenerated per VM:\n${lines.join("")}`);
     }
     writeFileSync(knownHostsFile, lines.join(""));
@@ -367,7 +425,8 @@ export async function destroyRun(runDir: string, log: Logger = vmLog): Promise<v
   const pids = new Set<number>();
   for (const v of s?.vms ?? []) {
     let pid = v.pid;
-    if (pid === undefined && existsSync(v.pidFile)) pid = Number(readFileSync(v.pidFile, "utf8").trim()) || undefined;
+    if (pid === undefined && existsSync(v.pidFile))
+      pid = Number(readFileSync(v.pidFile, "utf8").trim()) || undefined;
     if (pid !== undefined && pidMatches(pid, needle)) pids.add(pid);
   }
   for (const pid of findProcesses(needle, [QEMU])) pids.add(pid);
@@ -398,7 +457,11 @@ export async function sweepStale(log: Logger = vmLog): Promise<void> {
   }
   // QEMUs of a run whose directory is already gone (killed between rm and kill).
   for (const pid of findProcesses(`${RUN_ROOT}/`, [QEMU])) {
-    const dir = /-pidfile\0?([^\0]*)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1]?.split("/").slice(0, -2).join("/");
+    const dir = /-pidfile\0?([^\0]*)/
+      .exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1]
+      ?.split("/")
+      .slice(0, -2)
+      .join("/");
     if (dir && !existsSync(dir)) {
       log(`killing orphan QEMU ${pid} (${dir} is gone)`);
       await terminate(pid, 10_000);
@@ -411,7 +474,10 @@ export async function sweepStale(log: Logger = vmLog): Promise<void> {
  * Take down runs: `runDir` if given; otherwise every run that is not held by a live process (kept runs
  * included), or all of them with `force`.
  */
-export async function vmDown(runDir?: string, { force = false, log = vmLog }: { force?: boolean; log?: Logger } = {}): Promise<string[]> {
+export async function vmDown(
+  runDir?: string,
+  { force = false, log = vmLog }: { force?: boolean; log?: Logger } = {},
+): Promise<string[]> {
   const targets = runDir ? [runDir] : runDirs().filter((d) => force || !ownerAliveOf(d));
   for (const d of targets) await destroyRun(d, log);
   if (!runDir) await sweepStale(log);
