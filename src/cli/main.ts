@@ -8,6 +8,20 @@ import type { GlobalOptions } from "./options.js";
 
 type Action = (opts: GlobalOptions, cmd: Command) => Promise<number>;
 
+/** Commands whose run context (src/cli/context.ts) writes the run log itself. */
+const OWN_RUN_LOG = new Set(["up", "verify", "teardown", "power"]);
+
+async function openCommandLog(dir: string, cmd: Command) {
+  const [{ RunLog }, { Redactor }] = await Promise.all([
+    import("../ui/run-log.js"),
+    import("../ui/redact.js"),
+  ]);
+  const log = new RunLog(dir, cmd.name(), new Redactor());
+  // Arguments only: passwords come from files, the environment or prompts, never from argv.
+  log.write("start", { command: cmd.name(), args: cmd.args });
+  return log;
+}
+
 function globalOptions(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals();
   return {
@@ -60,8 +74,24 @@ export function buildProgram(onExit: (code: number) => void): Command {
 
   const action = (load: () => Promise<{ run: Action }>) =>
     async function (this: Command) {
-      const { run } = await load();
-      onExit(await run(globalOptions(this), this));
+      const opts = globalOptions(this);
+      // Commands that open a run context (inventory + vault) log there, with every secret known to the
+      // redactor; the others get a start/end record here, so every run leaves a log.
+      const log = OWN_RUN_LOG.has(this.name()) ? undefined : await openCommandLog(opts.logDir, this);
+      try {
+        const { run } = await load();
+        const code = await run(opts, this);
+        log?.write("end", { exitCode: code });
+        onExit(code);
+      } catch (err) {
+        log?.write("end", {
+          exitCode: err instanceof PowerstackError ? err.exitCode : ExitCode.failed,
+          error: describeError(err),
+        });
+        throw err;
+      } finally {
+        log?.close();
+      }
     };
 
   program
