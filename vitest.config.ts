@@ -1,9 +1,13 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Two projects: `unit` needs nothing but Node; `lab` needs root and the tier-1 container lab, which its
 // globalSetup builds once (cached base image) for every lab test file and tears down afterwards.
 export default defineConfig({
   test: {
+    // Run logs of CLI calls made in tests go to a temp dir, never into the checkout.
+    env: { POWERSTACK_LOG_DIR: join(tmpdir(), "powerstack-test-logs") },
     testTimeout: 60_000,
     hookTimeout: 600_000,
     projects: [

@@ -117,22 +117,35 @@ export class SshHost implements Host {
       cleanups.push(close);
     }
 
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error & { level?: string; code?: string }) => {
-        cleanups.forEach((c) => c());
-        reject(this.describeConnectError(err, hostKeyRefusal));
-      };
-      client.once("ready", () => {
-        client.off("error", fail);
-        resolve();
-      });
-      client.once("error", fail);
-      client.connect(config);
+    // One listener for the client's whole life: a failed connect can be followed by more errors (the
+    // proxy socket being torn down), and an 'error' without a listener would crash the process.
+    let settle: ((err?: Error) => void) | undefined;
+    client.on("error", (err: Error & { level?: string; code?: string }) => {
+      if (settle) settle(this.describeConnectError(err, hostKeyRefusal));
+      else this.lost ??= err;
     });
-    client.on("error", (err) => (this.lost = err));
     client.on("close", () => {
       this.lost ??= new Error("connection closed");
       cleanups.forEach((c) => c());
+      settle?.(
+        new UnreachableError(
+          this.name,
+          "connection closed before the SSH handshake finished",
+          "check the address, and that sshd runs there",
+        ),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      settle = (err) => {
+        settle = undefined;
+        if (err) {
+          cleanups.forEach((c) => c());
+          client.destroy();
+          reject(err);
+        } else resolve();
+      };
+      client.once("ready", () => settle?.());
+      client.connect(config);
     });
     this.client = client;
   }

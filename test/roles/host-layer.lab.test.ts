@@ -6,7 +6,7 @@
  * Roles here: kernel and storage. NFS needs a kernel nfsd the container tier does not have (it is tested
  * on the VM tier, test/lab/vm); K3s and Helm cannot run here at all (boundary tests in test/roles).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SshHost } from "../../src/transport/ssh-host.js";
@@ -137,6 +137,22 @@ describe("host layer on the container lab (kernel, storage)", () => {
     const l = await cli("--limit", "w9", "up", "--only", "kernel");
     expect(l.code).toBe(2);
     expect(l.stderr).toMatch(/no node or group named `w9`/);
+  });
+
+  test("an unreachable node: the others finish, exit 3, one clear line naming it", async () => {
+    const { inventoryFile, runDir } = labInfo();
+    const withGhost = join(runDir, "inventory-ghost.yaml");
+    writeFileSync(
+      withGhost,
+      readFileSync(inventoryFile, "utf8").replace("  proxy_command:", "  connect_timeout: 3\n  connect_retries: 1\n  proxy_command:") +
+        "  - { name: w9, role: worker, internal_ip: 10.77.0.99, ssh_address: 10.77.0.99 }\n",
+    );
+    const r = await runCli(["--json", "-i", withGhost, "up", "--only", "kernel"]);
+    outputs.push(r);
+    expect(r.code).toBe(3);
+    expect(r.recap!.hosts.w9).toMatchObject({ unreachable: 1 });
+    for (const h of ["ctl", "w1", "w2"]) expect(r.recap!.hosts[h]).toMatchObject({ failed: 0, unreachable: 0 });
+    expect(r.tasks.find((t) => t.host === "w9")!.msg).toMatch(/^w9: .*10\.77\.0\.99:22/);
   });
 
   test("no secret appears in any output or run log of these runs", () => {
