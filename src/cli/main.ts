@@ -11,6 +11,25 @@ type Action = (opts: GlobalOptions, cmd: Command) => Promise<number>;
 /** Commands whose run context (src/cli/context.ts) writes the run log itself. */
 const OWN_RUN_LOG = new Set(["up", "verify", "teardown", "power"]);
 
+/** Where energy and measure find Prometheus and how they price what it says. */
+function prometheusOptions(cmd: Command): void {
+  cmd
+    .option(
+      "--prometheus <url>",
+      "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
+    )
+    .addOption(
+      new Option(
+        "--kepler <flavour>",
+        "Kepler line (default: the inventory's cluster.kepler.flavour, else current)",
+      ).choices(["current", "legacy"]),
+    )
+    .option(
+      "--grid-intensity <gPerKwh>",
+      "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
+    );
+}
+
 async function openCommandLog(dir: string, cmd: Command) {
   const [{ RunLog }, { Redactor }] = await Promise.all([
     import("../ui/run-log.js"),
@@ -172,21 +191,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option("--to <time>", "window end (RFC 3339 or unix seconds)")
     .addOption(new Option("--by <what>", "group by").choices(["node", "namespace", "pod"]).default("node"))
     .option("--csv", "CSV output")
-    .option(
-      "--prometheus <url>",
-      "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
-    )
-    .addOption(
-      new Option(
-        "--kepler <flavour>",
-        "Kepler line (default: the inventory's cluster.kepler.flavour, else current)",
-      ).choices(["current", "legacy"]),
-    )
-    .option(
-      "--grid-intensity <gPerKwh>",
-      "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
-    )
     .action(action(() => import("./energy.js")));
+  prometheusOptions(program.commands.at(-1)!);
 
   program
     .command("measure")
@@ -196,25 +202,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
     )
     .option("--csv", "CSV output")
     .option(
-      "--prometheus <url>",
-      "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
-    )
-    .addOption(
-      new Option(
-        "--kepler <flavour>",
-        "Kepler line (default: the inventory's cluster.kepler.flavour, else current)",
-      ).choices(["current", "legacy"]),
-    )
-    .option(
-      "--grid-intensity <gPerKwh>",
-      "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
-    )
-    .option(
       "--scrape-interval <duration>",
       "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)",
     )
     .argument("<command...>", "the command to run, after --")
     .action(action(() => import("./measure.js")));
+  prometheusOptions(program.commands.at(-1)!);
 
   program
     .command("power")

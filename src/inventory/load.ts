@@ -3,11 +3,11 @@
  * the schema, run the checks that span several keys, and return a typed `Inventory`. Every problem is
  * collected, so one run shows the user all of them, each as `file:line:col: key: what. fix: how`.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { InputError } from "../errors.js";
+import { readInputFile } from "../input-file.js";
 import { cidrContains, quantityToBytes } from "./network.js";
 import { DEFAULTS, inventorySchema } from "./schema.js";
 import { SourceMap, walk, type Problem } from "./schema-walker.js";
@@ -41,17 +41,11 @@ export function expandHome(path: string): string {
 }
 
 export function loadInventory(path: string = DEFAULT_INVENTORY): Inventory {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(
-      `cannot read inventory ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      "pass -i <file>, or create one with `powerstack init` (see inventory/example.yaml)",
-    );
-  }
+  const { file, text } = readInputFile(
+    path,
+    "inventory",
+    "pass -i <file>, or create one with `powerstack init` (see inventory/example.yaml)",
+  );
   return parseInventory(text, file);
 }
 

@@ -6,10 +6,9 @@
  * `!vault` values and Jinja expressions are kept as markers, never as text to copy: powerstack does not
  * decrypt inline vault values or evaluate templates, it asks for those values instead.
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { LineCounter, parseDocument, type ScalarTag } from "yaml";
 import { InputError } from "../../errors.js";
+import { readInputFile } from "../../input-file.js";
 
 /** A value written as `!vault | $ANSIBLE_VAULT;...`: encrypted, so it must be entered again. */
 export class VaultTagged {
@@ -55,18 +54,10 @@ export function isJinja(value: unknown): value is string {
 }
 
 export function readAnsibleInventory(path: string): ParsedAnsibleInventory {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(
-      `cannot read Ansible inventory ${path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      "check the path given to --from-ansible",
-    );
-  }
-  return parseAnsibleInventory(text, path);
+  return parseAnsibleInventory(
+    readInputFile(path, "Ansible inventory", "check the path given to --from-ansible").text,
+    path,
+  );
 }
 
 export function parseAnsibleInventory(text: string, file: string): ParsedAnsibleInventory {
