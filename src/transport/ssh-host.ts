@@ -217,14 +217,15 @@ export class SshHost implements Host {
     if (this.sudoNeedsPassword === undefined) {
       const probe = await this.channel("sudo -n true", undefined, 30);
       this.sudoNeedsPassword = probe.code !== 0;
-      if (this.sudoNeedsPassword && this.secrets.becomePassword === undefined) {
-        throw new UnreachableError(
-          this.name,
-          `sudo for ${this.settings.user} needs a password and none is configured`,
-          "set ssh.become_password_secret to a vault key holding it, or allow passwordless sudo",
-          false,
-        );
-      }
+    }
+    // Checked on every call, not only the first: no command may run with a missing password.
+    if (this.sudoNeedsPassword && this.secrets.becomePassword === undefined) {
+      throw new UnreachableError(
+        this.name,
+        `sudo for ${this.settings.user} needs a password and none is configured`,
+        "set ssh.become_password_secret to a vault key holding it, or allow passwordless sudo",
+        false,
+      );
     }
     return this.sudoNeedsPassword ? "sudo -S -k -p '' --" : "sudo -n --";
   }
