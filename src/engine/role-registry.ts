@@ -16,6 +16,18 @@ const loaders: Record<string, () => Promise<{ role: Role }>> = {
   helm: () => import("../../roles/helm/index.js"),
   kubeconfig: () => import("../../roles/kubeconfig/index.js"),
   redfish: () => import("../../roles/redfish/index.js"),
+  "cluster-storage": () => import("../../roles/cluster-storage/index.js"),
+  monitoring: () => import("../../roles/monitoring/index.js"),
+  kepler: () => import("../../roles/kepler/index.js"),
+  "teardown-helm": () => import("../../roles/teardown-helm/index.js"),
+  "teardown-cluster-storage": () => import("../../roles/teardown-cluster-storage/index.js"),
+  "teardown-k3s-agent": () => import("../../roles/teardown-k3s-agent/index.js"),
+  "teardown-k3s-server": () => import("../../roles/teardown-k3s-server/index.js"),
+  "teardown-nfs-client": () => import("../../roles/teardown-nfs-client/index.js"),
+  "teardown-nfs-server": () => import("../../roles/teardown-nfs-server/index.js"),
+  "teardown-storage": () => import("../../roles/teardown-storage/index.js"),
+  "teardown-purge-data": () => import("../../roles/teardown-purge-data/index.js"),
+  "teardown-kernel": () => import("../../roles/teardown-kernel/index.js"),
 };
 
 export const ROLE_NAMES = Object.keys(loaders);

@@ -1,0 +1,52 @@
+/**
+ * cluster-storage (control node): the NFS share as Kubernetes storage. A StorageClass without a
+ * provisioner, one PersistentVolume per service (Prometheus, Grafana, Alertmanager) in its directory of
+ * the data path, each reserved for its claim; Retain everywhere, so a reinstall finds the data again.
+ */
+import type { Role } from "../../src/engine/role.js";
+import type { MonitoringService } from "../../src/inventory/types.js";
+import { file } from "../../src/modules/file.js";
+import { kubeApply, namespaceObject, parseManifests } from "../../src/modules/kube-apply.js";
+import { renderTemplate } from "../../src/templates/render.js";
+import { OPERATOR_SUBPATH } from "../monitoring/release.js";
+import { SERVICE_OWNERS } from "../storage/index.js";
+import { storageContext } from "./volumes.js";
+
+export const role: Role = {
+  name: "cluster-storage",
+  description:
+    "NFS StorageClass and one retained PersistentVolume per monitoring service, sizes from the inventory",
+  tasks: ({ inventory, control }) => {
+    const { dataPath, monitoring } = inventory.cluster;
+    const objects = [
+      // Grafana's claim lives in the monitoring namespace, which may not exist yet.
+      namespaceObject(monitoring.namespace),
+      ...parseManifests(
+        renderTemplate("storage.yaml.hbs", storageContext(inventory, control)),
+        "storage.yaml.hbs",
+      ),
+    ];
+    return {
+      tasks: [
+        // The operator mounts the Prometheus and Alertmanager volumes with a subPath; a subPath directory
+        // kubelet creates itself is root-owned, where the non-root pods (uid 1000) cannot write. Made here,
+        // on the NFS server's own disk, with the owner the storage role gives their parent.
+        ...(Object.entries(OPERATOR_SUBPATH) as Array<[MonitoringService, string]>).map(([svc, sub]) => ({
+          name: `${dataPath}/${svc}/${sub}`,
+          module: file,
+          params: {
+            path: `${dataPath}/${svc}/${sub}`,
+            state: "directory" as const,
+            mode: "0775",
+            ...SERVICE_OWNERS[svc],
+          },
+        })),
+        {
+          name: "StorageClass, PersistentVolumes and Grafana's claim",
+          module: kubeApply,
+          params: { objects },
+        },
+      ],
+    };
+  },
+};

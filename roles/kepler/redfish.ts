@@ -1,0 +1,97 @@
+/**
+ * Kepler's Redfish credentials, from the inventory's BMCs and the vault, in the file format of each Kepler
+ * line. They reach the cluster only as a Kubernetes Secret applied over stdin (never Helm values, never a
+ * file on a node, never a command line).
+ *
+ *  - current (0.10+): `redfish.yaml`, `nodes: {<k8s node>: <bmc id>}` and `bmcs: {<id>: {endpoint,
+ *    username, password, insecure}}` (Kepler's docs/user/experimental/redfish).
+ *  - legacy (0.7.x): `redfish.csv`, one `nodename,username,password,https://bmc` line per node; Kepler
+ *    matches column 0 to the pod's node name and needs every column non-empty.
+ */
+import { stringify } from "yaml";
+import { InputError } from "../../src/errors.js";
+import type { BmcSpec, Inventory, NodeSpec } from "../../src/inventory/types.js";
+
+export interface RedfishPlan {
+  enabled: boolean;
+  /** Nodes whose BMC Kepler reads (empty when disabled). */
+  nodes: Array<NodeSpec & { bmc: BmcSpec }>;
+  /** Why Redfish is off although some nodes have a BMC. */
+  why?: string;
+}
+
+const withBmc = (inv: Inventory) => inv.nodes.filter((n): n is NodeSpec & { bmc: BmcSpec } => !!n.bmc);
+
+/**
+ * Current Kepler stops on a node its Redfish file does not list ("node not found in redfish
+ * configuration"), and one file serves every node: so Redfish is on only when every node has a BMC.
+ * Legacy Kepler skips nodes without a CSV row: on whenever any node has one.
+ */
+export function redfishPlan(inv: Inventory): RedfishPlan {
+  const nodes = withBmc(inv);
+  if (nodes.length === 0) return { enabled: false, nodes: [] };
+  if (inv.cluster.kepler.flavour === "current" && nodes.length < inv.nodes.length) {
+    const missing = inv.nodes.filter((n) => !n.bmc).map((n) => n.name);
+    return {
+      enabled: false,
+      nodes: [],
+      why: `${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no bmc, and current Kepler stops on a node missing from its Redfish file`,
+    };
+  }
+  return { enabled: true, nodes };
+}
+
+export const redfishNodes = (inv: Inventory) => redfishPlan(inv).nodes;
+
+const endpoint = (bmc: BmcSpec) => bmc.address.replace(/\/+$/, "");
+export const bmcId = (node: NodeSpec) => `${node.name}-bmc`;
+
+/**
+ * Neither Kepler line can be given a CA: a BMC the inventory trusts through `ca_file` is reached without
+ * certificate verification by Kepler (powerstack's own Redfish checks still verify it).
+ */
+const skipVerify = (bmc: BmcSpec) => bmc.insecure || !!bmc.caFile;
+
+export function currentRedfishFile(plan: RedfishPlan, secret: (key: string) => string): string {
+  return stringify({
+    nodes: Object.fromEntries(plan.nodes.map((n) => [n.name, bmcId(n)])),
+    bmcs: Object.fromEntries(
+      plan.nodes.map((n) => [
+        bmcId(n),
+        {
+          endpoint: endpoint(n.bmc),
+          username: n.bmc.username,
+          password: secret(n.bmc.passwordSecret),
+          insecure: skipVerify(n.bmc),
+        },
+      ]),
+    ),
+  });
+}
+
+export function legacyRedfishCsv(plan: RedfishPlan, secret: (key: string) => string): string {
+  return plan.nodes
+    .map((n) => {
+      const cols = [n.name, n.bmc.username, secret(n.bmc.passwordSecret), endpoint(n.bmc)];
+      const names = [
+        "node name",
+        "bmc.username",
+        `the password in vault key ${n.bmc.passwordSecret}`,
+        "bmc.address",
+      ];
+      cols.forEach((c, i) => {
+        // Never the value itself in the message: it may be the password.
+        if (c === "" || /[,\r\n]/.test(c))
+          throw new InputError(
+            `node ${n.name}: ${names[i]} ${c === "" ? "is empty" : "holds a comma or a line break"}, which legacy Kepler's redfish.csv cannot carry`,
+            "change that value, or use the current Kepler line (cluster.kepler.flavour: current)",
+          );
+      });
+      return cols.join(",");
+    })
+    .join("\n")
+    .concat("\n");
+}
+
+/** Legacy Kepler has one switch for every BMC: verification is skipped if any BMC needs it. */
+export const legacySkipVerify = (plan: RedfishPlan) => plan.nodes.some((n) => skipVerify(n.bmc));

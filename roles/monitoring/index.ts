@@ -1,0 +1,74 @@
+/**
+ * monitoring (control node): kube-prometheus-stack by Helm at the pinned chart version, values rendered from
+ * the inventory, upgraded only when the chart version or the values changed; its credentials (Grafana's
+ * admin login, the Slack webhook) as Kubernetes Secrets applied over stdin; the energy dashboards.
+ */
+import type { Role, RoleContext } from "../../src/engine/role.js";
+import { helmRelease } from "../../src/modules/helm-release.js";
+import { kubeApply, namespaceObject, secretObject, type KubeObject } from "../../src/modules/kube-apply.js";
+import { redfishNodes } from "../kepler/redfish.js";
+import { dashboardConfigMaps } from "./dashboards.js";
+import {
+  GRAFANA_ADMIN_SECRET,
+  MONITORING_CHART,
+  MONITORING_RELEASE,
+  SLACK_SECRET,
+  SLACK_SECRET_KEY,
+} from "./release.js";
+import { monitoringValues } from "./values.js";
+
+/** kube-prometheus-stack brings up ~10 workloads and pulls their images on a first install. */
+export const MONITORING_TIMEOUT_SEC = 900;
+
+export function monitoringSecrets(ctx: RoleContext): KubeObject[] {
+  const m = ctx.inventory.cluster.monitoring;
+  return [
+    // The keys the chart reads: grafana.admin.userKey / passwordKey.
+    secretObject(m.namespace, GRAFANA_ADMIN_SECRET, {
+      "admin-user": m.grafanaAdminUser,
+      "admin-password": ctx.secret(m.grafanaAdminPasswordSecret),
+    }),
+    ...(m.slackWebhookSecret
+      ? [secretObject(m.namespace, SLACK_SECRET, { [SLACK_SECRET_KEY]: ctx.secret(m.slackWebhookSecret) })]
+      : []),
+  ];
+}
+
+export const role: Role = {
+  name: "monitoring",
+  description:
+    "kube-prometheus-stack (Prometheus, Alertmanager, Grafana) by Helm, upgraded only when its chart or values change",
+  tasks: (ctx) => {
+    const { inventory } = ctx;
+    const m = inventory.cluster.monitoring;
+    return {
+      tasks: [
+        {
+          name: `namespace ${m.namespace} and its Secrets`,
+          module: kubeApply,
+          params: { objects: [namespaceObject(m.namespace), ...monitoringSecrets(ctx)] },
+        },
+        {
+          name: `kube-prometheus-stack ${m.chartVersion}`,
+          module: helmRelease,
+          params: {
+            release: MONITORING_RELEASE,
+            namespace: m.namespace,
+            chart: MONITORING_CHART,
+            version: m.chartVersion,
+            values: monitoringValues(
+              inventory,
+              redfishNodes(inventory).map((n) => n.name),
+            ),
+            timeoutSec: MONITORING_TIMEOUT_SEC,
+          },
+        },
+        {
+          name: "Grafana dashboards (power by node, by namespace, CO2)",
+          module: kubeApply,
+          params: { objects: dashboardConfigMaps(inventory) },
+        },
+      ],
+    };
+  },
+};
