@@ -128,12 +128,33 @@ export function buildProgram(onExit: (code: number) => void): Command {
   program
     .command("verify")
     .description("prove the cluster works: every check of the checklist, automated")
+    .option(
+      "--prometheus <url>",
+      "Prometheus URL (default: the control node's external_ip at cluster.node_ports.prometheus)",
+    )
+    .addHelpText(
+      "after",
+      "\nNodes over SSH (kernel, storage, NFS, K3s units, an NFS round trip), the cluster through kubectl on the\n" +
+        "control node (nodes, pods, volumes), each BMC over Redfish, Kepler in Prometheus, and a Grafana login.\n" +
+        "A table, or one JSON object per check and a summary with --json. Exit code: 0 all pass, 1 a check\n" +
+        "failed, 3 a node or service could not be reached.",
+    )
     .action(action(() => import("./verify.js")));
 
   program
     .command("teardown")
     .description("remove the stack in reverse order, keeping measured data unless --purge-data")
     .option("--purge-data", "also wipe the data filesystem (Prometheus history, Grafana state)")
+    .option("--only <roles>", "run only these teardown roles (comma-separated; `storage` = teardown-storage)")
+    .option("--skip <roles>", "skip these teardown roles (comma-separated)")
+    .option("--playbook <file>", "run this playbook instead of the built-in playbooks/teardown.yaml")
+    .addHelpText(
+      "after",
+      "\n  Reverse order of up: Helm releases, volumes and namespaces, K3s agents then server (their uninstall\n" +
+        "  scripts), NFS mounts, the NFS export, the data mount, the sysctl drop-in. The data on the disk stays\n" +
+        "  unless --purge-data. Asks once before acting unless --yes (without a terminal, --yes is required);\n" +
+        "  --check lists what would be removed and changes nothing.",
+    )
     .action(action(() => import("./teardown.js")));
 
   program

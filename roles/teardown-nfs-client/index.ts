@@ -1,0 +1,38 @@
+/**
+ * teardown-nfs-client (workers): the control node's export unmounted and its fstab entry removed, before
+ * the export goes (the next play): a client whose server vanishes under a `hard` mount hangs on every
+ * access and on shutdown (LAB-VM.md, reboot-order pitfall). The nfs-common package stays (it may serve
+ * other mounts; removing a package is not undoing a configuration).
+ */
+import type { Role } from "../../src/engine/role.js";
+import type { TeardownListing } from "../../src/cli/teardown.js";
+import { mount } from "../../src/modules/mount.js";
+import { emptyDirAbsent } from "../../src/modules/empty-dir-absent.js";
+import { NFS_MOUNT_OPTIONS } from "../nfs-client/index.js";
+
+export const role: Role & TeardownListing = {
+  name: "teardown-nfs-client",
+  description: "NFS mount of the control node's data path and its fstab entry, removed",
+  removes: ({ inventory, control }) => [
+    `NFS mount ${control.internalIp}:${inventory.cluster.dataPath} on ${inventory.cluster.dataPath} and its fstab entry`,
+  ],
+  tasks: ({ inventory, control }) => {
+    const { dataPath } = inventory.cluster;
+    return {
+      tasks: [
+        {
+          name: `mount ${control.internalIp}:${dataPath}`,
+          module: mount,
+          params: {
+            path: dataPath,
+            source: { spec: `${control.internalIp}:${dataPath}` },
+            fstype: "nfs4",
+            options: NFS_MOUNT_OPTIONS,
+            state: "absent",
+          },
+        },
+        { name: `mount point ${dataPath}`, module: emptyDirAbsent, params: { path: dataPath } },
+      ],
+    };
+  },
+};

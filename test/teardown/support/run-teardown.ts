@@ -1,0 +1,99 @@
+/**
+ * Run playbooks/teardown.yaml with the real runner, roles and modules against fake nodes (fake-node.ts):
+ * what `powerstack teardown --yes` does after its confirmation, minus SSH. Role contexts are built as
+ * src/cli/run-playbook.ts builds them.
+ */
+import { join } from "node:path";
+import { selectRoles, type TeardownFlags } from "../../../src/cli/teardown.js";
+import { filterRoles, loadPlaybook, selectHosts } from "../../../src/engine/playbook.js";
+import type { RoleContext } from "../../../src/engine/role.js";
+import { loadRole } from "../../../src/engine/role-registry.js";
+import { Runner, type HostRecap } from "../../../src/engine/runner.js";
+import type { Task, TaskResult } from "../../../src/engine/types.js";
+import { parseInventory } from "../../../src/inventory/load.js";
+import type { Inventory } from "../../../src/inventory/types.js";
+import { packageRoot } from "../../../src/package-root.js";
+import { FakeNode, type NodeModel, type Sent } from "./fake-node.js";
+
+/** An atomic file write (src/modules/remote-file.ts) as `write <path>`; other commands as sent. */
+function readable(command: string): string {
+  const write = /^set -e\nt=\$\(mktemp [\s\S]*\nmv -f "\$t" '([^']*)'/.exec(command);
+  return write ? `write ${write[1]}` : command;
+}
+
+export const INVENTORY = `cluster:
+  nfs_network: 10.0.0.0/24
+nodes:
+  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
+  - { name: w1, role: worker, internal_ip: 10.0.0.11, external_ip: 192.0.2.11 }
+  - { name: w2, role: worker, internal_ip: 10.0.0.12, external_ip: 192.0.2.12 }
+`;
+
+export const inventory = (text = INVENTORY): Inventory =>
+  parseInventory(text, "/tmp/teardown-test/inventory.yaml");
+
+export interface TeardownRun {
+  sent: Sent[];
+  results: TaskResult[];
+  recap: Map<string, HostRecap>;
+  /** Commands that change something (no probes), as `host: command`. */
+  changes(): string[];
+}
+
+export async function runTeardown(
+  nodes: Record<string, NodeModel>,
+  opts: { check?: boolean; flags?: TeardownFlags; inv?: Inventory } = {},
+): Promise<TeardownRun> {
+  const inv = opts.inv ?? inventory();
+  const file = join(packageRoot(), "playbooks", "teardown.yaml");
+  const plays = loadPlaybook(file);
+  const po = selectRoles(plays, opts.flags ?? {}, file);
+  const sent: Sent[] = [];
+  const results: TaskResult[] = [];
+  const runner = new Runner({
+    check: opts.check ?? false,
+    forks: 10,
+    connect: async (h) => new FakeNode(h, nodes[h]!, sent),
+    reporter: { playStart() {}, taskResult: (r) => void results.push(r), playEnd() {} },
+  });
+  const control = inv.nodes.find((n) => n.role === "control")!;
+  for (const play of filterRoles(plays, po.only, po.skip)) {
+    const roles = await Promise.all(play.roles.map(loadRole));
+    await runner.runPlay({
+      name: play.name,
+      hosts: selectHosts(inv, play.hosts),
+      anyErrorsFatal: play.anyErrorsFatal,
+      tasksFor: async (host, facts, conn) => {
+        const ctx: RoleContext = {
+          inventory: inv,
+          node: inv.nodes.find((n) => n.name === host)!,
+          control,
+          facts,
+          host: conn,
+          check: opts.check ?? false,
+          secret: (k) => {
+            throw new Error(`teardown asked for the secret ${k}`);
+          },
+          hasSecret: () => false,
+          storeSecret: async () => {},
+          state: {},
+        };
+        const tasks: Task[] = [];
+        const handlers: Array<Task & { name: string }> = [];
+        for (const role of roles) {
+          const ht = await role.tasks(ctx);
+          tasks.push(...ht.tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
+          handlers.push(...(ht.handlers ?? []));
+        }
+        return { tasks, handlers };
+      },
+    });
+  }
+  await runner.close();
+  return {
+    sent,
+    results,
+    recap: runner.recap(),
+    changes: () => sent.filter((s) => !s.probe).map((s) => `${s.host}: ${readable(s.command)}`),
+  };
+}
