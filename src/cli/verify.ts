@@ -1,6 +1,74 @@
-import { NotImplementedError } from "../errors.js";
+/**
+ * `powerstack verify`: the real dependencies (SSH to every node, kubectl on the control node, Redfish
+ * clients, Prometheus and Grafana at the control node's NodePorts) handed to src/verify/verify.ts, and
+ * its results printed as a table, or as JSON with `--json`. Exit code: 0 all pass, 1 a check failed,
+ * 3 something could not be reached.
+ */
+import type { Command } from "commander";
+import type { Cluster } from "../cluster/cluster.js";
+import { connectCluster } from "../cluster/connect.js";
+import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
+import { inventoryClientFactory } from "../redfish/from-inventory.js";
+import { SshHost } from "../transport/ssh-host.js";
+import { exitCodeFor, summarize, verifyJson, verifyText } from "../verify/report.js";
+import { runVerify } from "../verify/verify.js";
+import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
 
-export async function run(_opts: GlobalOptions): Promise<number> {
-  throw new NotImplementedError("powerstack verify");
+/** One Redfish request; verify wants a prompt answer more than patience with a struggling BMC. */
+const BMC_TIMEOUT_MS = 10_000;
+
+export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+  const local = cmd.opts<{ prometheus?: string }>();
+  const ctx = await openRun("verify", opts);
+  let connecting: Promise<Cluster & { close(): Promise<void> }> | undefined;
+  try {
+    const inv = ctx.inventory;
+    const control = inv.nodes.find((n) => n.role === "control")!;
+    const becomePassword = inv.ssh.becomePasswordSecret
+      ? ctx.secret(inv.ssh.becomePasswordSecret)
+      : undefined;
+    const grafanaSecret = inv.cluster.monitoring.grafanaAdminPasswordSecret;
+    const log = (event: string, data: Record<string, unknown>) => ctx.log.write(event, data);
+
+    const results = await runVerify({
+      inventory: inv,
+      connect: (node) =>
+        SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, {
+          becomePassword,
+        }),
+      // One connection for every kubectl call, opened at the first one.
+      cluster: () => (connecting ??= connectCluster(ctx)),
+      bmcClient: inventoryClientFactory(ctx.secret, {
+        log,
+        timeoutMs: BMC_TIMEOUT_MS,
+        retry: { attempts: 2 },
+      }),
+      prometheus: {
+        url: local.prometheus ?? `http://${control.externalIp}:${inv.cluster.nodePorts.prometheus}`,
+        line: KEPLER_LINES[inv.cluster.kepler.flavour],
+      },
+      grafana: {
+        url: `http://${control.externalIp}:${inv.cluster.nodePorts.grafana}`,
+        user: inv.cluster.monitoring.grafanaAdminUser,
+        password: ctx.secret(grafanaSecret),
+        passwordSource: `vault key \`${grafanaSecret}\``,
+        namespace: inv.cluster.monitoring.namespace,
+      },
+      forks: opts.forks,
+      log,
+    });
+
+    if (opts.json) for (const obj of verifyJson(results)) ctx.out.object(obj);
+    else ctx.out.info(verifyText(results));
+    ctx.log.write("summary", { ...summarize(results) });
+    return exitCodeFor(results);
+  } finally {
+    // A connection still being opened when the checks gave up is closed once it is there.
+    await connecting?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
+    ctx.close();
+  }
 }

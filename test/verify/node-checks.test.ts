@@ -1,0 +1,290 @@
+/**
+ * The node checks as pure decisions over observed text: what `findmnt -P`, /etc/fstab, `exportfs -v`,
+ * `systemctl show` and /proc/sys print on a healthy node and on each broken one, and the verdict, detail
+ * and fix for each.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  checkDataMount,
+  checkK3sUnit,
+  checkNfsClientMount,
+  checkNfsExport,
+  checkParanoid,
+} from "../../src/verify/node-checks.js";
+import { parseExportfs, sameNetwork } from "../../src/verify/exportfs.js";
+import { entriesFor, parseFstab } from "../../src/verify/fstab.js";
+import { parseNodeFacts, parsePairs, type NodeFacts } from "../../src/verify/node-facts.js";
+
+const UUID = "3f1c2b7e-5a4d-4c2b-9e1f-0a9b8c7d6e5f";
+const ok = (out: string) => ({ code: 0, out });
+
+const BTRFS_MOUNT =
+  'SOURCE="/dev/vdb" FSTYPE="btrfs" OPTIONS="rw,noatime,space_cache=v2,subvolid=5,subvol=/"';
+const CONTROL_FSTAB = `# /etc/fstab: static file system information.
+UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 errors=remount-ro 0 1
+UUID=${UUID} /mnt/data btrfs defaults,noatime 0 2
+`;
+const EXPORTFS =
+  "/mnt/data     \t10.0.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,no_root_squash,no_all_squash)\n";
+const NFS_MOUNT =
+  'SOURCE="10.0.0.11:/mnt/data" FSTYPE="nfs4" OPTIONS="rw,noatime,vers=4.2,rsize=1048576,hard"';
+const WORKER_FSTAB =
+  "UUID=0a1b / ext4 defaults 0 1\n10.0.0.11:/mnt/data /mnt/data nfs4 _netdev,nofail,noatime,hard 0 0\n";
+
+function control(over: Partial<NodeFacts> = {}): NodeFacts {
+  return {
+    paranoid: ok("-1"),
+    mount: ok(BTRFS_MOUNT),
+    uuid: ok(UUID),
+    fstab: ok(CONTROL_FSTAB),
+    exports: ok(EXPORTFS),
+    unit: ok("LoadState=loaded\nActiveState=active\nSubState=running"),
+    ...over,
+  };
+}
+
+function worker(over: Partial<NodeFacts> = {}): NodeFacts {
+  return {
+    paranoid: ok("-1"),
+    mount: ok(NFS_MOUNT),
+    fstab: ok(WORKER_FSTAB),
+    unit: ok("LoadState=loaded\nActiveState=active\nSubState=running"),
+    ...over,
+  };
+}
+
+describe("the read script's output", () => {
+  it("is one line per section: name, exit code, base64 of the output", () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const facts = parseNodeFacts(
+      [
+        `@@paranoid 0 ${b64("-1")}`,
+        `@@exports 127 ${b64("sh: 1: exportfs: not found")}`,
+        "@@fstab 0 ",
+        "noise",
+      ].join("\n"),
+    );
+    expect(facts).toEqual({
+      paranoid: { code: 0, out: "-1" },
+      exports: { code: 127, out: "sh: 1: exportfs: not found" },
+      fstab: { code: 0, out: "" },
+    });
+  });
+
+  it("reads findmnt -P pairs, with its \\x escapes", () => {
+    expect(parsePairs('SOURCE="/dev/sdb[/@data]" FSTYPE="btrfs" OPTIONS="rw"')).toEqual({
+      SOURCE: "/dev/sdb[/@data]",
+      FSTYPE: "btrfs",
+      OPTIONS: "rw",
+    });
+    expect(parsePairs('SOURCE="srv:/my\\x20data"').SOURCE).toBe("srv:/my data");
+  });
+
+  it("reads fstab entries by mount point, octal escapes and trailing slashes included", () => {
+    const e = parseFstab(
+      "# c\n\nUUID=a /mnt/my\\040data/ btrfs defaults 0 2\n/dev/sda1 / ext4 defaults 0 1\n",
+    );
+    expect(entriesFor(e, "/mnt/my data")).toEqual([
+      {
+        spec: "UUID=a",
+        file: "/mnt/my data",
+        vfstype: "btrfs",
+        options: ["defaults"],
+        line: "UUID=a /mnt/my\\040data/ btrfs defaults 0 2",
+      },
+    ]);
+    expect(entriesFor(e, "/")).toHaveLength(1);
+  });
+
+  it("reads exportfs -v, long paths on their own line, <world>, and compares networks as networks", () => {
+    const e = parseExportfs(
+      EXPORTFS +
+        "/srv/a/rather/long/export/path\n\t\t10.0.0.0/255.255.255.0(ro,sync)\n/pub          \t<world>(ro)\n",
+    );
+    expect(e.map((x) => [x.path, x.client, x.options[0]])).toEqual([
+      ["/mnt/data", "10.0.0.0/24", "sync"],
+      ["/srv/a/rather/long/export/path", "10.0.0.0/255.255.255.0", "ro"],
+      ["/pub", "<world>", "ro"],
+    ]);
+    expect(sameNetwork("10.0.0.0/255.255.255.0", "10.0.0.0/24")).toBe(true);
+    expect(sameNetwork("10.0.0.0/16", "10.0.0.0/24")).toBe(false);
+    expect(sameNetwork("10.0.0.11", "10.0.0.0/24")).toBe(false);
+    expect(sameNetwork("<world>", "10.0.0.0/24")).toBe(false);
+  });
+});
+
+describe("kernel.perf_event_paranoid", () => {
+  it("passes on the inventory's value and names the command that sets it otherwise", () => {
+    expect(checkParanoid(control(), -1, "ctl")).toEqual({ status: "pass", detail: "-1 (inventory: -1)" });
+    const r = checkParanoid(control({ paranoid: ok("2") }), -1, "w1");
+    expect(r.status).toBe("fail");
+    expect(r.detail).toBe("live value is 2, the inventory wants -1 (cluster.perf_event_paranoid)");
+    expect(r.fix).toContain("powerstack up --only kernel --limit w1");
+  });
+
+  it("fails clearly when the kernel has no such parameter, or the read was cut short", () => {
+    const r = checkParanoid(
+      control({
+        paranoid: { code: 1, out: "cat: /proc/sys/kernel/perf_event_paranoid: No such file or directory" },
+      }),
+      -1,
+      "ctl",
+    );
+    expect(r.detail).toContain("cannot read /proc/sys/kernel/perf_event_paranoid");
+    expect(r.fix).toContain("no perf events");
+    expect(checkParanoid({}, -1, "ctl").detail).toContain("did not report");
+  });
+});
+
+describe("storage.data-mount (control)", () => {
+  it("passes for BTRFS at the data path with a UUID fstab entry of that filesystem", () => {
+    expect(checkDataMount(control(), "/mnt/data", "ctl")).toEqual({
+      status: "pass",
+      detail: `BTRFS /dev/vdb (UUID ${UUID}) at /mnt/data; fstab by UUID`,
+    });
+  });
+
+  it("fails for each way it can be wrong, with a fix", () => {
+    const cases: Array<[Partial<NodeFacts>, RegExp, RegExp]> = [
+      [
+        { mount: ok(""), fstab: ok("") },
+        /^nothing is mounted at \/mnt\/data, and \/etc\/fstab has no entry/,
+        /--only storage/,
+      ],
+      [
+        { mount: ok("") },
+        /^nothing is mounted at \/mnt\/data \(fstab has: UUID=/,
+        /run `mount \/mnt\/data` on ctl/,
+      ],
+      [
+        { mount: ok('SOURCE="/dev/sda1" FSTYPE="ext4" OPTIONS="rw"') },
+        /is ext4 from \/dev\/sda1, not BTRFS/,
+        /storage_disk/,
+      ],
+      [
+        { fstab: ok("UUID=x / ext4 defaults 0 1\n") },
+        /no entry for it: it will not be mounted after a reboot/,
+        /--only storage/,
+      ],
+      [
+        { fstab: ok("/dev/vdb /mnt/data btrfs defaults 0 2\n") },
+        /from \/dev\/vdb, not by UUID/,
+        /--only storage/,
+      ],
+      [
+        { fstab: ok("UUID=11111111-2222-3333-4444-555555555555 /mnt/data btrfs defaults 0 2\n") },
+        /mounts UUID=11111111-.* but the mounted filesystem \(\/dev\/vdb\) has UUID 3f1c/,
+        /--only storage/,
+      ],
+      [
+        { fstab: ok(`UUID=${UUID} /mnt/data btrfs defaults 0 2\n/dev/vdb /mnt/data/ btrfs defaults 0 2\n`) },
+        /has 2 entries/,
+        /keep only/,
+      ],
+      [{ uuid: { code: 2, out: "" } }, /its UUID cannot be read/, /blkid -p \/dev\/vdb/],
+    ];
+    for (const [over, detail, fix] of cases) {
+      const r = checkDataMount(control(over), "/mnt/data", "ctl");
+      expect(r.status, JSON.stringify(over)).toBe("fail");
+      expect(r.detail).toMatch(detail);
+      expect(r.fix).toMatch(fix);
+    }
+  });
+});
+
+describe("nfs.export (control)", () => {
+  it("passes for a rw export of the data path to the cluster network", () => {
+    expect(checkNfsExport(control(), "/mnt/data", "10.0.0.0/24", "ctl")).toEqual({
+      status: "pass",
+      detail: "/mnt/data exported to 10.0.0.0/24 (rw,sync,no_root_squash)",
+    });
+  });
+
+  it("fails without nfs-kernel-server, without the export, to another network, or read-only", () => {
+    const r = (over: Partial<NodeFacts>, net = "10.0.0.0/24") =>
+      checkNfsExport(control(over), "/mnt/data", net, "ctl");
+    const missing = r({ exports: { code: 127, out: "/bin/sh: 1: exportfs: not found" } });
+    expect(missing.detail).toBe(
+      "cannot read the NFS export table (exportfs -v): /bin/sh: 1: exportfs: not found",
+    );
+    expect(missing.fix).toContain("powerstack up --only nfs-server");
+    expect(r({ exports: ok("") }).detail).toBe("/mnt/data is not exported (the export table holds nothing)");
+    expect(r({ exports: ok("/srv\t*(ro)\n") }).detail).toBe(
+      "/mnt/data is not exported (the export table holds /srv)",
+    );
+    expect(r({}, "10.1.0.0/24").detail).toBe(
+      "/mnt/data is exported to 10.0.0.0/24, not to the cluster network 10.1.0.0/24 (cluster.nfs_network)",
+    );
+    expect(r({ exports: ok("/mnt/data\t10.0.0.0/24(ro,sync)\n") }).detail).toContain("read-only");
+    expect(r({ exports: { code: 1, out: "exportfs: could not open /proc/fs/nfs/exports" } }).fix).toContain(
+      "systemctl status nfs-server",
+    );
+  });
+});
+
+describe("nfs.client-mount (workers)", () => {
+  const check = (over: Partial<NodeFacts> = {}) =>
+    checkNfsClientMount(worker(over), "/mnt/data", "10.0.0.11:/mnt/data", "w1");
+
+  it("passes for the control node's share mounted with a _netdev fstab entry", () => {
+    expect(check()).toEqual({
+      status: "pass",
+      detail: "nfs4 10.0.0.11:/mnt/data at /mnt/data; fstab: _netdev,nofail,noatime,hard",
+    });
+  });
+
+  it("fails when not mounted, mounted from elsewhere, missing from fstab, or without _netdev", () => {
+    expect(check({ mount: ok("") }).fix).toContain("run `mount /mnt/data` on w1");
+    expect(check({ mount: ok(""), fstab: ok("") }).fix).toContain("powerstack up --only nfs-client");
+    expect(check({ mount: ok('SOURCE="/dev/vda1" FSTYPE="ext4" OPTIONS="rw"') }).detail).toBe(
+      "/mnt/data is ext4 from /dev/vda1, not the NFS share 10.0.0.11:/mnt/data",
+    );
+    expect(check({ mount: ok('SOURCE="10.0.0.99:/mnt/data" FSTYPE="nfs4" OPTIONS="rw"') }).detail).toBe(
+      "/mnt/data is mounted from 10.0.0.99:/mnt/data, not from the control node's 10.0.0.11:/mnt/data",
+    );
+    expect(check({ fstab: ok("UUID=0a1b / ext4 defaults 0 1\n") }).detail).toContain("no entry for it");
+    const noNetdev = check({ fstab: ok("10.0.0.11:/mnt/data /mnt/data nfs4 defaults 0 0\n") });
+    expect(noNetdev.detail).toBe(
+      "the fstab entry for /mnt/data lacks _netdev (defaults): at boot it is mounted before the network is up, and fails",
+    );
+    expect(noNetdev.fix).toContain("powerstack up --only nfs-client");
+  });
+});
+
+describe("k3s.service / k3s-agent.service", () => {
+  it("passes when active, and says why not otherwise", () => {
+    expect(checkK3sUnit(control(), "control", "ctl")).toEqual({
+      status: "pass",
+      detail: "k3s.service active (running)",
+    });
+    const failed = checkK3sUnit(
+      worker({ unit: ok("LoadState=loaded\nActiveState=failed\nSubState=failed") }),
+      "worker",
+      "w1",
+    );
+    expect(failed).toMatchObject({ status: "fail", detail: "k3s-agent.service is failed (failed)" });
+    expect(failed.fix).toContain("journalctl -u k3s-agent.service -n 50");
+    expect(
+      checkK3sUnit(
+        worker({ unit: ok("LoadState=not-found\nActiveState=inactive\nSubState=dead") }),
+        "worker",
+        "w1",
+      ),
+    ).toMatchObject({
+      status: "fail",
+      detail: "k3s-agent.service is not installed",
+    });
+    expect(
+      checkK3sUnit(
+        control({
+          unit: {
+            code: 1,
+            out: "System has not been booted with systemd as init system (PID 1). Can't operate.",
+          },
+        }),
+        "control",
+        "ctl",
+      ).detail,
+    ).toContain("cannot read the state of k3s.service: System has not been booted with systemd");
+  });
+});
