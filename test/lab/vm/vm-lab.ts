@@ -360,9 +360,15 @@ export async function vmUp(opts: VmUpOptions = {}): Promise<VmInfo> {
     const bootSec = (Date.now() - tBoot) / 1000;
     log(`both VMs ssh-ready in ${bootSec.toFixed(1)} s`);
 
-    // Distinct host keys per VM (the session survives the sshd restart; LAB-VM.md).
-    const regen =
-      "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh && cat /etc/ssh/ssh_host_*_key.pub";
+    // Distinct host keys per VM (the session survives the sshd restart; LAB-VM.md). Only an ed25519 key:
+    // `ssh-keygen -A` would also make a 3072-bit RSA key, which takes tens of seconds under TCG.
+    const regen = [
+      "rm -f /etc/ssh/ssh_host_*",
+      "printf 'HostKey /etc/ssh/ssh_host_ed25519_key\\n' > /etc/ssh/sshd_config.d/10-powerstack-vm-lab.conf",
+      `ssh-keygen -q -t ed25519 -N '' -C "$(hostname)" -f /etc/ssh/ssh_host_ed25519_key`,
+      "systemctl restart ssh",
+      "cat /etc/ssh/ssh_host_ed25519_key.pub",
+    ].join(" && ");
     const fresh = await Promise.all(
       nodes.map((n) => vmSsh(target, n.name, regen, { timeoutSec: 120, sshArgs: viaImageKeys })),
     );
