@@ -15,6 +15,9 @@ export default defineConfig({
         test: {
           name: "unit",
           testTimeout: 60_000,
+          // Projects run one after another (unit, then lab, then vm): the VMs' emulated CPUs would
+          // otherwise compete with timing-sensitive unit tests on a 2-core machine.
+          sequence: { groupOrder: 0 },
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.lab.test.ts", "test/**/*.vm.test.ts", "node_modules/**"],
         },
@@ -22,6 +25,7 @@ export default defineConfig({
       {
         test: {
           name: "lab",
+          sequence: { groupOrder: 1 },
           include: ["test/**/*.lab.test.ts"],
           globalSetup: ["test/lab/global-setup.ts"],
           // One lab, shared: files run one after another so they never race on the same nodes.
@@ -32,6 +36,7 @@ export default defineConfig({
       {
         test: {
           name: "vm",
+          sequence: { groupOrder: 2 },
           include: ["test/**/*.vm.test.ts"],
           // Tier 2: two QEMU VMs with the Debian kernel (LAB-VM.md), booted once for all vm test files.
           globalSetup: ["test/lab/vm/global-setup.ts"],
