@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { ExitCode } from "../errors.js";
 import { filterRoles, loadPlaybook, selectHosts } from "../engine/playbook.js";
 import { loadRole } from "../engine/role-registry.js";
-import type { RoleContext, RunState } from "../engine/role.js";
+import { tasksFromRoles, type RoleContext, type RunState } from "../engine/role.js";
 import { Runner, type Reporter } from "../engine/runner.js";
-import type { Task } from "../engine/types.js";
 import { packageRoot } from "../package-root.js";
 import { SshHost } from "../transport/ssh-host.js";
 import { ListrReporter } from "../ui/listr-reporter.js";
@@ -90,14 +89,7 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
             },
             state,
           };
-          const tasks: Task[] = [];
-          const handlers: NonNullable<Awaited<ReturnType<(typeof roles)[number]["tasks"]>>["handlers"]> = [];
-          for (const role of roles) {
-            const ht = await role.tasks(rc);
-            tasks.push(...ht.tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
-            handlers.push(...(ht.handlers ?? []));
-          }
-          return { tasks, handlers };
+          return tasksFromRoles(roles, rc);
         },
       });
     }

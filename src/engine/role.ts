@@ -6,6 +6,7 @@ import type { Inventory, NodeSpec } from "../inventory/types.js";
 import type { Host } from "../transport/host.js";
 import type { Facts } from "./facts.js";
 import type { HostTasks } from "./runner.js";
+import type { Task } from "./types.js";
 
 /** Values one play hands to a later one during a run (e.g. the K3s token the agents join with). */
 export interface RunState {
@@ -36,4 +37,16 @@ export interface Role {
   /** What the role does, for `--help` style listings and the README. */
   readonly description: string;
   tasks(ctx: RoleContext): HostTasks | Promise<HostTasks>;
+}
+
+/** One host's tasks and handlers from the roles of a play, each task named `<role>: <task>`. */
+export async function tasksFromRoles(roles: Role[], ctx: RoleContext): Promise<HostTasks> {
+  const tasks: Task[] = [];
+  const handlers: NonNullable<HostTasks["handlers"]> = [];
+  for (const role of roles) {
+    const ht = await role.tasks(ctx);
+    tasks.push(...ht.tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
+    handlers.push(...(ht.handlers ?? []));
+  }
+  return { tasks, handlers };
 }

@@ -13,9 +13,9 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, test } from "vitest";
 import { filterRoles, loadPlaybook, selectHosts } from "../../src/engine/playbook.js";
 import { loadRole } from "../../src/engine/role-registry.js";
-import type { RoleContext } from "../../src/engine/role.js";
+import { tasksFromRoles, type RoleContext } from "../../src/engine/role.js";
 import { Runner } from "../../src/engine/runner.js";
-import type { Task, TaskResult } from "../../src/engine/types.js";
+import type { TaskResult } from "../../src/engine/types.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { packageRoot } from "../../src/package-root.js";
 import { FakeControlNode } from "./fake-control-node.js";
@@ -57,10 +57,7 @@ async function up(
           storeSecret: async () => {},
           state: {},
         };
-        const tasks: Task[] = [];
-        for (const role of roles)
-          tasks.push(...(await role.tasks(rc)).tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
-        return { tasks };
+        return tasksFromRoles(roles, rc);
       },
     });
   }

@@ -6,10 +6,10 @@
 import { join } from "node:path";
 import { selectRoles, type TeardownFlags } from "../../../src/cli/teardown.js";
 import { filterRoles, loadPlaybook, selectHosts } from "../../../src/engine/playbook.js";
-import type { RoleContext } from "../../../src/engine/role.js";
+import { tasksFromRoles, type RoleContext } from "../../../src/engine/role.js";
 import { loadRole } from "../../../src/engine/role-registry.js";
 import { Runner, type HostRecap } from "../../../src/engine/runner.js";
-import type { Task, TaskResult } from "../../../src/engine/types.js";
+import type { TaskResult } from "../../../src/engine/types.js";
 import { parseInventory } from "../../../src/inventory/load.js";
 import type { Inventory } from "../../../src/inventory/types.js";
 import { packageRoot } from "../../../src/package-root.js";
@@ -78,14 +78,7 @@ export async function runTeardown(
           storeSecret: async () => {},
           state: {},
         };
-        const tasks: Task[] = [];
-        const handlers: Array<Task & { name: string }> = [];
-        for (const role of roles) {
-          const ht = await role.tasks(ctx);
-          tasks.push(...ht.tasks.map((t) => ({ ...t, name: `${role.name}: ${t.name}` })));
-          handlers.push(...(ht.handlers ?? []));
-        }
-        return { tasks, handlers };
+        return tasksFromRoles(roles, ctx);
       },
     });
   }
