@@ -9,7 +9,8 @@
  * no-op reruns alternate `repeats` times; medians are compared. Wall time is measured around the whole
  * process (start-up included), as a user experiences it.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,6 +18,7 @@ import { stringify } from "yaml";
 import { VaultStore } from "../src/vault/store.js";
 import { labDown, labUp, type LabInfo } from "../test/lab/lab.js";
 
+const execFileAsync = promisify(execFile);
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
   const i = args.indexOf(name);
@@ -78,28 +80,32 @@ function targets(lab: LabInfo, count: number): Target[] {
 }
 
 async function prepareNodes(lab: LabInfo, dir: string): Promise<string> {
-  const ssh = (ip: string, cmd: string) =>
-    sh(`ssh -F ${lab.sshConfigFile} root@${ip} ${JSON.stringify(cmd)}`);
+  // No local shell between us and ssh: the remote command's `$p` must reach the node's shell untouched.
+  const ssh = (node: string, cmd: string) =>
+    execFileAsync("ssh", ["-F", lab.sshConfigFile, node, cmd], { maxBuffer: 1 << 24 });
   await Promise.all(
     lab.nodes.map(async (n) => {
-      // Extra sshd's for more benchmark hosts per node, and python3 for Ansible's modules.
-      ssh(
-        n.ip,
+      // Extra sshd's for more benchmark hosts per node, python3 for Ansible's modules, and the play's package
+      // (up to five benchmark hosts share a node: concurrent first installs would fight over apt's locks).
+      await ssh(
+        n.name,
         `for p in ${PORTS.slice(1).join(" ")}; do ss -ltn | grep -q ":$p " || /usr/sbin/sshd -p $p -o PidFile=/run/sshd-$p.pid; done`,
       );
-      ssh(
-        n.ip,
-        "command -v python3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null)",
+      await ssh(
+        n.name,
+        "command -v python3 bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 bc >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 bc >/dev/null)",
       );
     }),
   );
-  // Every port of a node serves the node's host keys: trust them under each [ip]:port name.
+  // Every port of a node serves the node's host keys: trust them under each [ip]:port name. The lab
+  // writes `ip,name type key` lines.
   const known = readFileSync(lab.knownHostsFile, "utf8")
     .split("\n")
-    .filter((l) => /^10\.77\.\S+ /.test(l));
+    .filter((l) => /^10\.77\./.test(l));
   const lines = known.flatMap((l) => {
-    const [host, ...rest] = l.split(" ");
-    return PORTS.map((p) => `${p === 22 ? host : `[${host}]:${p}`} ${rest.join(" ")}`);
+    const [hosts, ...rest] = l.split(" ");
+    const ip = hosts!.split(",")[0]!;
+    return PORTS.map((p) => `${p === 22 ? ip : `[${ip}]:${p}`} ${rest.join(" ")}`);
   });
   const file = join(dir, "known_hosts");
   writeFileSync(file, lines.join("\n") + "\n");

@@ -35,11 +35,14 @@ export const role: Role = {
           file: `/etc/sysctl.d/90-bench-ps-${node.name}.conf`,
         },
       },
+      // An fstab-format file of its own per benchmark host: five hosts share a lab node at 50 hosts, and
+      // concurrent whole-file edits of one /etc/fstab would race (in either tool).
       {
         name: "line in fstab",
         module: lineInFile,
         params: {
-          path: "/etc/fstab",
+          path: `/etc/bench-fstab-ps-${node.name}`,
+          mode: "0644",
           line: `tmpfs /mnt/bench-ps-${node.name} tmpfs defaults,noauto 0 0`,
           match: new RegExp(`\\s/mnt/bench-ps-${node.name}\\s`),
         },
