@@ -13,7 +13,7 @@ export const BUILD_LOCK = `${IMAGE_DIR}.lock`;
 export const RUN_ROOT = process.env.POWERSTACK_VM_RUN_ROOT || "/run/powerstack-vm";
 
 /** Bump when the image recipe changes: a cache with another revision is rebuilt. */
-export const IMAGE_REVISION = 2;
+export const IMAGE_REVISION = 3;
 export const IMAGE_PACKAGES = [
   "systemd",
   "systemd-sysv",

@@ -3,7 +3,7 @@
  * resource is made (the guard route, each QEMU), so `destroyRun` can undo everything after a crash or a killed
  * test run. A run whose owner died is stale and is removed by the next `vmUp` (or `cli.ts down`).
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { pidAlive, pidMatches, startTime } from "../proc.js";
 import { RUN_ROOT, type VmSpec } from "./config.js";
 
@@ -68,6 +68,14 @@ export function vmRunning(s: VmRunState, vm: VmRecord): boolean {
   return vm.pid !== undefined && pidMatches(vm.pid, `${s.runDir}/`);
 }
 
+function dirMtimeMs(dir: string): number {
+  try {
+    return statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Every run directory under RUN_ROOT. */
 export function runDirs(): string[] {
   if (!existsSync(RUN_ROOT)) return [];
@@ -83,7 +91,8 @@ export function runDirs(): string[] {
  */
 export function runInUse(runDir: string): boolean {
   const s = readRunState(runDir);
-  if (!s) return false;
+  // No state yet: a run being created this very moment (its state follows its mkdir), unless it is old.
+  if (!s) return Date.now() - dirMtimeMs(runDir) < 60_000;
   if (s.owner) return ownerAlive(s.owner);
   return s.complete && s.vms.some((v) => vmRunning(s, v));
 }

@@ -16,7 +16,7 @@ import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { LabError, run, sleep, stderrLogger, type Logger, type RunOptions, type RunResult } from "../exec.js";
-import { findProcesses, pidMatches, terminate } from "../proc.js";
+import { cmdline, findProcesses, pidMatches, terminate } from "../proc.js";
 import {
   LAB_NETMASK,
   LAB_SUBNET,
@@ -464,7 +464,7 @@ export async function sweepStale(log: Logger = vmLog): Promise<void> {
   // QEMUs of a run whose directory is already gone (killed between rm and kill).
   for (const pid of findProcesses(`${RUN_ROOT}/`, [QEMU])) {
     const dir = /-pidfile\0?([^\0]*)/
-      .exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1]
+      .exec(cmdline(pid).join("\0"))?.[1]
       ?.split("/")
       .slice(0, -2)
       .join("/");
