@@ -275,7 +275,7 @@ describe("host layer on real kernels (QEMU VMs)", () => {
     timings.reboot = await vmReboot(info, ["worker", "ctl"]);
     // The NFS mount lands a few seconds after sshd is up (network-online, then remote-fs).
     const t = Date.now();
-    for (let i = 0; ; i++) {
+    for (;;) {
       const r = await vmSsh(info, "worker", `findmnt -n ${DATA}`, { timeoutSec: 20, allowFail: true });
       if (r.code === 0) break;
       if (Date.now() - t > 120_000) throw new Error(`worker: ${DATA} not mounted 120 s after boot`);

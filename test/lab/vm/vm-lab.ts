@@ -170,7 +170,12 @@ export async function vmReboot(info: VmInfo, names: string[], log: Logger = vmLo
       log(`${v.name} went down after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
   }
-  await Promise.all(order.map((v) => waitBoot(info, v.name, before.get(v.name))));
+  await Promise.all(
+    order.map(async (v) => {
+      await waitBoot(info, v.name, before.get(v.name));
+      log(`${v.name} ssh-ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the first reboot`);
+    }),
+  );
   const secs = (Date.now() - t0) / 1000;
   log(
     `rebooted ${order.map((v) => v.name).join(", ")}: ssh-ready ${secs.toFixed(1)} s after the first reboot`,
@@ -463,11 +468,7 @@ export async function sweepStale(log: Logger = vmLog): Promise<void> {
   }
   // QEMUs of a run whose directory is already gone (killed between rm and kill).
   for (const pid of findProcesses(`${RUN_ROOT}/`, [QEMU])) {
-    const dir = /-pidfile\0?([^\0]*)/
-      .exec(cmdline(pid).join("\0"))?.[1]
-      ?.split("/")
-      .slice(0, -2)
-      .join("/");
+    const dir = /-pidfile\0?([^\0]*)/.exec(cmdline(pid).join("\0"))?.[1]?.split("/").slice(0, -2).join("/");
     if (dir && !existsSync(dir)) {
       log(`killing orphan QEMU ${pid} (${dir} is gone)`);
       await terminate(pid, 10_000);
