@@ -4,9 +4,21 @@
  */
 import type { Role } from "../../src/engine/role.js";
 import { apt } from "../../src/modules/apt.js";
-import { mount } from "../../src/modules/mount.js";
+import type { NodeSpec } from "../../src/inventory/types.js";
+import { mount, type MountParams } from "../../src/modules/mount.js";
 
 export const NFS_MOUNT_OPTIONS = "_netdev,nofail,noatime,hard";
+
+/** The workers' NFS mount of the control node's data path; teardown removes exactly this one. */
+export function nfsMount(control: NodeSpec, dataPath: string, state: MountParams["state"]): MountParams {
+  return {
+    path: dataPath,
+    source: { spec: `${control.internalIp}:${dataPath}` },
+    fstype: "nfs4",
+    options: NFS_MOUNT_OPTIONS,
+    state,
+  };
+}
 
 export const role: Role = {
   name: "nfs-client",
@@ -19,13 +31,7 @@ export const role: Role = {
         {
           name: `mount ${control.internalIp}:${dataPath}`,
           module: mount,
-          params: {
-            path: dataPath,
-            source: { spec: `${control.internalIp}:${dataPath}` },
-            fstype: "nfs4",
-            options: NFS_MOUNT_OPTIONS,
-            state: "mounted",
-          },
+          params: nfsMount(control, dataPath, "mounted"),
           retries: 3,
           delaySec: 5,
         },

@@ -8,7 +8,7 @@ import type { Role } from "../../src/engine/role.js";
 import type { TeardownListing } from "../../src/cli/teardown.js";
 import { mount } from "../../src/modules/mount.js";
 import { emptyDirAbsent } from "../../src/modules/empty-dir-absent.js";
-import { NFS_MOUNT_OPTIONS } from "../nfs-client/index.js";
+import { nfsMount } from "../nfs-client/index.js";
 
 export const role: Role & TeardownListing = {
   name: "teardown-nfs-client",
@@ -23,13 +23,7 @@ export const role: Role & TeardownListing = {
         {
           name: `mount ${control.internalIp}:${dataPath}`,
           module: mount,
-          params: {
-            path: dataPath,
-            source: { spec: `${control.internalIp}:${dataPath}` },
-            fstype: "nfs4",
-            options: NFS_MOUNT_OPTIONS,
-            state: "absent",
-          },
+          params: nfsMount(control, dataPath, "absent"),
         },
         { name: `mount point ${dataPath}`, module: emptyDirAbsent, params: { path: dataPath } },
       ],
