@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { VaultStore } from "../src/vault/store.js";
 import { labDown, labUp, type LabInfo } from "../test/lab/lab.js";
+import { formatStartup, measureStartup } from "./startup.js";
 
 const execFileAsync = promisify(execFile);
 const args = process.argv.slice(2);
@@ -261,12 +262,7 @@ async function main(): Promise<void> {
     await labDown();
   }
 
-  const helpTimes: number[] = [];
-  const nodeTimes: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    helpTimes.push((await timed([process.execPath, POWERSTACK, "--help"], {})).seconds);
-    nodeTimes.push((await timed([process.execPath, "-e", "0"], {})).seconds);
-  }
+  const startup = measureStartup();
 
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(
@@ -283,9 +279,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.hosts} | ${r.ps.toFixed(2)} s | ${r.an.toFixed(2)} s | ${(r.an / r.ps).toFixed(1)}x | ${r.rss.toFixed(0)} MiB |`,
     );
-  console.log(
-    `\n\`powerstack --help\`: ${(median(helpTimes) * 1000).toFixed(0)} ms (bare \`node -e 0\`: ${(median(nodeTimes) * 1000).toFixed(0)} ms)`,
-  );
+  console.log(`\n${formatStartup(startup)}`);
 }
 
 main().catch((err) => {

@@ -3,7 +3,7 @@
  * window, from Kepler's counters in Prometheus. Reads the inventory only (no vault): see
  * src/prometheus/settings.ts for where each setting comes from.
  */
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError } from "../errors.js";
 import { PrometheusClient } from "../prometheus/client.js";
 import { collectEnergy } from "../prometheus/energy-report.js";
@@ -26,7 +26,7 @@ interface EnergyOptions {
   gridIntensity?: string;
 }
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const o = cmd.opts<EnergyOptions>();
   if (o.csv && opts.json) throw new InputError("--csv and --json both asked for", "pick one output format");
   const nowMs = Date.now();

@@ -3,7 +3,7 @@
  * Order matters for safety: consent to overwrite first, every answer checked, the whole draft checked by
  * the loader, and only then anything written; finally both files are read back the way `up` reads them.
  */
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { dirname, relative, resolve } from "node:path";
 import { ExitCode, InputError, PowerstackError } from "../errors.js";
 import { readAnsibleInventory } from "../init/ansible/parse.js";
@@ -38,10 +38,9 @@ interface InitOptions {
   set: string[];
 }
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
-  const o = cmd.opts() as InitOptions;
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   // `-i` names the inventory for every command; init writes there unless --output says otherwise.
-  if (cmd.getOptionValueSource("output") === "default") o.output = opts.inventory;
+  const o = { output: opts.inventory, ...cmd.opts<Partial<InitOptions>>() } as InitOptions;
   const out = new Output(new Redactor(), opts.json);
   const say = (line: string) => out.info(line);
   const interactive = !o.defaults;

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { describeError, ExitCode, InputError, PowerstackError } from "../errors.js";
 import { PrometheusClient } from "../prometheus/client.js";
 import { costRows, measureWindows } from "../prometheus/cost.js";
@@ -31,9 +31,9 @@ interface MeasureOptions {
   scrapeInterval?: string;
 }
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const o = cmd.opts<MeasureOptions>();
-  const argv = (cmd.processedArgs[0] as string[] | undefined) ?? [];
+  const argv = (cmd.args[0] as string[] | undefined) ?? [];
   if (argv.length === 0) {
     throw new InputError(
       "no command to measure",

@@ -3,7 +3,7 @@
  * dependencies (inventory, vault, Redfish clients, the Cluster over SSH) handed to the logic in
  * `src/redfish/power-command.ts`.
  */
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { InputError } from "../errors.js";
 import type { NodeSpec } from "../inventory/types.js";
@@ -15,8 +15,8 @@ import type { GlobalOptions } from "./options.js";
 const ACTIONS = ["status", "off", "on"] as const;
 type Action = (typeof ACTIONS)[number];
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
-  const [actionArg, nodesArg] = cmd.processedArgs as [string, string[] | undefined];
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
+  const [actionArg, nodesArg] = cmd.args as [string, string[] | undefined];
   const action = parseAction(actionArg);
   const names = nodesArg ?? [];
   if (action !== "status" && names.length !== 1) {
@@ -25,7 +25,7 @@ export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
       `run \`powerstack power ${action} <node>\` once per node`,
     );
   }
-  const local = cmd.opts<{ drainTimeout?: string; waitTimeout?: string }>();
+  const local = cmd.opts<{ drainTimeout: string; waitTimeout?: string }>();
   const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
   const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
 

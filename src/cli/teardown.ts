@@ -5,12 +5,12 @@
  * The data filesystem stays unless --purge-data: only then does the teardown-purge-data role run.
  */
 import { join } from "node:path";
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError } from "../errors.js";
 import { filterRoles, loadPlaybook, selectHosts, type PlayDef } from "../engine/playbook.js";
 import type { Role, RoleContext } from "../engine/role.js";
 import { loadRole } from "../engine/role-registry.js";
-import { closest } from "../inventory/schema-walker.js";
+import { closest } from "../closest.js";
 import type { Inventory } from "../inventory/types.js";
 import { packageRoot } from "../package-root.js";
 import { openRun } from "./context.js";
@@ -115,7 +115,7 @@ async function confirmTeardown(lines: string[]): Promise<boolean> {
   }
 }
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const flags = cmd.opts<TeardownFlags>();
   const ask = !opts.check && !opts.yes;
   if (ask && !process.stdin.isTTY) {

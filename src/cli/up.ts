@@ -1,9 +1,9 @@
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
 import { runPlaybook, splitList } from "./run-playbook.js";
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const local = cmd.opts<{ only?: string; skip?: string; allowFormat?: string; playbook?: string }>();
   const ctx = await openRun("up", opts);
   try {

@@ -5,7 +5,7 @@
  */
 import { lstat, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError, PowerstackError, describeError } from "../errors.js";
 import { Output } from "../ui/output.js";
 import { Redactor } from "../ui/redact.js";
@@ -45,9 +45,9 @@ export const CREATE_TEMPLATE = `# powerstack vault: one secret per line, as \`ke
 # Lines starting with # are comments and are kept.
 `;
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   // processedArgs, not args: it carries the [file] default.
-  const [action, file] = cmd.processedArgs as [string, string];
+  const [action, file] = cmd.args as [string, string];
   const flags = cmd.opts<VaultFlags>();
   if (!ACTIONS.includes(action as Action)) {
     throw new InputError(`unknown vault action "${action}"`, `use one of: ${ACTIONS.join(", ")}`);

@@ -4,7 +4,7 @@
  * its results printed as a table, or as JSON with `--json`. Exit code: 0 all pass, 1 a check failed,
  * 3 something could not be reached.
  */
-import type { Command } from "commander";
+import type { ParsedCommand } from "./argv.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { connectCluster } from "../cluster/connect.js";
 import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
@@ -18,7 +18,7 @@ import type { GlobalOptions } from "./options.js";
 /** One Redfish request; verify wants a prompt answer more than patience with a struggling BMC. */
 const BMC_TIMEOUT_MS = 10_000;
 
-export async function run(opts: GlobalOptions, cmd: Command): Promise<number> {
+export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const local = cmd.opts<{ prometheus?: string }>();
   const ctx = await openRun("verify", opts);
   let connecting: Promise<Cluster & { close(): Promise<void> }> | undefined;

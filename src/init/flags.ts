@@ -6,7 +6,8 @@
 import { InputError } from "../errors.js";
 import { checkAnswer, describeField, fieldAt, parsePath } from "../inventory/field-check.js";
 import { inventorySchema } from "../inventory/schema.js";
-import { closest, formatPath, type Field, type Path } from "../inventory/schema-walker.js";
+import { closest } from "../closest.js";
+import { formatPath, type Field, type Path } from "../inventory/schema-walker.js";
 import { nodes, setIn, type Draft, type Raw } from "./draft.js";
 
 export function applySets(draft: Draft, assignments: string[]): void {

@@ -6,6 +6,7 @@
  * the allowed range, and the fix, phrased for the person editing the file.
  */
 import { isMap, isScalar, LineCounter, type Document, type Node, type Pair } from "yaml";
+import { closest } from "../closest.js";
 
 export type Path = Array<string | number>;
 
@@ -82,31 +83,6 @@ export class SourceMap {
     const { line, col } = this.position(node?.range?.[0]);
     this.problems.push({ file: this.file, line, col, key: formatPath(path), message, fix });
   }
-}
-
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function typeName(v: unknown): string {

@@ -1,0 +1,220 @@
+/**
+ * Every command and flag of the CLI, declared once: argv.ts parses against this table, help.ts prints it.
+ * Each command's code is imported only when that command runs, so `powerstack --help` loads this file,
+ * the parser and nothing else.
+ */
+import { InputError } from "../errors.js";
+import { opt, type OptionSpec, type ProgramSpec } from "./argv.js";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`--forks needs a whole number >= 1, got "${value}"`, "e.g. --forks 20");
+  return n;
+}
+
+const GLOBALS: OptionSpec[] = [
+  opt("-i, --inventory <file>", "inventory file", {
+    default: process.env.POWERSTACK_INVENTORY ?? "inventory/inventory.yaml",
+  }),
+  opt(
+    "--limit <hosts|groups>",
+    "only these nodes or groups (comma-separated: node names, all, control, workers)",
+  ),
+  opt("--check", "probe and plan only: report what would change, change nothing"),
+  opt("--diff", "show each change (files as unified diffs)"),
+  opt("--json", "machine-readable output: one JSON object per line on stdout"),
+  opt("-v, --verbose", "more detail (repeat for more)", { counted: true }),
+  opt("--forks <n>", "hosts worked on in parallel", { default: 10, parse: positiveInt }),
+  opt(
+    "--vault-password-file <file>",
+    "read the vault password from this file (or set POWERSTACK_VAULT_PASSWORD)",
+  ),
+  opt("--yes", "do not ask for confirmation"),
+  opt("--log-dir <dir>", "directory for run logs", { default: process.env.POWERSTACK_LOG_DIR ?? "logs" }),
+];
+
+/** Where energy and measure find Prometheus and how they price what it says. */
+const PROMETHEUS: OptionSpec[] = [
+  opt(
+    "--prometheus <url>",
+    "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
+  ),
+  opt("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)", {
+    choices: ["current", "legacy"],
+  }),
+  opt(
+    "--grid-intensity <gPerKwh>",
+    "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
+  ),
+];
+
+const GROUP_BY = ["node", "namespace", "pod"] as const;
+
+export const PROGRAM: ProgramSpec = {
+  name: "powerstack",
+  version: "0.1.0",
+  description: "Stand up an energy-measured K3s cluster on bare metal, idempotently.",
+  globals: GLOBALS,
+  commands: [
+    {
+      name: "up",
+      description: "provision every node and the stack; a rerun changes nothing",
+      ownRunLog: true,
+      options: [
+        opt("--only <roles>", "run only these roles (comma-separated)"),
+        opt("--skip <roles>", "skip these roles (comma-separated)"),
+        opt(
+          "--allow-format <disk>",
+          "allow formatting this disk even though it holds a filesystem or partition table",
+        ),
+        opt("--playbook <file>", "run this playbook instead of the built-in playbooks/up.yaml"),
+      ],
+      load: () => import("./up.js"),
+    },
+    {
+      name: "verify",
+      description: "prove the cluster works: every check of the checklist, automated",
+      ownRunLog: true,
+      options: [
+        opt(
+          "--prometheus <url>",
+          "Prometheus URL (default: the control node's external_ip at cluster.node_ports.prometheus)",
+        ),
+      ],
+      helpAfter:
+        "\nNodes over SSH (kernel, storage, NFS, K3s units, an NFS round trip), the cluster through kubectl on the\n" +
+        "control node (nodes, pods, volumes), each BMC over Redfish, Kepler in Prometheus, and a Grafana login.\n" +
+        "A table, or one JSON object per check and a summary with --json. Exit code: 0 all pass, 1 a check\n" +
+        "failed, 3 a node or service could not be reached.\n",
+      load: () => import("./verify.js"),
+    },
+    {
+      name: "teardown",
+      description: "remove the stack in reverse order, keeping measured data unless --purge-data",
+      ownRunLog: true,
+      options: [
+        opt("--purge-data", "also wipe the data filesystem (Prometheus history, Grafana state)"),
+        opt(
+          "--only <roles>",
+          "run only these teardown roles (comma-separated; `storage` = teardown-storage)",
+        ),
+        opt("--skip <roles>", "skip these teardown roles (comma-separated)"),
+        opt("--playbook <file>", "run this playbook instead of the built-in playbooks/teardown.yaml"),
+      ],
+      helpAfter:
+        "\nReverse order of up: Helm releases, volumes and namespaces, K3s agents then server (their uninstall\n" +
+        "scripts), NFS mounts, the NFS export, the data mount, the sysctl drop-in. The data on the disk stays\n" +
+        "unless --purge-data. Asks once before acting unless --yes (without a terminal, --yes is required);\n" +
+        "--check lists what would be removed and changes nothing.\n",
+      load: () => import("./teardown.js"),
+    },
+    {
+      name: "init",
+      description: "interactive wizard: write an inventory and an encrypted vault",
+      options: [
+        opt(
+          "--from-ansible <inventory>",
+          "import an existing Ansible YAML inventory of a K3s cluster; ask only for what it lacks",
+        ),
+        opt(
+          "--defaults",
+          "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)",
+        ),
+        opt("--output <file>", "inventory file to write (default: the -i inventory)"),
+        opt("--vault <file>", "vault file to write", { default: "vault/vault.yaml" }),
+        opt(
+          "--node <key=value,...>",
+          "a node, e.g. name=node1,role=control,internal_ip=10.0.0.11,storage_disk=/dev/sdb,bmc.address=https://10.0.1.11,bmc.username=admin (repeatable)",
+          { repeatable: true },
+        ),
+        opt(
+          "--set <key=value>",
+          "any inventory key, e.g. cluster.nfs_network=10.0.0.0/24 or nodes[0].external_ip=192.0.2.11 (repeatable)",
+          { repeatable: true },
+        ),
+      ],
+      helpAfter:
+        "\nSecrets with --defaults come from the environment: POWERSTACK_GRAFANA_ADMIN_PASSWORD, POWERSTACK_BMC_PASSWORD\n" +
+        "(or POWERSTACK_BMC_PASSWORD_<NODE>), POWERSTACK_SLACK_WEBHOOK, POWERSTACK_K3S_TOKEN (unset or `generate`: generated),\n" +
+        "POWERSTACK_BECOME_PASSWORD; the vault password from --vault-password-file or POWERSTACK_VAULT_PASSWORD.\n",
+      load: () => import("./init.js"),
+    },
+    {
+      name: "vault",
+      description: "manage the encrypted vault (ansible-vault compatible)",
+      args: [
+        { name: "action", description: "create | view | edit | encrypt | decrypt | rekey", required: true },
+        { name: "file", description: "vault file", required: false, default: "vault/vault.yaml" },
+      ],
+      options: [
+        opt("--vault-id <label>", "write a 1.2 header with this vault id"),
+        opt("--new-vault-password-file <file>", "rekey: the new password (otherwise prompted)"),
+        opt("--output <file>", "encrypt/decrypt: write here instead of in place"),
+      ],
+      load: () => import("./vault.js"),
+    },
+    {
+      name: "energy",
+      description: "energy (J, kWh), average power and CO2 per node, namespace or pod over a window",
+      options: [
+        opt("--since <duration>", "window ending now, e.g. 1h, 30m, 2d", { default: "1h" }),
+        opt("--from <time>", "window start (RFC 3339 or unix seconds)"),
+        opt("--to <time>", "window end (RFC 3339 or unix seconds)"),
+        opt("--by <what>", "group by", { choices: GROUP_BY, default: "node" }),
+        opt("--csv", "CSV output"),
+        ...PROMETHEUS,
+      ],
+      load: () => import("./energy.js"),
+    },
+    {
+      name: "measure",
+      description: "run a command and report the energy the cluster used while it ran, above idle",
+      args: [
+        { name: "command", description: "the command to run, after --", required: true, variadic: true },
+      ],
+      options: [
+        opt("--by <what>", "group by", { choices: GROUP_BY, default: "namespace" }),
+        opt("--csv", "CSV output"),
+        opt(
+          "--scrape-interval <duration>",
+          "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)",
+        ),
+        ...PROMETHEUS,
+      ],
+      load: () => import("./measure.js"),
+    },
+    {
+      name: "power",
+      description: "Redfish power: status of nodes, drain and power off an idle worker, power on",
+      ownRunLog: true,
+      args: [
+        { name: "action", description: "status | off | on", required: true },
+        {
+          name: "nodes",
+          description: "node names (status: default all, or --limit; off/on: exactly one)",
+          required: false,
+          variadic: true,
+        },
+      ],
+      options: [
+        opt(
+          "--drain-timeout <seconds>",
+          "off: give up evicting pods after this long (the node is uncordoned again)",
+          {
+            default: "300",
+          },
+        ),
+        opt(
+          "--wait-timeout <seconds>",
+          "off/on: bound on reaching the power state and, for on, the node becoming Ready",
+        ),
+      ],
+      helpAfter:
+        "\n  off: refuses the control node; cordon, drain, Redfish GracefulShutdown, wait for Off.\n" +
+        "  on:  Redfish On, wait for the node to be Ready, uncordon.\n" +
+        "  --check prints what would be done and changes nothing.\n",
+      load: () => import("./power.js"),
+    },
+  ],
+};
