@@ -5,8 +5,7 @@
 import { join } from "node:path";
 import { ExitCode } from "../errors.js";
 import { filterRoles, loadPlaybook, selectHosts } from "../engine/playbook.js";
-import { loadRole } from "../engine/role-registry.js";
-import { tasksFromRoles, type RoleContext, type RunState } from "../engine/role.js";
+import { runPlays } from "../engine/run-plays.js";
 import { Runner, type Reporter } from "../engine/runner.js";
 import { packageRoot } from "../package-root.js";
 import { SshHost } from "../transport/ssh-host.js";
@@ -47,9 +46,7 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
     po.skip,
   );
   const limit = opts.limit ? new Set(selectHosts(inv, splitList(opts.limit)!)) : undefined;
-  const control = inv.nodes.find((n) => n.role === "control")!;
   const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
-  const state: RunState = {};
 
   const runner = new Runner({
     check: opts.check,
@@ -63,36 +60,24 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
     },
   });
   try {
-    for (const play of plays) {
-      const roles = await Promise.all(play.roles.map(loadRole));
-      await runner.runPlay({
-        name: play.name,
-        hosts: selectHosts(inv, play.hosts).filter((h) => !limit || limit.has(h)),
-        anyErrorsFatal: play.anyErrorsFatal,
-        local: play.local,
-        tasksFor: async (host, facts, conn) => {
-          const rc: RoleContext = {
-            inventory: inv,
-            node: inv.nodes.find((n) => n.name === host)!,
-            control,
-            facts,
-            host: conn,
-            check: opts.check,
-            allowFormat: po.allowFormat,
-            secret: ctx.secret,
-            hasSecret: (k) => ctx.vault?.has(k) ?? false,
-            storeSecret: async (k, v) => {
-              ctx.redactor.add(v);
-              if (opts.check || !ctx.vault) return;
-              ctx.vault.set(k, v);
-              await ctx.vault.save();
-            },
-            state,
-          };
-          return tasksFromRoles(roles, rc);
+    await runPlays(
+      runner,
+      plays,
+      inv,
+      {
+        check: opts.check,
+        allowFormat: po.allowFormat,
+        secret: ctx.secret,
+        hasSecret: (k) => ctx.vault?.has(k) ?? false,
+        storeSecret: async (k, v) => {
+          ctx.redactor.add(v);
+          if (opts.check || !ctx.vault) return;
+          ctx.vault.set(k, v);
+          await ctx.vault.save();
         },
-      });
-    }
+      },
+      limit,
+    );
   } finally {
     await runner.close();
   }

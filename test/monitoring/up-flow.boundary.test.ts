@@ -11,9 +11,8 @@
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, test } from "vitest";
-import { filterRoles, loadPlaybook, selectHosts } from "../../src/engine/playbook.js";
-import { loadRole } from "../../src/engine/role-registry.js";
-import { tasksFromRoles, type RoleContext } from "../../src/engine/role.js";
+import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
+import { runPlays } from "../../src/engine/run-plays.js";
 import { Runner } from "../../src/engine/runner.js";
 import type { TaskResult } from "../../src/engine/types.js";
 import type { Inventory } from "../../src/inventory/types.js";
@@ -37,30 +36,12 @@ async function up(
     connect: async () => node,
     reporter: { playStart() {}, taskResult: (r) => results.push(r), playEnd() {} },
   });
-  const control = inv.nodes.find((n) => n.role === "control")!;
-  for (const play of plays) {
-    const roles = await Promise.all(play.roles.map(loadRole));
-    await runner.runPlay({
-      name: play.name,
-      hosts: selectHosts(inv, play.hosts),
-      anyErrorsFatal: play.anyErrorsFatal,
-      tasksFor: async (host, facts, conn) => {
-        const rc: RoleContext = {
-          inventory: inv,
-          node: inv.nodes.find((n) => n.name === host)!,
-          control,
-          facts,
-          host: conn,
-          check: opts.check ?? false,
-          secret: (k) => vault[k]!,
-          hasSecret: (k) => k in vault,
-          storeSecret: async () => {},
-          state: {},
-        };
-        return tasksFromRoles(roles, rc);
-      },
-    });
-  }
+  await runPlays(runner, plays, inv, {
+    check: opts.check ?? false,
+    secret: (k) => vault[k]!,
+    hasSecret: (k) => k in vault,
+    storeSecret: async () => {},
+  });
   await runner.close();
   return { plays, results, changed: results.filter((r) => r.status === "changed").map((r) => r.task) };
 }

@@ -1,13 +1,12 @@
 /**
  * Run playbooks/teardown.yaml with the real runner, roles and modules against fake nodes (fake-node.ts):
- * what `powerstack teardown --yes` does after its confirmation, minus SSH. Role contexts are built as
- * src/cli/run-playbook.ts builds them.
+ * what `powerstack teardown --yes` does after its confirmation, minus SSH, through the CLI's own
+ * runPlays.
  */
 import { join } from "node:path";
 import { selectRoles, type TeardownFlags } from "../../../src/cli/teardown.js";
-import { filterRoles, loadPlaybook, selectHosts } from "../../../src/engine/playbook.js";
-import { tasksFromRoles, type RoleContext } from "../../../src/engine/role.js";
-import { loadRole } from "../../../src/engine/role-registry.js";
+import { filterRoles, loadPlaybook } from "../../../src/engine/playbook.js";
+import { runPlays } from "../../../src/engine/run-plays.js";
 import { Runner, type HostRecap } from "../../../src/engine/runner.js";
 import type { TaskResult } from "../../../src/engine/types.js";
 import { parseInventory } from "../../../src/inventory/load.js";
@@ -56,32 +55,14 @@ export async function runTeardown(
     connect: async (h) => new FakeNode(h, nodes[h]!, sent),
     reporter: { playStart() {}, taskResult: (r) => void results.push(r), playEnd() {} },
   });
-  const control = inv.nodes.find((n) => n.role === "control")!;
-  for (const play of filterRoles(plays, po.only, po.skip)) {
-    const roles = await Promise.all(play.roles.map(loadRole));
-    await runner.runPlay({
-      name: play.name,
-      hosts: selectHosts(inv, play.hosts),
-      anyErrorsFatal: play.anyErrorsFatal,
-      tasksFor: async (host, facts, conn) => {
-        const ctx: RoleContext = {
-          inventory: inv,
-          node: inv.nodes.find((n) => n.name === host)!,
-          control,
-          facts,
-          host: conn,
-          check: opts.check ?? false,
-          secret: (k) => {
-            throw new Error(`teardown asked for the secret ${k}`);
-          },
-          hasSecret: () => false,
-          storeSecret: async () => {},
-          state: {},
-        };
-        return tasksFromRoles(roles, ctx);
-      },
-    });
-  }
+  await runPlays(runner, filterRoles(plays, po.only, po.skip), inv, {
+    check: opts.check ?? false,
+    secret: (k) => {
+      throw new Error(`teardown asked for the secret ${k}`);
+    },
+    hasSecret: () => false,
+    storeSecret: async () => {},
+  });
   await runner.close();
   return {
     sent,

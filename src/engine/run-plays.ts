@@ -1,0 +1,45 @@
+/**
+ * A playbook's plays on a runner: load each play's roles, pick its hosts (after --limit), and give every
+ * host a RoleContext. The CLI (src/cli/run-playbook.ts) and the boundary tests run playbooks through
+ * this one function, so the tests drive the code users run.
+ */
+import type { Inventory } from "../inventory/types.js";
+import { selectHosts, type PlayDef } from "./playbook.js";
+import { loadRole } from "./role-registry.js";
+import { tasksFromRoles, type RoleContext, type RunState } from "./role.js";
+import type { Runner } from "./runner.js";
+
+/** What every host's RoleContext shares in one run: the vault, check mode and the operator's flags. */
+export type RunScope = Pick<RoleContext, "check" | "allowFormat" | "secret" | "hasSecret" | "storeSecret">;
+
+export async function runPlays(
+  runner: Runner,
+  plays: readonly PlayDef[],
+  inventory: Inventory,
+  scope: RunScope,
+  /** --limit: only these node names. */
+  limit?: ReadonlySet<string>,
+): Promise<void> {
+  const control = inventory.nodes.find((n) => n.role === "control")!;
+  // One run's state (e.g. the K3s token the server role learnt, for the agents) across all plays.
+  const state: RunState = {};
+  for (const play of plays) {
+    const roles = await Promise.all(play.roles.map(loadRole));
+    await runner.runPlay({
+      name: play.name,
+      hosts: selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h)),
+      anyErrorsFatal: play.anyErrorsFatal,
+      local: play.local,
+      tasksFor: (host, facts, conn) =>
+        tasksFromRoles(roles, {
+          ...scope,
+          inventory,
+          node: inventory.nodes.find((n) => n.name === host)!,
+          control,
+          facts,
+          host: conn,
+          state,
+        }),
+    });
+  }
+}
