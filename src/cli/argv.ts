@@ -96,7 +96,7 @@ export function opt(flags: string, description: string, more: Partial<OptionSpec
 export function parseCommandLine(argv: readonly string[], program: ProgramSpec): CommandLine {
   const at = commandIndex(argv, program.globals);
   if (at === undefined) {
-    const { values } = parse(argv, [...program.globals, HELP, VERSION], "powerstack");
+    const { values } = parse(argv, [...program.globals, HELP, VERSION], program.name);
     if (values.version) return { kind: "version" };
     if (values.help || argv.length === 0) return { kind: "help" };
     throw new InputError("no command given", `run \`${program.name} --help\` for the commands`);
@@ -109,16 +109,16 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec):
   }
   const command = findCommand(name, program);
   const own = command.options ?? [];
-  const { values, positionals } = parse(rest, [...program.globals, ...own, HELP], `${program.name} ${name}`);
+  const where = `${program.name} ${name}`;
+  const { values, positionals } = parse(rest, [...program.globals, ...own, HELP], where);
   if (values.help) return { kind: "help", command };
 
-  const where = `${program.name} ${name}`;
-  const globals = resolveOptions(program.globals, values, where);
   const options = resolveOptions(own, values, where);
   return {
     kind: "run",
     command,
-    globals: globals as unknown as GlobalOptions,
+    // commands.ts declares exactly GlobalOptions' fields as the program's globals.
+    globals: resolveOptions(program.globals, values, where) as unknown as GlobalOptions,
     parsed: {
       name,
       args: resolveArgs(command, positionals, where),
@@ -128,7 +128,7 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec):
   };
 }
 
-export function findCommand(name: string, program: ProgramSpec): CommandSpec {
+function findCommand(name: string, program: ProgramSpec): CommandSpec {
   const command = program.commands.find((c) => c.name === name);
   if (command) return command;
   const near = closest(
@@ -232,6 +232,7 @@ function resolveOptions(
     const raw = values[o.long];
     if (raw === undefined) {
       if (o.counted) out[o.key] = 0;
+      else if (!o.value) out[o.key] = false;
       else if (o.repeatable) out[o.key] = [...((o.default as string[] | undefined) ?? [])];
       else if (o.default !== undefined) out[o.key] = o.default;
       continue;

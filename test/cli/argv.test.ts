@@ -42,6 +42,9 @@ describe("parsing", () => {
       inventory: "lab.yaml",
       limit: "workers",
       check: true,
+      diff: false,
+      json: false,
+      yes: false,
       verbose: 2,
       forks: 3,
       logDir: process.env.POWERSTACK_LOG_DIR ?? "logs",
@@ -51,7 +54,7 @@ describe("parsing", () => {
   it("gives a command its own flags by camelCase key, defaults filled in", () => {
     const up = run(["up", "--allow-format", "/dev/sdb", "--only", "kernel,storage"]).parsed;
     expect(up.opts()).toEqual({ allowFormat: "/dev/sdb", only: "kernel,storage" });
-    expect(run(["energy"]).parsed.opts()).toEqual({ since: "1h", by: "node" });
+    expect(run(["energy"]).parsed.opts()).toEqual({ since: "1h", by: "node", csv: false });
     expect(run(["power", "status"]).parsed.opts()).toEqual({ drainTimeout: "300" });
   });
 
