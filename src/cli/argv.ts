@@ -52,8 +52,15 @@ export interface CommandSpec {
   helpAfter?: string;
   /** Opens a run context (inventory + vault), which writes the run log itself. */
   ownRunLog?: boolean;
+  /** The global flags that narrow or dry-run (--check, --limit, --diff) this command implements; the
+   *  others are refused, never silently ignored: `vault rekey --check` must not rekey. */
+  honors?: readonly Scoping[];
   load: () => Promise<{ run: CommandRun }>;
 }
+
+/** Global flags a user relies on to limit what a command does. */
+export const SCOPING = ["check", "limit", "diff"] as const;
+export type Scoping = (typeof SCOPING)[number];
 
 export interface ProgramSpec {
   name: string;
@@ -113,6 +120,16 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec):
   const { values, positionals } = parse(rest, [...program.globals, ...own, HELP], where);
   if (values.help) return { kind: "help", command };
 
+  for (const flag of SCOPING) {
+    if (values[flag] !== undefined && !command.honors?.includes(flag))
+      throw new InputError(
+        `--${flag} does not apply to \`${where}\`: it would be ignored`,
+        `remove --${flag}; it applies to ${program.commands
+          .filter((c) => c.honors?.includes(flag))
+          .map((c) => c.name)
+          .join(", ")}`,
+      );
+  }
   const options = resolveOptions(own, values, where);
   return {
     kind: "run",

@@ -61,6 +61,7 @@ export const PROGRAM: ProgramSpec = {
       name: "up",
       description: "provision every node and the stack; a rerun changes nothing",
       ownRunLog: true,
+      honors: ["check", "limit", "diff"],
       options: [
         opt("--only <roles>", "run only these roles (comma-separated)"),
         opt("--skip <roles>", "skip these roles (comma-separated)"),
@@ -93,6 +94,7 @@ export const PROGRAM: ProgramSpec = {
       name: "teardown",
       description: "remove the stack in reverse order, keeping measured data unless --purge-data",
       ownRunLog: true,
+      honors: ["check", "limit", "diff"],
       options: [
         opt("--purge-data", "also wipe the data filesystem (Prometheus history, Grafana state)"),
         opt(
@@ -188,6 +190,7 @@ export const PROGRAM: ProgramSpec = {
       name: "power",
       description: "Redfish power: status of nodes, drain and power off an idle worker, power on",
       ownRunLog: true,
+      honors: ["check", "limit"],
       args: [
         { name: "action", description: "status | off | on", required: true },
         {

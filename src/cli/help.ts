@@ -1,5 +1,12 @@
 /** `--help`: usage, description, then aligned columns of flags and commands, wrapped to the terminal. */
-import { usageOf, type CommandSpec, type OptionSpec, type ProgramSpec } from "./argv.js";
+import {
+  SCOPING,
+  usageOf,
+  type CommandSpec,
+  type OptionSpec,
+  type ProgramSpec,
+  type Scoping,
+} from "./argv.js";
 
 const HELP_ROW: Row = ["-h, --help", "show help"];
 
@@ -41,11 +48,11 @@ export function commandHelp(program: ProgramSpec, command: CommandSpec, width = 
       ),
     );
   }
-  lines.push(
-    "",
-    "Global options (before or after the command):",
-    table(program.globals.map(optionRow), width),
+  // A dry-run or narrowing flag the command does not implement is refused, so it is not offered either.
+  const globals = program.globals.filter(
+    (o) => !(SCOPING as readonly string[]).includes(o.long) || command.honors?.includes(o.long as Scoping),
   );
+  lines.push("", "Global options (before or after the command):", table(globals.map(optionRow), width));
   if (command.helpAfter) lines.push(command.helpAfter);
   return `${lines.join("\n")}\n`;
 }

@@ -127,6 +127,17 @@ describe("bad command lines: what is wrong and how to fix it", () => {
     [["up", "extra"], '`powerstack up` takes no arguments, got the extra argument(s) "extra"', "--help"],
     [["--forks", "0", "up"], '--forks needs a whole number >= 1, got "0"', undefined],
     [["--check"], "no command given", "powerstack --help"],
+    [
+      ["vault", "rekey", "--check"],
+      "--check does not apply to `powerstack vault`",
+      "it applies to up, teardown, power",
+    ],
+    [["--limit", "w1", "verify"], "--limit does not apply to `powerstack verify`", "remove --limit"],
+    [
+      ["measure", "--diff", "--", "true"],
+      "--diff does not apply to `powerstack measure`",
+      "it applies to up, teardown",
+    ],
   ])("%j", (argv, message, fix) => {
     const err = usageError(argv);
     expect(err.message).toContain(message);
@@ -147,6 +158,20 @@ describe("help", () => {
       for (const a of c.args ?? []) expect(help).toContain(`  ${a.name}  `);
       if (c.helpAfter) expect(help).toContain(c.helpAfter);
     }
+  });
+
+  it("offers --check, --limit and --diff only to the commands that implement them", () => {
+    const help = (name: string) =>
+      commandHelp(
+        PROGRAM,
+        PROGRAM.commands.find((c) => c.name === name)!,
+        100,
+      );
+    for (const flag of ["--check", "--limit", "--diff"]) expect(help("up")).toContain(flag);
+    for (const name of ["vault", "init", "verify", "energy", "measure"]) {
+      expect(help(name)).not.toMatch(/--check|--limit|--diff/);
+    }
+    expect(help("power")).toContain("--check");
   });
 
   it("wraps descriptions under their own column, never past the width", () => {
