@@ -6,7 +6,10 @@
  *   - a rerun changes nothing and restarts nothing (nfs-server keeps its start time; exportfs does not rerun);
  *   - after rebooting both VMs (worker first), WITHOUT powerstack: BTRFS mounted and exported on ctl, the NFS
  *     mount back on the worker from fstab (`_netdev`), the file there, perf_event_paranoid = -1 on both;
- *   - `up` after the reboot changes nothing.
+ *   - `up` after the reboot changes nothing;
+ *   - `teardown --yes` of the same layer removes the NFS mount, the export, the data mount and the sysctl
+ *     drop-in and keeps the data on the disk; a second teardown changes nothing; `up` then mounts the kept
+ *     filesystem again without formatting it, and the worker reads the file written before.
  * The VMs are booted once by test/lab/vm/global-setup.ts; the steps depend on each other and run in order.
  */
 import { spawn } from "node:child_process";
@@ -22,6 +25,7 @@ import { vmReboot, vmSsh } from "./vm-lab.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const ROLES = "kernel,storage,nfs-server,nfs-client";
+const TEARDOWN_ROLES = "nfs-client,nfs-server,storage,kernel";
 const VAULT_PASSWORD = "vm-lab-vault-password";
 const DATA = "/mnt/data";
 
@@ -42,7 +46,7 @@ interface Recap {
   skipped: number;
   unreachable: number;
 }
-interface UpResult {
+interface CliRun {
   code: number;
   tasks: TaskLine[];
   recap: Record<string, Recap>;
@@ -64,8 +68,13 @@ describe("host layer on real kernels (QEMU VMs)", () => {
     return r.stdout.trim();
   };
 
+  /** `up --only <the host-layer roles>` through the real CLI. */
+  const up = (...extra: string[]) => cli("up", "--only", ROLES, ...extra);
+  /** `teardown --yes` of the same layer: NFS clients, the export, the data mount, the sysctl drop-in. */
+  const teardown = (...extra: string[]) => cli("teardown", "--yes", "--only", TEARDOWN_ROLES, ...extra);
+
   /** The real CLI in a child process (its own stdout: one JSON object per line). */
-  async function up(...extra: string[]): Promise<UpResult> {
+  async function cli(...extra: string[]): Promise<CliRun> {
     const t = Date.now();
     const args = [
       "--import",
@@ -76,9 +85,6 @@ describe("host layer on real kernels (QEMU VMs)", () => {
       "--json",
       "--log-dir",
       join(work, "logs"),
-      "up",
-      "--only",
-      ROLES,
       ...extra,
     ];
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
@@ -105,7 +111,7 @@ describe("host layer on real kernels (QEMU VMs)", () => {
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as { type: string });
     const recapLine = objs.find((o) => o.type === "recap") as { hosts: Record<string, Recap> } | undefined;
-    const r: UpResult = {
+    const r: CliRun = {
       code,
       tasks: objs.filter((o): o is TaskLine => o.type === "task"),
       recap: recapLine?.hosts ?? {},
@@ -119,7 +125,7 @@ describe("host layer on real kernels (QEMU VMs)", () => {
           `  ${x.status} ${x.host} ${x.task}${x.handler ? " (handler)" : ""} ${(x.durationMs / 1000).toFixed(1)} s${x.msg ? `: ${x.msg}` : ""}`,
       );
     process.stderr.write(
-      `[vm] up ${extra.join(" ")}: exit ${code} in ${r.seconds.toFixed(1)} s; recap ${JSON.stringify(r.recap)}\n${notOk.join("\n")}\n`,
+      `[vm] ${extra.join(" ")}: exit ${code} in ${r.seconds.toFixed(1)} s; recap ${JSON.stringify(r.recap)}\n${notOk.join("\n")}\n`,
     );
     return r;
   }
@@ -309,5 +315,52 @@ describe("host layer on real kernels (QEMU VMs)", () => {
     );
     for (const h of ["ctl", "worker"])
       expect(r.recap[h]).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+  });
+
+  it("teardown removes the mount, the export, the data mount and the drop-in, and keeps the data", async () => {
+    const r = await teardown();
+    timings.teardown = r.seconds;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.tasks.filter((t) => t.status === "failed" || t.status === "unreachable")).toEqual([]);
+
+    // worker: not mounted, nothing in fstab for the data path, the sysctl drop-in gone.
+    expect(await sh("worker", `findmnt -n ${DATA}; echo rc=$?`)).toBe("rc=1");
+    expect(await sh("worker", `grep -c ' ${DATA} ' /etc/fstab || true`)).toBe("0");
+    expect(await sh("worker", "ls /etc/sysctl.d")).not.toMatch(/powerstack/);
+    // ctl: no export (live or in /etc/exports), the BTRFS filesystem unmounted and out of fstab ...
+    expect(await sh("ctl", "exportfs -v")).toBe("");
+    expect(await sh("ctl", `grep -c '${DATA}' /etc/exports || true`)).toBe("0");
+    expect(await sh("ctl", `findmnt -n ${DATA}; echo rc=$?`)).toBe("rc=1");
+    expect(await sh("ctl", `grep -c ' ${DATA} ' /etc/fstab || true`)).toBe("0");
+    expect(await sh("ctl", "ls /etc/sysctl.d")).not.toMatch(/powerstack/);
+    // ... but still on the disk, with the worker's file in it (no --purge-data).
+    expect(await sh("ctl", "blkid -p -o value -s TYPE /dev/vdb")).toBe("btrfs");
+    expect(
+      await sh(
+        "ctl",
+        `d=$(mktemp -d) && mount -o ro /dev/vdb $d && cat $d/from-worker.txt; umount $d; rmdir $d`,
+      ),
+    ).toBe(marker);
+  });
+
+  it("a second teardown changes nothing", async () => {
+    const r = await teardown();
+    timings.teardownRerun = r.seconds;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.tasks.filter((t) => t.status !== "ok").map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual(
+      [],
+    );
+  });
+
+  it("up after teardown mounts the kept filesystem again (no format) and the worker sees the file", async () => {
+    const r = await up();
+    timings.upAfterTeardown = r.seconds;
+    expect(r.code, r.stderr).toBe(0);
+    const changed = r.tasks.filter((t) => t.status === "changed").map((t) => `${t.host} ${t.task}`);
+    expect(changed).not.toContain("ctl storage: BTRFS filesystem on /dev/vdb");
+    expect(changed).toEqual(
+      expect.arrayContaining([`ctl storage: mount ${DATA}`, `worker nfs-client: mount 10.88.0.10:${DATA}`]),
+    );
+    expect(await sh("worker", `cat ${DATA}/from-worker.txt`)).toBe(marker);
   });
 });
