@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export DEBIAN_FRONTEND=noninteractive
-packages=$(grep -v '^\s*#' .ci/host-packages.txt | grep -v '^\s*$' | tr '\n' ' ')
-missing=""
-for p in $packages; do dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing="$missing $p"; done
-if [ -n "${missing// /}" ]; then
-  echo "== installing:$missing"
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+scripts/install-packages.sh .ci/host-packages.txt
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build >/dev/null
 
