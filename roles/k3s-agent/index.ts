@@ -4,8 +4,8 @@
  */
 import type { Role } from "../../src/engine/role.js";
 import { k3s } from "../../src/modules/k3s.js";
-import { renderTemplate } from "../../src/templates/render.js";
-import { installSource } from "../k3s-server/index.js";
+import { k3sConfig } from "../k3s-server/config.js";
+import { installSource } from "../k3s-server/install-source.js";
 
 export const role: Role = {
   name: "k3s-agent",
@@ -13,14 +13,7 @@ export const role: Role = {
   tasks(ctx) {
     const { node, control, inventory } = ctx;
     const token = (ctx.state.k3sToken as string | undefined) ?? ctx.secret(inventory.cluster.k3s.tokenSecret);
-    const config = renderTemplate("k3s-config.yaml.hbs", {
-      server: false,
-      serverUrl: `https://${control.internalIp}:6443`,
-      internalIp: node.internalIp,
-      externalIp: node.externalIp,
-      token,
-      flannelIface: node.flannelIface,
-    });
+    const config = k3sConfig("agent", inventory, node, control, token);
     return {
       tasks: [
         {

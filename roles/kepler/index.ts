@@ -6,10 +6,11 @@
  */
 import type { Role } from "../../src/engine/role.js";
 import type { Task } from "../../src/engine/types.js";
+import type { Inventory } from "../../src/inventory/types.js";
 import { copy } from "../../src/modules/copy.js";
 import { file } from "../../src/modules/file.js";
-import { helmRelease } from "../../src/modules/helm-release.js";
-import { kubeApply, namespaceObject, secretObject } from "../../src/modules/kube-apply.js";
+import { helmRelease, type HelmReleaseParams } from "../../src/modules/helm-release.js";
+import { kubeApply, namespaceObject, secretObject, type KubeObject } from "../../src/modules/kube-apply.js";
 import {
   KEPLER_CHARTS,
   KEPLER_DAEMONSET,
@@ -20,7 +21,7 @@ import {
   REDFISH_KEY,
   REDFISH_SECRET,
 } from "./release.js";
-import { currentRedfishFile, legacyRedfishCsv, redfishPlan } from "./redfish.js";
+import { currentRedfishFile, legacyRedfishCsv, redfishPlan, type RedfishPlan } from "./redfish.js";
 import { keplerValues, postRenderFiles } from "./values.js";
 
 /** Kepler is a DaemonSet: on a first install every node pulls its image. */
@@ -33,26 +34,50 @@ export const PRIVILEGED = {
   "pod-security.kubernetes.io/warn": "privileged",
 };
 
+/** What the kepler role sends: its namespace (and Redfish Secret), the post-renderer's files, the release. */
+export interface KeplerArtifacts {
+  plan: RedfishPlan;
+  objects: KubeObject[];
+  postRender?: { script: string; patch: string };
+  release: HelmReleaseParams;
+}
+
+export function keplerArtifacts(inventory: Inventory, secret: (key: string) => string): KeplerArtifacts {
+  const { kepler } = inventory.cluster;
+  const plan = redfishPlan(inventory);
+  const objects = [namespaceObject(kepler.namespace, PRIVILEGED)];
+  let postRender: { script: string; patch: string } | undefined;
+  if (plan.enabled) {
+    const content =
+      kepler.flavour === "current" ? currentRedfishFile(plan, secret) : legacyRedfishCsv(plan, secret);
+    objects.push(secretObject(kepler.namespace, REDFISH_SECRET, { [REDFISH_KEY[kepler.flavour]]: content }));
+    postRender = postRenderFiles(inventory);
+  }
+  return {
+    plan,
+    objects,
+    postRender,
+    release: {
+      release: KEPLER_RELEASE,
+      namespace: kepler.namespace,
+      chart: KEPLER_CHARTS[kepler.flavour],
+      version: kepler.chartVersion,
+      values: keplerValues(inventory, plan),
+      postRenderer: postRender ? POST_RENDER_SCRIPT : undefined,
+      // A new script or patch changes the manifests without changing the values: it must upgrade too.
+      extraInputs: postRender ? `${postRender.script}\n---\n${postRender.patch}` : undefined,
+      timeoutSec: KEPLER_TIMEOUT_SEC,
+    },
+  };
+}
+
 export const role: Role = {
   name: "kepler",
   description: "Kepler energy exporter by Helm (current or legacy line), Redfish credentials from the vault",
   tasks: (ctx) => {
-    const { inventory } = ctx;
-    const { kepler } = inventory.cluster;
-    const plan = redfishPlan(inventory);
-    const objects = [namespaceObject(kepler.namespace, PRIVILEGED)];
+    const { kepler } = ctx.inventory.cluster;
+    const { plan, objects, postRender, release } = keplerArtifacts(ctx.inventory, ctx.secret);
     const tasks: Task[] = [];
-    let postRender: { script: string; patch: string } | undefined;
-    if (plan.enabled) {
-      const content =
-        kepler.flavour === "current"
-          ? currentRedfishFile(plan, ctx.secret)
-          : legacyRedfishCsv(plan, ctx.secret);
-      objects.push(
-        secretObject(kepler.namespace, REDFISH_SECRET, { [REDFISH_KEY[kepler.flavour]]: content }),
-      );
-      postRender = postRenderFiles(inventory);
-    }
     tasks.push({
       name: `namespace ${kepler.namespace}${plan.enabled ? " and Redfish credentials" : ""}`,
       module: kubeApply,
@@ -101,17 +126,7 @@ export const role: Role = {
     tasks.push({
       name: `Kepler ${kepler.chartVersion} (${kepler.flavour} line, ${redfishNote})`,
       module: helmRelease,
-      params: {
-        release: KEPLER_RELEASE,
-        namespace: kepler.namespace,
-        chart: KEPLER_CHARTS[kepler.flavour],
-        version: kepler.chartVersion,
-        values: keplerValues(inventory, plan),
-        postRenderer: postRender ? POST_RENDER_SCRIPT : undefined,
-        // A new script or patch changes the manifests without changing the values: it must upgrade too.
-        extraInputs: postRender ? `${postRender.script}\n---\n${postRender.patch}` : undefined,
-        timeoutSec: KEPLER_TIMEOUT_SEC,
-      },
+      params: release,
     });
     return { tasks };
   },

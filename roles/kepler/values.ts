@@ -8,7 +8,6 @@ import { renderTemplate } from "../../src/templates/render.js";
 import { MONITORING_RELEASE } from "../monitoring/release.js";
 import {
   KEPLER_DAEMONSET,
-  POST_RENDER_PATCH,
   REDFISH_CONFIG_FILE,
   REDFISH_KEY,
   REDFISH_MOUNT_DIR,
@@ -47,7 +46,7 @@ export const keplerValues = (inv: Inventory, plan: RedfishPlan) =>
 export function postRenderFiles(inv: Inventory): { script: string; patch: string } {
   const { flavour, namespace } = inv.cluster.kepler;
   return {
-    script: renderTemplate("kepler-post-render.sh.hbs", { patchFile: POST_RENDER_PATCH, kubectl: KUBECTL }),
+    script: renderTemplate("kepler-post-render.sh.hbs", { kubectl: KUBECTL }),
     patch: renderTemplate(`kepler-${flavour}.patch.yaml.hbs`, {
       daemonSet: KEPLER_DAEMONSET,
       namespace,

@@ -3,8 +3,9 @@
  * the inventory, upgraded only when the chart version or the values changed; its credentials (Grafana's
  * admin login, the Slack webhook) as Kubernetes Secrets applied over stdin; the energy dashboards.
  */
-import type { Role, RoleContext } from "../../src/engine/role.js";
-import { helmRelease } from "../../src/modules/helm-release.js";
+import type { Role } from "../../src/engine/role.js";
+import type { Inventory } from "../../src/inventory/types.js";
+import { helmRelease, type HelmReleaseParams } from "../../src/modules/helm-release.js";
 import { kubeApply, namespaceObject, secretObject, type KubeObject } from "../../src/modules/kube-apply.js";
 import { redfishNodes } from "../kepler/redfish.js";
 import { dashboardConfigMaps } from "./dashboards.js";
@@ -20,18 +21,40 @@ import { monitoringValues } from "./values.js";
 /** kube-prometheus-stack brings up ~10 workloads and pulls their images on a first install. */
 export const MONITORING_TIMEOUT_SEC = 900;
 
-export function monitoringSecrets(ctx: RoleContext): KubeObject[] {
-  const m = ctx.inventory.cluster.monitoring;
+export function monitoringSecrets(inventory: Inventory, secret: (key: string) => string): KubeObject[] {
+  const m = inventory.cluster.monitoring;
   return [
     // The keys the chart reads: grafana.admin.userKey / passwordKey.
     secretObject(m.namespace, GRAFANA_ADMIN_SECRET, {
       "admin-user": m.grafanaAdminUser,
-      "admin-password": ctx.secret(m.grafanaAdminPasswordSecret),
+      "admin-password": secret(m.grafanaAdminPasswordSecret),
     }),
     ...(m.slackWebhookSecret
-      ? [secretObject(m.namespace, SLACK_SECRET, { [SLACK_SECRET_KEY]: ctx.secret(m.slackWebhookSecret) })]
+      ? [secretObject(m.namespace, SLACK_SECRET, { [SLACK_SECRET_KEY]: secret(m.slackWebhookSecret) })]
       : []),
   ];
+}
+
+/** The monitoring namespace and its Secrets: what the role applies before the chart. */
+export const monitoringObjects = (inventory: Inventory, secret: (key: string) => string): KubeObject[] => [
+  namespaceObject(inventory.cluster.monitoring.namespace),
+  ...monitoringSecrets(inventory, secret),
+];
+
+/** The kube-prometheus-stack release as `up` installs it. */
+export function monitoringRelease(inventory: Inventory): HelmReleaseParams {
+  const m = inventory.cluster.monitoring;
+  return {
+    release: MONITORING_RELEASE,
+    namespace: m.namespace,
+    chart: MONITORING_CHART,
+    version: m.chartVersion,
+    values: monitoringValues(
+      inventory,
+      redfishNodes(inventory).map((n) => n.name),
+    ),
+    timeoutSec: MONITORING_TIMEOUT_SEC,
+  };
 }
 
 export const role: Role = {
@@ -46,22 +69,12 @@ export const role: Role = {
         {
           name: `namespace ${m.namespace} and its Secrets`,
           module: kubeApply,
-          params: { objects: [namespaceObject(m.namespace), ...monitoringSecrets(ctx)] },
+          params: { objects: monitoringObjects(inventory, ctx.secret) },
         },
         {
           name: `kube-prometheus-stack ${m.chartVersion}`,
           module: helmRelease,
-          params: {
-            release: MONITORING_RELEASE,
-            namespace: m.namespace,
-            chart: MONITORING_CHART,
-            version: m.chartVersion,
-            values: monitoringValues(
-              inventory,
-              redfishNodes(inventory).map((n) => n.name),
-            ),
-            timeoutSec: MONITORING_TIMEOUT_SEC,
-          },
+          params: monitoringRelease(inventory),
         },
         {
           name: "Grafana dashboards (power by node, by namespace, CO2)",

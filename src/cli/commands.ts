@@ -112,6 +112,23 @@ export const PROGRAM: ProgramSpec = {
       load: () => import("./teardown.js"),
     },
     {
+      name: "render",
+      description:
+        "write every artifact up would send (K3s configs, Helm values, manifests) into a directory",
+      args: [
+        {
+          name: "dir",
+          description: "output directory (created; powerstack's own stale files removed)",
+          required: true,
+        },
+      ],
+      helpAfter:
+        "\nReads the inventory only: no host, cluster or vault is contacted, and secrets appear as <vault:KEY>\n" +
+        "placeholders. Layout: nodes/<node>/k3s-config.yaml, releases/<release>/values.yaml (and post-render.sh,\n" +
+        "patch.yaml), manifests/*.yaml, and index.json listing them. Rendering twice gives identical files.\n",
+      load: () => import("./render.js"),
+    },
+    {
       name: "init",
       description: "interactive wizard: write an inventory and an encrypted vault",
       options: [

@@ -168,6 +168,39 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       "add `artifacts_dir:` with the k3s binary, install.sh and sha256sum-amd64.txt",
     );
   }
+  if (raw.cluster.rancher.enabled) {
+    src.report(
+      ["cluster", "rancher", "enabled"],
+      "Rancher is not built into powerstack yet: `enabled: true` would be silently ignored",
+      "remove `cluster.rancher` (or set `enabled: false`) and install Rancher with its own Helm chart after `up`",
+    );
+  }
+  nodes.forEach((n, i) => {
+    (n.labels as string[]).forEach((l, j) => {
+      if (!/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/.test(l))
+        src.report(
+          ["nodes", i, "labels", j],
+          `\`${l}\` is not a node label`,
+          "write `key=value`, e.g. `powerstack.io/rack=a1`",
+        );
+    });
+    (n.taints as string[]).forEach((t, j) => {
+      if (!/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/.test(t))
+        src.report(
+          ["nodes", i, "taints", j],
+          `\`${t}\` is not a node taint`,
+          "write `key=value:Effect` with Effect one of NoSchedule, PreferNoSchedule, NoExecute",
+        );
+    });
+  });
+  k3s.kubelet_args.forEach((a: string, j: number) => {
+    if (a.startsWith("-") || !a.includes("="))
+      src.report(
+        ["cluster", "k3s", "kubelet_args", j],
+        `\`${a}\` is not a kubelet argument as K3s takes it`,
+        "write `name=value` without leading dashes, e.g. `max-pods=200`",
+      );
+  });
   if (raw.ssh.jump_host && raw.ssh.proxy_command) {
     src.report(["ssh", "jump_host"], "`jump_host` and `proxy_command` are both set", "keep one of them");
   }
@@ -189,6 +222,8 @@ function toInventory(raw: Raw, file: string): Inventory {
       tokenSecret: c.k3s.token_secret,
       flannelIface: c.k3s.flannel_iface,
       disable: c.k3s.disable,
+      tlsSan: c.k3s.tls_san,
+      kubeletArgs: c.k3s.kubelet_args,
     },
     helm: { version: c.helm.version },
     volumes: Object.fromEntries(
@@ -237,6 +272,8 @@ function toInventory(raw: Raw, file: string): Inventory {
       storageDisk: n.storage_disk,
       bmc,
       flannelIface: n.flannel_iface ?? c.k3s.flannel_iface,
+      labels: n.labels,
+      taints: n.taints,
     };
   });
   return {

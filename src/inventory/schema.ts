@@ -95,6 +95,8 @@ export const inventorySchema: Field = {
             },
             flannel_iface: { kind: "string" },
             disable: { kind: "strings", default: [] },
+            tls_san: { kind: "strings", default: [] },
+            kubelet_args: { kind: "strings", default: [] },
           },
         },
         helm: {
@@ -227,6 +229,8 @@ export const inventorySchema: Field = {
             patternHint: "a device path such as `/dev/disk/by-id/...`",
           },
           flannel_iface: { kind: "string" },
+          labels: { kind: "strings", default: [] },
+          taints: { kind: "strings", default: [] },
           bmc: {
             kind: "object",
             optional: true,

@@ -41,6 +41,10 @@ export interface NodeSpec {
   bmc?: BmcSpec;
   /** Network interface for flannel on this node (overrides the cluster default). */
   flannelIface?: string;
+  /** K3s `node-label` entries (`key=value`), registered with the node. */
+  labels: string[];
+  /** K3s `node-taint` entries (`key=value:Effect`). */
+  taints: string[];
 }
 
 export interface SshSettings {
@@ -83,7 +87,12 @@ export interface ClusterSettings {
     artifactsDir?: string;
     tokenSecret: string;
     flannelIface?: string;
+    /** Packaged components the server leaves out (`traefik`, `servicelb`, ...). */
     disable: string[];
+    /** Extra server certificate names besides every server's external IP. */
+    tlsSan: string[];
+    /** Extra kubelet flags, `name=value` without the dashes, on every node. */
+    kubeletArgs: string[];
   };
   helm: { version: string };
   volumes: Record<MonitoringService, VolumeSpec>;

@@ -49,6 +49,8 @@ export function nodeFor(
     sshPort: 22,
     internalIp: "10.0.0.1",
     externalIp: "192.0.2.1",
+    labels: [],
+    taints: [],
     bmc: bmc && {
       address: bmc.address,
       username: DEFAULT_USER,
