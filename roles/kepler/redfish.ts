@@ -22,20 +22,44 @@ export interface RedfishPlan {
 
 const withBmc = (inv: Inventory) => inv.nodes.filter((n): n is NodeSpec & { bmc: BmcSpec } => !!n.bmc);
 
+/** `major.minor.patch` as numbers, for comparing chart versions (`0.11.4`, `v0.11.4`). */
+function semver(v: string): [number, number, number] {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+}
+const atLeast = (v: string, min: [number, number, number]) => {
+  const a = semver(v);
+  for (let i = 0; i < 3; i++) if (a[i] !== min[i]) return a[i]! > min[i]!;
+  return true;
+};
+
 /**
- * Current Kepler stops on a node its Redfish file does not list ("node not found in redfish
- * configuration"), and one file serves every node: so Redfish is on only when every node has a BMC.
- * Legacy Kepler skips nodes without a CSV row: on whenever any node has one.
+ * Which nodes Kepler reads BMCs for, by the Kepler version the chart deploys (current line: chart version =
+ * Kepler version; sustainable-computing-io/kepler, cmd/kepler/main.go `createServices`):
+ *  - below 0.11.0: no Redfish support at all (no internal/platform/redfish before v0.11.0);
+ *  - 0.11.0 - 0.11.3: a node missing from the Redfish file stops Kepler on that node ("failed to create
+ *    Redfish service"), and one file serves every node: Redfish is on only when EVERY node has a BMC;
+ *  - 0.11.4 and later: the same error is logged as a warning ("Redfish service unavailable, continuing
+ *    without platform power monitoring") and the node runs on: Redfish for the nodes that have a BMC.
+ * Legacy Kepler (0.7.x) skips nodes without a CSV row: on for the nodes that have one.
  */
 export function redfishPlan(inv: Inventory): RedfishPlan {
   const nodes = withBmc(inv);
   if (nodes.length === 0) return { enabled: false, nodes: [] };
-  if (inv.cluster.kepler.flavour === "current" && nodes.length < inv.nodes.length) {
+  const { flavour, chartVersion } = inv.cluster.kepler;
+  if (flavour === "legacy") return { enabled: true, nodes };
+  if (!atLeast(chartVersion, [0, 11, 0]))
+    return {
+      enabled: false,
+      nodes: [],
+      why: `Kepler ${chartVersion} has no Redfish support (it came in 0.11.0)`,
+    };
+  if (nodes.length < inv.nodes.length && !atLeast(chartVersion, [0, 11, 4])) {
     const missing = inv.nodes.filter((n) => !n.bmc).map((n) => n.name);
     return {
       enabled: false,
       nodes: [],
-      why: `${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no bmc, and current Kepler stops on a node missing from its Redfish file`,
+      why: `${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no bmc, and Kepler ${chartVersion} (0.11.0-0.11.3) stops on a node missing from its Redfish file; 0.11.4 and later keep platform power for the others`,
     };
   }
   return { enabled: true, nodes };

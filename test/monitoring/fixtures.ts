@@ -28,6 +28,8 @@ export interface InventoryOptions {
   slack?: boolean;
   /** Which nodes get a BMC (default both). */
   bmcs?: Array<"ctl" | "w1">;
+  /** cluster.kepler.chart_version (default: the pinned one of the flavour). */
+  keplerVersion?: string;
   monitoringExtra?: string;
   clusterExtra?: string;
 }
@@ -52,7 +54,7 @@ export function inventory(o: InventoryOptions = {}): Inventory {
     scrape_interval: 15s
     grafana_admin_user: boss
 ${o.slack === false ? "" : '    slack_webhook_secret: slack_webhook\n    slack_channel: "#energy"\n'}${o.monitoringExtra ?? ""}
-  kepler: { flavour: ${o.flavour ?? "current"} }
+  kepler: { flavour: ${o.flavour ?? "current"}${o.keplerVersion ? `, chart_version: "${o.keplerVersion}"` : ""} }
   carbon: { grid_intensity_g_per_kwh: 380 }
 ${o.clusterExtra ?? ""}
 nodes:

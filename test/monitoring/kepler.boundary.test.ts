@@ -83,8 +83,11 @@ describe("Kepler, current line (boundary)", () => {
     const { copies, release } = await run();
     const [script, patch] = copies;
     expect(script).toMatchObject({ path: "/var/lib/powerstack/helm/kepler/post-render.sh", mode: "0755" });
-    expect(script!.content).toContain('/usr/local/bin/k3s kubectl kustomize "$work"');
-    expect(script!.content).toContain('cp "/var/lib/powerstack/helm/kepler/patch.yaml" "$work/patch.yaml"');
+    expect(script!.content).toContain('kubectl="/usr/local/bin/k3s kubectl"');
+    expect(script!.content).toContain('$kubectl kustomize "$work"');
+    // The patch is read from beside the script: the role copies it to the same directory.
+    expect(script!.content).toContain('cp "$here/patch.yaml" "$work/patch.yaml"');
+    expect(patch!.path).toBe("/var/lib/powerstack/helm/kepler/patch.yaml");
     expect(parse(patch!.content)).toEqual({
       apiVersion: "apps/v1",
       kind: "DaemonSet",
@@ -111,15 +114,32 @@ describe("Kepler, current line (boundary)", () => {
     }
   });
 
-  test("a node without a BMC: Redfish off for the cluster (current Kepler stops on an unlisted node), said in the task", async () => {
-    const { helm, apply, copies, release } = await run(inventory({ bmcs: ["ctl"] }));
+  test("a node without a BMC on Kepler 0.11.4: platform power for the nodes that have one (0.11.4 warns and runs on)", async () => {
+    const { helm, apply, release } = await run(inventory({ bmcs: ["ctl"] }));
+    expect(helm.name).toBe("Kepler 0.11.4 (current line, Redfish on 1 node)");
+    const file = parse(secretText(apply, "redfish.yaml"));
+    expect(Object.keys(file.nodes)).toEqual(["ctl"]);
+    expect(Object.keys(file.bmcs)).toEqual(["ctl-bmc"]);
+    expect(release.postRenderer).toBeDefined();
+    expect(parse(release.values).config.experimental.platform.redfish.enabled).toBe(true);
+  });
+
+  test("a node without a BMC on Kepler 0.11.0-0.11.3: Redfish off for the cluster (those stop on an unlisted node), said in the task", async () => {
+    const { helm, apply, copies, release } = await run(inventory({ bmcs: ["ctl"], keplerVersion: "0.11.3" }));
     expect(helm.name).toBe(
-      "Kepler 0.11.4 (current line, Redfish off: w1 has no bmc, and current Kepler stops on a node missing from its Redfish file)",
+      "Kepler 0.11.3 (current line, Redfish off: w1 has no bmc, and Kepler 0.11.3 (0.11.0-0.11.3) stops on a node missing from its Redfish file; 0.11.4 and later keep platform power for the others)",
     );
     expect(apply.objects.map((o) => o.kind)).toEqual(["Namespace"]);
     expect(copies).toEqual([]);
     expect(release.postRenderer).toBeUndefined();
     expect(parse(release.values).config.experimental).toBeUndefined();
+    // Every node with a BMC: on, whatever the 0.11 patch release.
+    expect((await run(inventory({ keplerVersion: "0.11.0" }))).helm.name).toBe(
+      "Kepler 0.11.0 (current line, Redfish on 2 nodes)",
+    );
+    expect((await run(inventory({ keplerVersion: "0.10.2" }))).helm.name).toBe(
+      "Kepler 0.10.2 (current line, Redfish off: Kepler 0.10.2 has no Redfish support (it came in 0.11.0))",
+    );
     expect((await run(inventory({ bmcs: [] }))).helm.name).toBe(
       "Kepler 0.11.4 (current line, no BMC in the inventory)",
     );

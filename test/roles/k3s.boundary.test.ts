@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, describe, expect, test } from "vitest";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
@@ -22,8 +21,6 @@ import {
   type K3sParams,
   type K3sSeen,
 } from "../../src/modules/k3s.js";
-import { role as agentRole } from "../../roles/k3s-agent/index.js";
-import { role as serverRole } from "../../roles/k3s-server/index.js";
 import { clusterToken } from "../../roles/k3s-server/token.js";
 import { RecordingHost } from "../support/recording-host.js";
 
@@ -72,36 +69,7 @@ function roleContext(
   return { ctx, stored };
 }
 
-describe("k3s config files (boundary)", () => {
-  test("server config: internal node-ip, external TLS SAN, flannel iface, disabled add-ons, token", async () => {
-    const { ctx } = roleContext("ctl");
-    const p = (await serverRole.tasks(ctx)).tasks[0]!.params as K3sParams;
-    expect(parse(p.config)).toEqual({
-      "write-kubeconfig-mode": "0600",
-      "tls-san": ["192.0.2.10"],
-      disable: "traefik",
-      "node-ip": "10.0.0.10",
-      "node-external-ip": "192.0.2.10",
-      token: TOKEN,
-      "flannel-iface": "eno2",
-    });
-    expect(p).toMatchObject({ kind: "server", version: "v1.31.4+k3s1", source: { mode: "online" } });
-    expect(ctx.state.k3sToken).toBe(TOKEN);
-  });
-
-  test("agent config joins the server's INTERNAL address and carries no server keys (k3s-ansible #342)", async () => {
-    const { ctx } = roleContext("w1");
-    const p = (await agentRole.tasks(ctx)).tasks[0]!.params as K3sParams;
-    expect(parse(p.config)).toEqual({
-      server: "https://10.0.0.10:6443",
-      "node-ip": "10.0.0.11",
-      "node-external-ip": "192.0.2.11",
-      token: TOKEN,
-      "flannel-iface": "eno2",
-    });
-    expect(p.kind).toBe("agent");
-  });
-});
+// The config files themselves: test/roles/k3s-config.test.ts.
 
 describe("k3s install/restart decisions (boundary)", () => {
   const config = "token: x\n";
