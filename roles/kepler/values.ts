@@ -4,6 +4,7 @@
  */
 import type { Inventory } from "../../src/inventory/types.js";
 import { KUBECTL } from "../../src/modules/kube-apply.js";
+import { withExtraValues } from "../../src/charts/extra-values.js";
 import { renderTemplate } from "../../src/templates/render.js";
 import { MONITORING_RELEASE } from "../monitoring/release.js";
 import {
@@ -40,7 +41,11 @@ export function keplerValuesContext(inv: Inventory, plan: RedfishPlan): KeplerVa
 }
 
 export const keplerValues = (inv: Inventory, plan: RedfishPlan) =>
-  renderTemplate(`kepler-${inv.cluster.kepler.flavour}.values.yaml.hbs`, keplerValuesContext(inv, plan));
+  withExtraValues(
+    renderTemplate(`kepler-${inv.cluster.kepler.flavour}.values.yaml.hbs`, keplerValuesContext(inv, plan)),
+    inv.cluster.kepler.extraValues,
+    "cluster.kepler.extra_values",
+  );
 
 /** The post-renderer (script and patch), needed only when Kepler reads BMCs. */
 export function postRenderFiles(inv: Inventory): { script: string; patch: string } {

@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import type { Inventory } from "../../src/inventory/types.js";
 import { quantityValue } from "../../src/modules/kube-apply.js";
+import { withExtraValues } from "../../src/charts/extra-values.js";
 import { renderTemplate } from "../../src/templates/render.js";
 import { STORAGE_CLASS, VOLUME_LABEL } from "../cluster-storage/volumes.js";
 import { alertRulesContext, alertRulesMap } from "./alert-rules.js";
@@ -78,8 +79,9 @@ export function monitoringValuesContext(
 }
 
 export function monitoringValues(inventory: Inventory, redfishNodes: string[]): string {
-  return renderTemplate(
-    "kube-prometheus-stack.values.yaml.hbs",
-    monitoringValuesContext(inventory, redfishNodes),
+  return withExtraValues(
+    renderTemplate("kube-prometheus-stack.values.yaml.hbs", monitoringValuesContext(inventory, redfishNodes)),
+    inventory.cluster.monitoring.extraValues,
+    "cluster.monitoring.extra_values",
   );
 }

@@ -8,6 +8,8 @@ import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../input-file.js";
+import { KEPLER_CURRENT_RULES, KEPLER_LEGACY_RULES, KUBE_PROMETHEUS_STACK_RULES } from "../charts/rules.js";
+import { checkExtraValues } from "./extra-values.js";
 import { cidrContains, quantityToBytes } from "./network.js";
 import { DEFAULTS, inventorySchema } from "./schema.js";
 import { SourceMap, walk, type Problem } from "./schema-walker.js";
@@ -201,6 +203,23 @@ function crossChecks(raw: Raw, src: SourceMap): void {
         "write `name=value` without leading dashes, e.g. `max-pods=200`",
       );
   });
+  const flavour = raw.cluster.kepler.flavour as KeplerFlavour;
+  checkExtraValues(
+    src,
+    ["cluster", "monitoring", "extra_values"],
+    raw.cluster.monitoring.extra_values,
+    "kube-prometheus-stack",
+    raw.cluster.monitoring.chart_version,
+    KUBE_PROMETHEUS_STACK_RULES,
+  );
+  checkExtraValues(
+    src,
+    ["cluster", "kepler", "extra_values"],
+    raw.cluster.kepler.extra_values,
+    "kepler",
+    raw.cluster.kepler.chart_version ?? DEFAULTS.keplerChartVersion[flavour],
+    flavour === "current" ? KEPLER_CURRENT_RULES : KEPLER_LEGACY_RULES,
+  );
   if (raw.ssh.jump_host && raw.ssh.proxy_command) {
     src.report(["ssh", "jump_host"], "`jump_host` and `proxy_command` are both set", "keep one of them");
   }
@@ -242,11 +261,13 @@ function toInventory(raw: Raw, file: string): Inventory {
       grafanaAdminPasswordSecret: c.monitoring.grafana_admin_password_secret,
       slackWebhookSecret: c.monitoring.slack_webhook_secret,
       slackChannel: c.monitoring.slack_channel,
+      extraValues: c.monitoring.extra_values,
     },
     kepler: {
       flavour,
       chartVersion: c.kepler.chart_version ?? DEFAULTS.keplerChartVersion[flavour],
       namespace: c.kepler.namespace,
+      extraValues: c.kepler.extra_values,
     },
     carbon: { gridIntensityGPerKwh: c.carbon.grid_intensity_g_per_kwh },
     rancher: { enabled: c.rancher.enabled, hostname: c.rancher.hostname },

@@ -35,7 +35,9 @@ export type Field =
   | { kind: "strings"; required?: boolean; default?: string[] }
   /** `optional`: when absent the section stays absent; otherwise it is filled with its fields' defaults. */
   | { kind: "object"; required?: boolean; optional?: boolean; fields: Record<string, Field> }
-  | { kind: "list"; required?: boolean; of: Field; minItems?: number };
+  | { kind: "list"; required?: boolean; of: Field; minItems?: number }
+  /** Any mapping, taken as it is (Helm values); whoever uses it checks its content. */
+  | { kind: "mapping"; required?: boolean; default?: Record<string, unknown> };
 
 export function formatPath(path: Path): string {
   let out = "";
@@ -181,6 +183,17 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
           path,
           `expected a list of strings, found ${typeName(value)}`,
           "write a YAML list, e.g. `[traefik]`",
+        );
+        return undefined;
+      }
+      return value;
+    }
+    case "mapping": {
+      if (typeof value !== "object" || Array.isArray(value)) {
+        src.report(
+          path,
+          `expected a mapping, found ${typeName(value)}`,
+          "write `key: value` pairs, indented under this key",
         );
         return undefined;
       }

@@ -149,6 +149,8 @@ export const inventorySchema: Field = {
             },
             slack_webhook_secret: { kind: "string", pattern: secretName, patternHint: "a vault key name" },
             slack_channel: { kind: "string" },
+            // Helm values merged last over powerstack's, each key path checked against the chart's defaults.
+            extra_values: { kind: "mapping", default: {} },
           },
         },
         kepler: {
@@ -156,6 +158,7 @@ export const inventorySchema: Field = {
           fields: {
             flavour: { kind: "string", default: "current", oneOf: ["current", "legacy"] },
             chart_version: { kind: "string" },
+            extra_values: { kind: "mapping", default: {} },
             namespace: {
               kind: "string",
               default: "kepler",

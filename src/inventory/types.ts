@@ -106,11 +106,15 @@ export interface ClusterSettings {
     grafanaAdminPasswordSecret: string;
     slackWebhookSecret?: string;
     slackChannel?: string;
+    /** Helm values merged last over powerstack's (key paths checked against the chart's defaults). */
+    extraValues: Record<string, unknown>;
   };
   kepler: {
     flavour: KeplerFlavour;
     chartVersion: string;
     namespace: string;
+    /** Helm values merged last over powerstack's (key paths checked against the chart's defaults). */
+    extraValues: Record<string, unknown>;
   };
   carbon: {
     /** Grid carbon intensity in gCO2e/kWh used by `energy` and `measure`. */

@@ -31,6 +31,8 @@ export interface InventoryOptions {
   /** cluster.kepler.chart_version (default: the pinned one of the flavour). */
   keplerVersion?: string;
   monitoringExtra?: string;
+  /** More keys inside `cluster.kepler: { ... }`, e.g. `extra_values: {...}`. */
+  keplerExtra?: string;
   clusterExtra?: string;
 }
 
@@ -54,7 +56,7 @@ export function inventory(o: InventoryOptions = {}): Inventory {
     scrape_interval: 15s
     grafana_admin_user: boss
 ${o.slack === false ? "" : '    slack_webhook_secret: slack_webhook\n    slack_channel: "#energy"\n'}${o.monitoringExtra ?? ""}
-  kepler: { flavour: ${o.flavour ?? "current"}${o.keplerVersion ? `, chart_version: "${o.keplerVersion}"` : ""} }
+  kepler: { flavour: ${o.flavour ?? "current"}${o.keplerVersion ? `, chart_version: "${o.keplerVersion}"` : ""}${o.keplerExtra ? `, ${o.keplerExtra}` : ""} }
   carbon: { grid_intensity_g_per_kwh: 380 }
 ${o.clusterExtra ?? ""}
 nodes:
