@@ -26,6 +26,10 @@ export function alertRulesContext(inventory: Inventory, redfishNodes: string[]):
   const bmcNodes = redfishNodes.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
   const onBmcNodes = `${node}=~"${bmcNodes}"`;
   const p = line.nodePlatform;
+  const bmcCpu = selector({
+    ...line.nodeCpu,
+    matchers: [line.nodeCpu.matchers, onBmcNodes].filter(Boolean).join(", "),
+  });
   return {
     keplerUp: 'up{job=~".*kepler.*"} == 0',
     noEnergy: {
@@ -37,10 +41,13 @@ export function alertRulesContext(inventory: Inventory, redfishNodes: string[]):
     },
     platform: redfishNodes.length
       ? {
+          // Fires for a node Kepler reports (its CPU series is there) whose BMC gives no platform power,
+          // whether the platform series is missing or flat/zero (a powered server never draws 0 W). Only
+          // nodes whose BMC Kepler reads are watched; a node without a BMC never fires.
           expr:
             p.kind === "counter"
-              ? `sum by (${node}) (rate(${p.metric}{${onBmcNodes}}[10m])) == 0`
-              : `count by (${node}) (${selector({ ...line.nodeCpu, matchers: [line.nodeCpu.matchers, onBmcNodes].filter(Boolean).join(", ") })}) unless count by (${node}) (${p.metric})`,
+              ? `sum by (${node}) (rate(${bmcCpu}[10m])) unless (sum by (${node}) (rate(${p.metric}{${onBmcNodes}}[10m])) > 0)`
+              : `count by (${node}) (${bmcCpu}) unless count by (${node}) (${p.metric} > 0)`,
           summary: `No platform (BMC) power from ${on}`,
           description:
             "Kepler reads this node's BMC over Redfish but exports no platform power: check the BMC with " +

@@ -80,7 +80,10 @@ describe("kube-prometheus-stack values (boundary)", () => {
     expect(v.alertmanager.alertmanagerSpec.secrets).toEqual(["alertmanager-slack"]);
     expect(v.alertmanager.config.route).toEqual({
       receiver: "slack",
-      routes: [{ receiver: "null", matchers: ['alertname = "Watchdog"'] }],
+      routes: [
+        { receiver: "null", matchers: ['alertname = "Watchdog"'] },
+        { receiver: "null", matchers: ['alertname = "InfoInhibitor"'] },
+      ],
     });
     expect(v.alertmanager.config.receivers).toEqual([
       { name: "null" },
@@ -114,26 +117,38 @@ describe("kube-prometheus-stack values (boundary)", () => {
     );
     expect(current[1].annotations.summary).toBe("Kepler reports no CPU energy on {{ $labels.node_name }}");
     expect(current[2].expr).toBe(
-      'count by (node_name) (kepler_node_cpu_joules_total{zone="package", node_name=~"ctl|w1"}) unless count by (node_name) (kepler_platform_watts)',
+      'count by (node_name) (kepler_node_cpu_joules_total{zone="package", node_name=~"ctl|w1"}) unless count by (node_name) (kepler_platform_watts > 0)',
     );
     const legacy = (await values(inventory({ flavour: "legacy", bmcs: ["w1"] }))).v
       .additionalPrometheusRulesMap["powerstack-energy"].groups[0].rules;
     expect(legacy[1].expr).toBe("sum by (instance) (rate(kepler_node_package_joules_total[10m])) == 0");
     expect(legacy[2].expr).toBe(
-      'sum by (instance) (rate(kepler_node_platform_joules_total{instance=~"w1"}[10m])) == 0',
+      'sum by (instance) (rate(kepler_node_package_joules_total{instance=~"w1"}[10m])) unless (sum by (instance) (rate(kepler_node_platform_joules_total{instance=~"w1"}[10m])) > 0)',
     );
-    // Current Kepler with a node lacking a BMC: Redfish off, so no platform rule.
+    // Current Kepler (chart 0.11.4) with a node lacking a BMC: Redfish for the others, watched alone.
     const partial = (await values(inventory({ bmcs: ["ctl"] }))).v.additionalPrometheusRulesMap[
       "powerstack-energy"
     ].groups[0].rules;
-    expect(partial.map((r: { alert: string }) => r.alert)).not.toContain("KeplerNoPlatformPower");
+    expect(partial[2].expr).toContain('node_name=~"ctl"}');
+    // No BMC at all: no platform rule.
+    const none = (await values(inventory({ bmcs: [] }))).v.additionalPrometheusRulesMap["powerstack-energy"]
+      .groups[0].rules;
+    expect(none.map((r: { alert: string }) => r.alert)).not.toContain("KeplerNoPlatformPower");
+  });
+
+  test("K3s: the components K3s embeds (scheduler, controller-manager, proxy) and etcd are not monitored", async () => {
+    for (const slack of [true, false]) {
+      const { v } = await values(inventory({ slack }));
+      for (const c of ["kubeScheduler", "kubeControllerManager", "kubeProxy", "kubeEtcd"])
+        expect(v[c], c).toEqual({ enabled: false });
+    }
   });
 });
 
 describe("monitoring Secrets and dashboards (boundary)", () => {
   test("Grafana's login and the Slack webhook as Secrets (base64 data), applied before the release", async () => {
     const t = await tasks();
-    expect(t.map((x) => x.module.name)).toEqual(["kube-apply", "helm-release", "kube-apply"]);
+    expect(t.map((x) => x.module.name)).toEqual(["kube-apply", "helm-release", "grafana-admin", "kube-apply"]);
     const objs = (t[0]!.params as KubeApplyParams).objects;
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "Namespace/monitoring",
