@@ -30,5 +30,13 @@ ps up --only kernel,storage
 echo; echo "== powerstack up, again: nothing to do"
 ps up --only kernel,storage
 
+echo; echo "== powerstack render: the cluster layer as files (what up would send to K3s and Helm)"
+OUT=${POWERSTACK_RENDER_DIR:-/tmp/powerstack-render}
+ps render "$OUT"
+(cd "$OUT" && find . -type f | sort)
+echo
+echo "Skipped here, and why: K3s (server, agents), Helm installs of kube-prometheus-stack and Kepler, the"
+echo "Grafana login and Redfish need real servers (no K3s binary, Kubernetes API or BMC can run in this lab)."
+echo "What they would get is in $OUT; the test suite renders it with the real Helm and the pinned charts."
 echo
 echo "The lab stays up: ssh -F /run/powerstack-lab/ssh_config ctl; remove it with: npm run lab -- down"
