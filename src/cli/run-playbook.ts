@@ -9,6 +9,7 @@ import { runPlays } from "../engine/run-plays.js";
 import { Runner, type Reporter } from "../engine/runner.js";
 import { packageRoot } from "../package-root.js";
 import { SshHost } from "../transport/ssh-host.js";
+import { setUploadProgressSink } from "../transport/upload.js";
 import { ListrReporter } from "../ui/listr-reporter.js";
 import { JsonReporter, PlainReporter, printRecap } from "../ui/reporters.js";
 import type { RunContext } from "./context.js";
@@ -47,6 +48,8 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
   );
   const limit = opts.limit ? new Set(selectHosts(inv, splitList(opts.limit)!)) : undefined;
   const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
+  // Upload progress (air-gap artifacts) is output like any other line: redacted, stderr under --json.
+  setUploadProgressSink((line) => ctx.out.info(line));
 
   const runner = new Runner({
     check: opts.check,

@@ -1,18 +1,22 @@
 /**
  * The Helm CLI on the control node at a pinned version: from the release tarball online, or from the
- * artifacts directory (checked against its .sha256sum file) when air-gapped.
+ * artifacts directory when air-gapped: checked against its .sha256sum file before anything is sent,
+ * uploaded (SFTP, with progress) to the node only when the node's recorded copy differs, and kept there so
+ * a reinstall needs no second upload.
  */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import type { ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
+import { progressLines, uploadIfChanged } from "../transport/upload.js";
 
 export const HELM_BIN = "/usr/local/bin/helm";
 /** Helm's release download host (its documented install source). */
 export const HELM_DOWNLOAD = "https://get.helm.sh";
+/** Air-gapped: where the release tarball is kept on the node. */
+export const HELM_TARBALL_DIR = "/var/lib/powerstack/helm";
 
 export interface HelmParams {
   version: string;
@@ -29,27 +33,17 @@ export function helmArch(machine: string): string {
   return ({ x86_64: "amd64", aarch64: "arm64", armv7l: "arm" } as Record<string, string>)[machine] ?? machine;
 }
 
-export function loadHelmTarball(p: HelmParams): Buffer {
-  const file = join(p.artifactsDir!, helmTarball(p));
-  let data: Buffer;
-  let sums: string;
-  try {
-    data = readFileSync(file);
-    sums = readFileSync(`${file}.sha256sum`, "utf8");
-  } catch {
-    throw new InputError(
-      `air-gapped install: ${file} or its .sha256sum is missing`,
-      `put both in cluster.k3s.artifacts_dir`,
-    );
-  }
-  const expected = /^([0-9a-f]{64})/.exec(sums.trim())?.[1];
-  const actual = createHash("sha256").update(data).digest("hex");
-  if (actual !== expected)
-    throw new InputError(
-      `air-gapped install: ${file} has sha256 ${actual}, expected ${expected}`,
-      "download it again",
-    );
-  return data;
+/** The air-gapped tarball and the digest its .sha256sum file gives (no hashing here: see uploadIfChanged). */
+export function helmArtifact(p: HelmParams): { local: string; sha256: string } {
+  const name = helmTarball(p);
+  const local = join(p.artifactsDir!, name);
+  const fix = `download ${name} and ${name}.sha256sum from ${HELM_DOWNLOAD} into cluster.k3s.artifacts_dir`;
+  for (const f of [local, `${local}.sha256sum`])
+    if (!existsSync(f))
+      throw new InputError(`air-gapped install: ${f} is missing (Helm ${p.version} for ${p.arch})`, fix);
+  const sha256 = /^([0-9a-f]{64})\b/i.exec(readFileSync(`${local}.sha256sum`, "utf8").trim())?.[1];
+  if (!sha256) throw new InputError(`air-gapped install: ${local}.sha256sum holds no sha256`, fix);
+  return { local, sha256: sha256.toLowerCase() };
 }
 
 export const helmBinary: ShellModule<HelmParams, string | undefined> = {
@@ -64,10 +58,21 @@ export const helmBinary: ShellModule<HelmParams, string | undefined> = {
       : [{ summary: `install Helm ${p.version}${installed ? ` (replacing ${installed})` : ""}` }],
   async apply({ host }, p) {
     const dir = `/tmp/powerstack-helm-${p.version}`;
-    const unpack = `rm -rf ${shq(dir)} && mkdir -p ${shq(dir)} && tar -xz -C ${shq(dir)} && install -m 0755 ${shq(`${dir}/linux-${p.arch}/helm`)} ${HELM_BIN} && rm -rf ${shq(dir)}`;
-    if (p.artifactsDir) await run(host, unpack, { stdin: loadHelmTarball(p), timeoutSec: 600 });
-    else
-      await run(host, `curl -fsSL ${shq(`${HELM_DOWNLOAD}/${helmTarball(p)}`)} | { ${unpack}; }`, {
+    const unpack = (from = "") =>
+      `rm -rf ${shq(dir)} && mkdir -p ${shq(dir)} && tar -xz -C ${shq(dir)}${from} && install -m 0755 ${shq(`${dir}/linux-${p.arch}/helm`)} ${HELM_BIN} && rm -rf ${shq(dir)}`;
+    if (p.artifactsDir) {
+      const a = helmArtifact(p);
+      const remote = `${HELM_TARBALL_DIR}/${helmTarball(p)}`;
+      await uploadIfChanged(host, a.local, remote, {
+        sha256: a.sha256,
+        mode: "0644",
+        owner: "root",
+        group: "root",
+        onProgress: progressLines(host.name, helmTarball(p)),
+      });
+      await run(host, unpack(` -f ${shq(remote)}`), { timeoutSec: 600 });
+    } else
+      await run(host, `curl -fsSL ${shq(`${HELM_DOWNLOAD}/${helmTarball(p)}`)} | { ${unpack()}; }`, {
         timeoutSec: 600,
       });
   },

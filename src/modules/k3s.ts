@@ -6,29 +6,71 @@
  *   - same version, config changed     -> restart;
  *   - same version and config, stopped -> start;
  *   - otherwise                        -> nothing.
+ * Air-gapped, the node's images tarball (agent/images) is uploaded when its recorded digest differs,
+ * without a restart of its own (K3s imports that directory when it starts).
  * The token lives in the config file (mode 0600): K3s reads it at every start, so it must be on the node;
  * it never appears in a command line or an environment variable.
+ *
+ * Why INSTALL_K3S_FORCE_RESTART=true on a version change. Read in k3s-io/k3s install.sh (the copy in our
+ * reference index is commit 0136cf258954a458da1404858396342724b93d24; the v1.31.4+k3s1 tag could not be
+ * fetched whole, and get.k3s.io serves the master script anyway):
+ *   - setup_env() ends with `PRE_INSTALL_HASHES=$(get_installed_hashes)`;
+ *   - get_installed_hashes() is `sha256sum ${BIN_DIR}/k3s ${FILE_K3S_SERVICE} ${FILE_K3S_ENV}`: the binary,
+ *     the unit and its .env file; NOT /etc/rancher/k3s/config.yaml;
+ *   - download_and_verify() returns at once when can_skip_download_binary (INSTALL_K3S_SKIP_DOWNLOAD=true),
+ *     after verify_k3s_is_executable: the binary must already be in place, so we put it there first;
+ *   - service_enable_and_start() compares POST_INSTALL_HASHES with PRE_INSTALL_HASHES and, when equal and
+ *     `"${INSTALL_K3S_FORCE_RESTART}" != true`, logs 'No change detected so skipping service start' and
+ *     returns before systemd_start (`systemctl restart ${SYSTEM_NAME}`).
+ * Air-gapped, the new binary is in place BEFORE install.sh hashes it and the unit and env file come out
+ * identical, so without the flag the old version keeps running. Online the download changes the binary
+ * hash, but a version change together with a config change must restart too, and saying so is explicit.
+ * A fresh install needs no flag (no unit file before: the hashes differ).
  */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
 import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
+import { progressLines, recordedDigestCommand, uploadIfChanged, verifyLocal } from "../transport/upload.js";
 import { writeFileAtomic } from "./remote-file.js";
 
 export const K3S_CONFIG = "/etc/rancher/k3s/config.yaml";
 export const K3S_BIN = "/usr/local/bin/k3s";
+/** K3s imports every image tarball in this directory when the agent starts (docs.k3s.io, air-gap install). */
+export const K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images";
 /** Where the install script is kept on the node (air-gapped), so a reinstall needs no upload of it. */
 export const K3S_INSTALL_SCRIPT = "/var/lib/powerstack/k3s-install.sh";
 /** The official install script; its contract is INSTALL_K3S_* variables (see REFERENCE.md). */
 export const K3S_INSTALL_URL = "https://get.k3s.io";
 
+/** The architectures whose air-gap release files we know by name. */
+export type K3sArch = "amd64" | "arm64";
+
+/** One release file on the operator's machine and where it goes on the node. */
+export interface AirgapFile {
+  /** Release asset name, e.g. `k3s-arm64`. */
+  name: string;
+  /** Path on the operator's machine. */
+  local: string;
+  /** Destination on the node. */
+  remote: string;
+  /** From the release's checksum file (absent for install.sh, which is not in it). */
+  sha256?: string;
+}
+
+export interface AirgapArtifacts {
+  arch: K3sArch;
+  binary: AirgapFile & { sha256: string };
+  images: AirgapFile & { sha256: string };
+  script: AirgapFile;
+}
+
 export type K3sInstallSource =
   | { mode: "online" }
-  /** `dir` holds `k3s`, `install.sh` and `sha256sum-amd64.txt` (the release's checksum file). */
-  | { mode: "airgap"; dir: string };
+  /** `dir` is cluster.k3s.artifacts_dir; `artifacts` the files in it for this node's arch (airgapArtifacts). */
+  | { mode: "airgap"; dir: string; artifacts: AirgapArtifacts };
 
 export interface K3sParams {
   kind: "server" | "agent";
@@ -42,6 +84,8 @@ export interface K3sSeen {
   installedVersion?: string;
   config?: string;
   active: boolean;
+  /** Air-gapped: the recorded sha256 of the images tarball on the node, when it still matches the file. */
+  images?: string;
 }
 
 export const unitName = (kind: K3sParams["kind"]) => (kind === "server" ? "k3s" : "k3s-agent");
@@ -50,43 +94,112 @@ export function parseK3sVersion(line: string): string | undefined {
   return /k3s version (v\S+)/.exec(line)?.[1];
 }
 
-/** The install command: only INSTALL_K3S_* variables, never the token (it is in the config file). */
-export function installCommand(p: K3sParams): string {
-  const env = `INSTALL_K3S_VERSION=${shq(p.version)} INSTALL_K3S_EXEC=${p.kind}`;
+/**
+ * The install command: only INSTALL_K3S_* variables, never the token (it is in the config file).
+ * `forceRestart` on a version change: install.sh would otherwise skip the restart (see the top comment).
+ */
+export function installCommand(p: K3sParams, opts: { forceRestart?: boolean } = {}): string {
+  const env =
+    `INSTALL_K3S_VERSION=${shq(p.version)} INSTALL_K3S_EXEC=${p.kind}` +
+    (opts.forceRestart ? " INSTALL_K3S_FORCE_RESTART=true" : "");
   if (p.source.mode === "online") return `curl -sfL ${K3S_INSTALL_URL} | ${env} sh -s -`;
   return `INSTALL_K3S_SKIP_DOWNLOAD=true ${env} sh ${K3S_INSTALL_SCRIPT}`;
 }
 
-/** Read the air-gap artifacts and check the binary against the release checksum file, before any upload. */
-export function loadAirgapArtifacts(dir: string): { binary: Buffer; script: Buffer; sha256: string } {
-  const read = (name: string) => {
-    try {
-      return readFileSync(join(dir, name));
-    } catch {
-      throw new InputError(
-        `air-gapped install: ${join(dir, name)} is missing`,
-        "put the release's k3s, install.sh and sha256sum-amd64.txt in cluster.k3s.artifacts_dir",
-      );
-    }
-  };
-  const binary = read("k3s");
-  const script = read("install.sh");
-  const sums = read("sha256sum-amd64.txt").toString("utf8");
-  const expected = /^([0-9a-f]{64})\s+\*?k3s$/m.exec(sums)?.[1];
-  if (!expected)
+/** `uname -m` (facts.arch) -> the arch in K3s' release file names, as install.sh's setup_verify_arch maps it. */
+export function k3sArch(machine: string): K3sArch {
+  const arch = ({ x86_64: "amd64", amd64: "amd64", aarch64: "arm64", arm64: "arm64" } as const)[
+    machine as "x86_64"
+  ];
+  if (!arch)
     throw new InputError(
-      `air-gapped install: ${join(dir, "sha256sum-amd64.txt")} has no line for \`k3s\``,
-      "use the checksum file of the same K3s release",
+      `air-gapped install: no K3s air-gap files known for architecture \`${machine || "unknown"}\``,
+      "air-gapped installs support amd64 (x86_64) and arm64 (aarch64) nodes; use install: online for others",
     );
-  const actual = createHash("sha256").update(binary).digest("hex");
-  if (actual !== expected) {
-    throw new InputError(
-      `air-gapped install: ${join(dir, "k3s")} has sha256 ${actual}, but the checksum file says ${expected}`,
-      "download the binary again; never install a binary that fails its checksum",
-    );
-  }
-  return { binary, script, sha256: expected };
+  return arch;
 }
+
+/**
+ * The release's file names for one arch. install.sh's download_hash() reads `sha256sum-${ARCH}.txt` and
+ * greps ` k3s${SUFFIX}$`, SUFFIX being empty on amd64 and `-arm64` on arm64; the images tarball is
+ * published as .tar.zst, .tar.gz and .tar (K3s imports any of them from the images directory).
+ */
+export function airgapNames(arch: K3sArch) {
+  return {
+    binary: arch === "amd64" ? "k3s" : `k3s-${arch}`,
+    images: [".tar.zst", ".tar.gz", ".tar"].map((ext) => `k3s-airgap-images-${arch}${ext}`),
+    sums: `sha256sum-${arch}.txt`,
+    script: "install.sh",
+  };
+}
+
+/** The digest a `sha256sum`-format file gives for `name` (`<hex>  name` or `<hex> *name`). */
+export function checksumFor(sums: string, name: string): string | undefined {
+  for (const line of sums.split("\n")) {
+    const m = /^([0-9a-fA-F]{64})\s+\*?(\S+)\s*$/.exec(line.trim());
+    if (m && (m[2] === name || m[2]!.endsWith(`/${name}`))) return m[1]!.toLowerCase();
+  }
+  return undefined;
+}
+
+/**
+ * Find this arch's files in the artifacts directory and their digests in the checksum file. Cheap (no
+ * hashing of the big files: that happens once, before an upload); every missing piece is named with its fix.
+ */
+export function airgapArtifacts(dir: string, arch: K3sArch, version: string): AirgapArtifacts {
+  const names = airgapNames(arch);
+  const release = `https://github.com/k3s-io/k3s/releases/tag/${version.replace("+", "%2B")}`;
+  const list = `${names.binary}, ${names.images[0]} (or .tar.gz), ${names.sums} from ${release}, and install.sh from ${K3S_INSTALL_URL}`;
+  if (!existsSync(dir))
+    throw new InputError(
+      `air-gapped install: cluster.k3s.artifacts_dir ${dir} does not exist`,
+      `create it and put the ${arch} files in it: ${list}`,
+    );
+  const need = (name: string, what: string) => {
+    const path = join(dir, name);
+    if (!existsSync(path))
+      throw new InputError(
+        `air-gapped install: ${path} is missing (${what} for ${arch} nodes)`,
+        `put the release's ${name} in cluster.k3s.artifacts_dir; it needs ${list}`,
+      );
+    return path;
+  };
+  const sumsPath = need(names.sums, "the checksum file");
+  const sums = readFileSync(sumsPath, "utf8");
+  const digest = (name: string) => {
+    const d = checksumFor(sums, name);
+    if (!d)
+      throw new InputError(
+        `air-gapped install: ${sumsPath} has no line for \`${name}\``,
+        `use the checksum file of the same K3s release (${version}) and architecture (${arch})`,
+      );
+    return d;
+  };
+  const binaryPath = need(names.binary, "the K3s binary");
+  const imagesName = names.images.find((n) => existsSync(join(dir, n)));
+  if (!imagesName)
+    throw new InputError(
+      `air-gapped install: no images tarball for ${arch} in ${dir} (looked for ${names.images.join(", ")})`,
+      `put the release's ${names.images[0]} (or .tar.gz) in cluster.k3s.artifacts_dir; it needs ${list}`,
+    );
+  return {
+    arch,
+    binary: { name: names.binary, local: binaryPath, remote: K3S_BIN, sha256: digest(names.binary) },
+    images: {
+      name: imagesName,
+      local: join(dir, imagesName),
+      remote: `${K3S_IMAGES_DIR}/${imagesName}`,
+      sha256: digest(imagesName),
+    },
+    script: {
+      name: names.script,
+      local: need(names.script, "K3s' install script"),
+      remote: K3S_INSTALL_SCRIPT,
+    },
+  };
+}
+
+const imagesChange = (a: AirgapArtifacts) => `upload ${a.images.name} to ${K3S_IMAGES_DIR}`;
 
 export const k3s: ShellModule<K3sParams, K3sSeen> = {
   name: "k3s",
@@ -95,6 +208,10 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
       `echo "version=$(${K3S_BIN} --version 2>/dev/null | head -n1)"`,
       `echo "config=$(base64 -w0 ${K3S_CONFIG} 2>/dev/null)"`,
       `echo "active=$(systemctl is-active ${unitName(p.kind)} 2>/dev/null)"`,
+      // Air-gapped: the images tarball's recorded digest (a stat, never a sha256 of 200 MB per run).
+      ...(p.source.mode === "airgap"
+        ? [`echo "images=$(${recordedDigestCommand(p.source.artifacts.images.remote)})"`]
+        : []),
     ].join("; "),
     parse(stdout) {
       const v = Object.fromEntries(
@@ -104,6 +221,7 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
         installedVersion: parseK3sVersion(v.version ?? ""),
         config: v.config ? Buffer.from(v.config, "base64").toString("utf8") : undefined,
         active: v.active === "active",
+        ...(v.images ? { images: v.images } : {}),
       };
     },
   }),
@@ -115,6 +233,9 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
         summary: `write ${K3S_CONFIG}`,
         diff: { path: K3S_CONFIG, before: seen.config ?? "", after: p.config },
       });
+    // Images before the install: K3s imports them when it (re)starts.
+    if (p.source.mode === "airgap" && seen.images !== p.source.artifacts.images.sha256)
+      changes.push({ summary: imagesChange(p.source.artifacts) });
     if (seen.installedVersion !== p.version) {
       changes.push({
         summary: `install K3s ${p.version} (${p.kind}, ${p.source.mode})${seen.installedVersion ? `, replacing ${seen.installedVersion}` : ""}`,
@@ -126,26 +247,40 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
     }
     return changes;
   },
-  async apply({ host }, p, changes) {
+  async apply({ host }, p, changes, seen) {
+    const install = changes.some((c) => c.summary.startsWith("install"));
+    const source = p.source;
+    const airgap = source.mode === "airgap" ? source.artifacts : undefined;
+    const images = airgap !== undefined && changes.some((c) => c.summary === imagesChange(airgap));
+    // Refuse a corrupt download before anything reaches the node (the config included).
+    if (airgap && images) await verifyLocal(airgap.images.local, airgap.images.sha256);
+    if (airgap && install) await verifyLocal(airgap.binary.local, airgap.binary.sha256);
+
     if (changes.some((c) => c.diff)) {
       await run(host, `mkdir -p ${shq(K3S_CONFIG.replace(/\/[^/]+$/, ""))}`);
       await writeFileAtomic(host, K3S_CONFIG, p.config, { mode: "0600", owner: "root", group: "root" });
     }
+    const root = { owner: "root", group: "root" };
+    if (airgap && images)
+      await uploadIfChanged(host, airgap.images.local, airgap.images.remote, {
+        ...root,
+        sha256: airgap.images.sha256,
+        mode: "0644",
+        onProgress: progressLines(host.name, airgap.images.name),
+      });
     const unit = unitName(p.kind);
-    if (changes.some((c) => c.summary.startsWith("install"))) {
-      if (p.source.mode === "airgap") {
-        const a = loadAirgapArtifacts(p.source.dir);
-        await writeFileAtomic(host, K3S_BIN, a.binary, { mode: "0755", owner: "root", group: "root" });
-        // Check what landed, not only what we sent.
-        await run(host, `echo ${shq(`${a.sha256}  ${K3S_BIN}`)} | sha256sum -c --quiet -`);
-        await run(host, `mkdir -p ${shq(K3S_INSTALL_SCRIPT.replace(/\/[^/]+$/, ""))}`);
-        await writeFileAtomic(host, K3S_INSTALL_SCRIPT, a.script, {
-          mode: "0700",
-          owner: "root",
-          group: "root",
+    if (install) {
+      if (airgap) {
+        await uploadIfChanged(host, airgap.binary.local, K3S_BIN, {
+          ...root,
+          sha256: airgap.binary.sha256,
+          mode: "0755",
+          onProgress: progressLines(host.name, airgap.binary.name),
         });
+        await uploadIfChanged(host, airgap.script.local, K3S_INSTALL_SCRIPT, { ...root, mode: "0700" });
       }
-      await run(host, installCommand(p), { timeoutSec: 900 });
+      const replacing = seen?.installedVersion !== undefined && seen.installedVersion !== p.version;
+      await run(host, installCommand(p, { forceRestart: replacing }), { timeoutSec: 900 });
     } else if (changes.some((c) => c.summary.startsWith("restart"))) {
       await run(host, `systemctl restart ${unit}`, { timeoutSec: 300 });
     } else if (changes.some((c) => c.summary.startsWith("start"))) {

@@ -17,11 +17,33 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface PutFileOptions {
+  /** Called as bytes go out: sent so far (increasing), total. */
+  onProgress?: (sent: number, total: number) => void;
+}
+
 export interface Host {
   /** Inventory name of the node. */
   readonly name: string;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Copy a local file to a NEW file `remote` (created exclusively, mode 0600) AS THE LOGIN USER (no
+   * sudo), over the host's existing connection (SFTP). Optional: a host without it gets file contents on
+   * stdin instead (see transport/upload.ts). Throws SftpUnavailableError when the node has no SFTP.
+   */
+  putFile?(local: string, remote: string, opts?: PutFileOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The node's sshd offers no SFTP subsystem: transport/upload.ts falls back to stdin of a command. */
+export class SftpUnavailableError extends Error {
+  constructor(
+    readonly host: string,
+    detail: string,
+  ) {
+    super(`${host}: SFTP is not available: ${detail}`);
+    this.name = "SftpUnavailableError";
+  }
 }
 
 /** POSIX shell single-quoting: the one way we build remote command lines from values. */

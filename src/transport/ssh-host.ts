@@ -1,15 +1,23 @@
 /**
- * One SSH connection per host for the whole run; every command is a channel on it. ssh2 directly (not
- * node-ssh's wrapper) because we need the raw channel: stdin for secrets and sudo passwords, exit
- * signals, and a socket we provide ourselves for ProxyCommand and jump hosts.
+ * One SSH connection per host for the whole run; every command is a channel on it, and so is SFTP
+ * (putFile). ssh2 directly (not node-ssh's wrapper, which opens a connection of its own) because we need
+ * the raw channel: stdin for secrets and sudo passwords, exit signals, a socket we provide ourselves for
+ * ProxyCommand and jump hosts, and ssh2's own sftp.fastPut (parallel chunked writes with progress).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Duplex } from "node:stream";
-import { Client, type ConnectConfig } from "ssh2";
+import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import type { SshSettings } from "../inventory/types.js";
 import { UnreachableError } from "./errors.js";
-import { shq, type ExecOptions, type ExecResult, type Host } from "./host.js";
+import {
+  SftpUnavailableError,
+  shq,
+  type ExecOptions,
+  type ExecResult,
+  type Host,
+  type PutFileOptions,
+} from "./host.js";
 import { verifyHostKey } from "./known-hosts.js";
 
 export interface SshTarget {
@@ -32,6 +40,8 @@ export class SshHost implements Host {
   private lost: Error | undefined;
   /** Set after the first sudo command: whether sudo needs a password on this host. */
   private sudoNeedsPassword: boolean | undefined;
+  /** Set when the node refused the SFTP subsystem (why), so later uploads go straight to stdin. */
+  private noSftp: string | undefined;
 
   private constructor(
     private readonly target: SshTarget,
@@ -189,7 +199,7 @@ export class SshHost implements Host {
     return new UnreachableError(this.name, `cannot connect to ${where}: ${err.message}`);
   }
 
-  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  private liveClient(): Client {
     const client = this.client;
     if (!client || this.lost) {
       throw new UnreachableError(
@@ -198,6 +208,11 @@ export class SshHost implements Host {
         "check the node, then rerun: completed tasks are not repeated",
       );
     }
+    return client;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    this.liveClient();
     // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
     let line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
     let stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.from(opts.stdin);
@@ -228,6 +243,54 @@ export class SshHost implements Host {
       );
     }
     return this.sudoNeedsPassword ? "sudo -S -k -p '' --" : "sudo -n --";
+  }
+
+  /**
+   * SFTP on this connection (a channel like any command), as the login user. `remote` is created
+   * exclusively with mode 0600 (O_EXCL: what mktemp does, without a round trip of its own), then ssh2's
+   * fastPut writes it with 64 requests of 32 KiB in flight, reporting each acknowledged chunk.
+   */
+  async putFile(local: string, remote: string, opts: PutFileOptions = {}): Promise<void> {
+    const client = this.liveClient();
+    // Asked once per connection: a node without the subsystem gets every file on stdin instead.
+    if (this.noSftp !== undefined) throw new SftpUnavailableError(this.name, this.noSftp);
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
+      client.sftp((err, s) => {
+        if (!err) return resolve(s);
+        this.noSftp = err.message;
+        reject(new SftpUnavailableError(this.name, err.message));
+      }),
+    );
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.open(remote, "wx", { mode: 0o600 }, (err, handle) =>
+          err ? reject(err) : sftp.close(handle, (e) => (e ? reject(e) : resolve())),
+        ),
+      );
+      await new Promise<void>((resolve, reject) =>
+        sftp.fastPut(
+          local,
+          remote,
+          {
+            concurrency: 64,
+            chunkSize: 32 * 1024,
+            mode: 0o600,
+            step: (sent, _chunk, total) => opts.onProgress?.(sent, total),
+          },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+    } catch (err) {
+      if (this.lost)
+        throw new UnreachableError(
+          this.name,
+          "connection lost during a file transfer",
+          "check the node, then rerun",
+        );
+      throw new Error(`${this.name}: SFTP upload of ${local} to ${remote} failed: ${(err as Error).message}`);
+    } finally {
+      sftp.end();
+    }
   }
 
   private channel(command: string, stdin: Buffer | undefined, timeoutSec?: number): Promise<ExecResult> {
