@@ -4,6 +4,7 @@
  */
 import type { Inventory } from "../../src/inventory/types.js";
 import { KUBECTL } from "../../src/modules/kube-apply.js";
+import { parseDuration } from "../../src/prometheus/window.js";
 import { withExtraValues } from "../../src/charts/extra-values.js";
 import { renderTemplate } from "../../src/templates/render.js";
 import { MONITORING_RELEASE } from "../monitoring/release.js";
@@ -19,8 +20,19 @@ import { legacySkipVerify, type RedfishPlan } from "./redfish.js";
 export interface KeplerValuesContext {
   chartVersion: string;
   scrapeInterval: string;
+  /** Legacy chart only (its default is 5s): never above the interval, which Prometheus would refuse. */
+  scrapeTimeout: string;
   monitoringRelease: string;
   redfish?: { secret: string; key: string; configFile: string; skipVerify: string };
+}
+
+/**
+ * The legacy chart's ServiceMonitor sets `scrapeTimeout: 5s` by default; with a shorter scrape interval
+ * Prometheus rejects the whole scrape config ("scrape timeout greater than scrape interval") and Kepler is
+ * never scraped. The timeout is the chart's 5s, or the interval when that is shorter.
+ */
+export function scrapeTimeout(interval: string): string {
+  return parseDuration(interval, "cluster.monitoring.scrape_interval") < 5000 ? interval : "5s";
 }
 
 export function keplerValuesContext(inv: Inventory, plan: RedfishPlan): KeplerValuesContext {
@@ -28,6 +40,7 @@ export function keplerValuesContext(inv: Inventory, plan: RedfishPlan): KeplerVa
   return {
     chartVersion: kepler.chartVersion,
     scrapeInterval: monitoring.scrapeInterval,
+    scrapeTimeout: scrapeTimeout(monitoring.scrapeInterval),
     monitoringRelease: MONITORING_RELEASE,
     redfish: plan.enabled
       ? {

@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { describe, expect, test } from "vitest";
 import { role } from "../../roles/kepler/index.js";
 import { legacyRedfishCsv, redfishPlan } from "../../roles/kepler/redfish.js";
+import { scrapeTimeout } from "../../roles/kepler/values.js";
 import type { CopyParams } from "../../src/modules/copy.js";
 import type { HelmReleaseParams } from "../../src/modules/helm-release.js";
 import type { KubeApplyParams } from "../../src/modules/kube-apply.js";
@@ -158,7 +159,12 @@ describe("Kepler, legacy line (boundary)", () => {
     expect(release.version).toBe("0.5.13");
     expect(parse(release.values)).toEqual({
       tolerations: [{ operator: "Exists" }],
-      serviceMonitor: { enabled: true, interval: "15s", labels: { release: "kube-prometheus-stack" } },
+      serviceMonitor: {
+        enabled: true,
+        interval: "15s",
+        scrapeTimeout: "5s",
+        labels: { release: "kube-prometheus-stack" },
+      },
       extraEnvVars: { REDFISH_PROBE_INTERVAL_IN_SECONDS: "60", REDFISH_SKIP_SSL_VERIFY: "true" },
       redfish: { enabled: true, name: "kepler-redfish", fileContent: "" },
     });
@@ -183,6 +189,13 @@ describe("Kepler, legacy line (boundary)", () => {
       metadata: { name: "kepler-redfish", namespace: "kepler" },
       $patch: "delete",
     });
+  });
+
+  test("scrape timeout never above the interval (the chart's 5s default with a 3s interval: Prometheus refuses the config)", () => {
+    expect(scrapeTimeout("3s")).toBe("3s");
+    expect(scrapeTimeout("5s")).toBe("5s");
+    expect(scrapeTimeout("1m")).toBe("5s");
+    expect(scrapeTimeout("500ms")).toBe("500ms");
   });
 
   test("a password that would break the CSV is refused, naming the vault key, never the value", () => {
