@@ -1,10 +1,13 @@
 /**
  * Grafana answers a login with the vault's admin credentials: `GET /api/user` with Basic auth (Grafana's
  * `auth.basic` is on by default) must be 200 with the user's JSON. The password is only ever in the
- * Authorization header; every message names the user and the vault key, never the value.
+ * Authorization header; every message names the user and the vault key, never the value. The login
+ * itself is src/grafana/login.ts, shared with `up` (which resets a password that no longer logs in).
  */
+import { answerProblem, grafanaLogin, GRAFANA_TIMEOUT_MS, refusal } from "../grafana/login.js";
 import { fail, pass, type Verdict } from "./check.js";
-import { httpGet } from "./http-get.js";
+
+export { basicAuth, GRAFANA_TIMEOUT_MS } from "../grafana/login.js";
 
 export interface GrafanaLogin {
   /** `http://<control external IP>:<grafana NodePort>`. */
@@ -17,57 +20,19 @@ export interface GrafanaLogin {
   namespace: string;
 }
 
-export const GRAFANA_TIMEOUT_MS = 10_000;
-
-export function basicAuth(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
-}
-
 export async function checkGrafanaLogin(g: GrafanaLogin, timeoutMs = GRAFANA_TIMEOUT_MS): Promise<Verdict> {
-  const base = g.url.replace(/\/+$/, "");
-  const res = await httpGet(`${base}/api/user`, {
-    headers: { authorization: basicAuth(g.user, g.password), accept: "application/json" },
-    timeoutMs,
-    what: "Grafana",
-    fix:
-      "check that Grafana runs (`kubectl -n " +
-      g.namespace +
-      " get pods`) and that the control node's external_ip and cluster.node_ports.grafana in the inventory are right",
-  });
-  let body: { login?: unknown; isGrafanaAdmin?: unknown; message?: unknown } | undefined;
-  try {
-    body = JSON.parse(res.text) as typeof body;
-  } catch {
-    body = undefined;
-  }
-  if (res.status === 200) {
-    if (typeof body?.login !== "string") {
-      return fail(
-        `${base}/api/user answered 200 without Grafana's user JSON (${res.text.trim().slice(0, 60) || "empty body"})`,
-        "something other than Grafana answers on that port: check cluster.node_ports.grafana in the inventory",
-      );
-    }
-    return pass(
-      `logged in as ${body.login}${body.isGrafanaAdmin === true ? " (Grafana admin)" : ""} at ${base}`,
-    );
-  }
-  if (res.status === 401 || res.status === 403) {
-    const said = typeof body?.message === "string" ? `: ${body.message}` : "";
+  const o = await grafanaLogin(g, { timeoutMs, namespace: g.namespace });
+  if (o.kind === "ok")
+    return pass(`logged in as ${o.login}${o.grafanaAdmin ? " (Grafana admin)" : ""} at ${o.base}`);
+  if (o.kind === "refused") {
     return fail(
-      `Grafana at ${base} refused the login of \`${g.user}\` (HTTP ${res.status}${said})`,
-      `Grafana keeps the admin password in its database from its first start, so a later change of ${g.passwordSource} does not reach it: ` +
-        `put Grafana's current password in the vault (\`powerstack vault edit\`), or reset Grafana's to the vault's: ` +
-        `\`kubectl -n ${g.namespace} exec deploy/<grafana deployment> -c grafana -- grafana cli admin reset-admin-password <password>\``,
+      `Grafana at ${o.base} refused the login of \`${g.user}\` (${refusal(o)})`,
+      `Grafana keeps the admin password in its database from its first start, so a later change of ${g.passwordSource} does not reach it by itself: ` +
+        `\`powerstack up\` resets Grafana's to the vault's; or put Grafana's current password in the vault (\`powerstack vault edit\`); ` +
+        `or reset it by hand, the password typed on stdin: ` +
+        `\`kubectl -n ${g.namespace} exec -i deploy/<grafana deployment> -c grafana -- grafana cli admin reset-admin-password --password-from-stdin\``,
     );
   }
-  if (res.status >= 300 && res.status < 400) {
-    return fail(
-      `${base}/api/user redirects (HTTP ${res.status}) instead of answering: a login proxy or another service is in front`,
-      "point cluster.node_ports.grafana at Grafana's own NodePort",
-    );
-  }
-  return fail(
-    `${base}/api/user answered HTTP ${res.status}${typeof body?.message === "string" ? `: ${body.message}` : ""}`,
-    `look at Grafana's log: \`kubectl -n ${g.namespace} logs deploy/<grafana deployment> -c grafana\``,
-  );
+  const p = answerProblem(o, g.namespace);
+  return fail(p.detail, p.fix);
 }

@@ -1,0 +1,142 @@
+/**
+ * Grafana's admin password is the vault's. Grafana reads GF_SECURITY_ADMIN_PASSWORD (our Secret) only when
+ * it creates its database, and that database outlives reinstalls (Grafana's volume is an NFS PV with
+ * Retain), so a rotated vault password never reaches a Grafana that already ran: it must be reset inside it.
+ *
+ * probe (from the operator's machine, as `powerstack verify` does): one login with the vault's credentials
+ * at the control node's Grafana NodePort. Decisions:
+ *   - logged in                          -> nothing
+ *   - refused (401/403)                  -> reset the password, then log in again (bounded) or fail
+ *   - nothing answers, --check           -> said so: checked when `up` runs, after the release is installed
+ *   - nothing answers / something else   -> fail with the fix
+ * On a first install the probe runs before the Helm release exists; the runner probes the remaining tasks
+ * again after any task changed something (src/engine/runner.ts), so the release task's install makes this
+ * task look again, at a Grafana that is up (`helm upgrade --wait`).
+ *
+ * The reset runs on the control node in Grafana's own container, the password on stdin only:
+ * `grafana cli ... admin reset-admin-password --password-from-stdin` (Grafana reads one line). It resets
+ * the user with id 1: the admin Grafana created with its database.
+ */
+import { PowerstackError } from "../errors.js";
+import type { Module } from "../engine/types.js";
+import { GRAFANA_CONFIG, GRAFANA_CONTAINER, GRAFANA_HOME } from "../grafana/chart.js";
+import { answerProblem, grafanaLogin, refusal, unreachableFix } from "../grafana/login.js";
+import { shq } from "../transport/host.js";
+import { run } from "../transport/run.js";
+import { KUBECTL } from "./kube-apply.js";
+
+export interface GrafanaAdminParams {
+  /** `http://<control external IP>:<grafana NodePort>`. */
+  url: string;
+  user: string;
+  password: string;
+  /** Where the password comes from, for messages: "vault key `grafana_admin_password`". */
+  passwordSource: string;
+  namespace: string;
+  /** Grafana's Deployment (the chart's `grafana.fullname`). */
+  deployment: string;
+  /** --check: an unreachable Grafana is then expected (not installed yet), not a failure. */
+  check: boolean;
+  /** Logins after the reset until one works (default 5, 2 s apart). */
+  recheck?: { attempts: number; delayMs: number };
+  /** Per login (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** What the probe saw; never the password. */
+export type GrafanaAdminSeen =
+  | { state: "ok"; detail: string }
+  | { state: "refused"; detail: string }
+  | { state: "unreachable"; detail: string }
+  | { state: "broken"; detail: string; fix: string };
+
+export const RESET_SUMMARY = "reset Grafana admin password (the vault's no longer logs in)";
+
+const DEFAULT_RECHECK = { attempts: 5, delayMs: 2_000 };
+
+/** One login with the vault's credentials, as a state. */
+export async function observeGrafanaAdmin(p: GrafanaAdminParams): Promise<GrafanaAdminSeen> {
+  try {
+    const o = await grafanaLogin(p, { timeoutMs: p.timeoutMs, namespace: p.namespace });
+    if (o.kind === "ok") return { state: "ok", detail: `logged in as ${o.login} at ${o.base}` };
+    if (o.kind === "refused")
+      return {
+        state: "refused",
+        detail: `Grafana at ${o.base} refused the login of \`${p.user}\` (${refusal(o)})`,
+      };
+    return { state: "broken", ...answerProblem(o, p.namespace) };
+  } catch (err) {
+    // httpGet's "cannot reach Grafana at ...: <reason>" (exit code 3); anything else is a bug, not a state.
+    if (err instanceof PowerstackError) return { state: "unreachable", detail: err.message };
+    throw err;
+  }
+}
+
+/** The command sent to the control node; the password goes to its stdin. */
+export function resetCommand(p: Pick<GrafanaAdminParams, "namespace" | "deployment">): string {
+  return [
+    `${KUBECTL} exec -i -n ${shq(p.namespace)} ${shq(`deploy/${p.deployment}`)} -c ${GRAFANA_CONTAINER} --`,
+    `grafana cli --homepath ${GRAFANA_HOME} --config ${GRAFANA_CONFIG}`,
+    "admin reset-admin-password --password-from-stdin",
+  ].join(" ");
+}
+
+const logsHint = (p: GrafanaAdminParams) =>
+  `\`k3s kubectl -n ${p.namespace} get pods\` and \`k3s kubectl -n ${p.namespace} logs deploy/${p.deployment} -c ${GRAFANA_CONTAINER}\` on the control node`;
+
+export const grafanaAdmin: Module<GrafanaAdminParams, GrafanaAdminSeen> = {
+  name: "grafana-admin",
+  probe: (p) => ({ local: () => observeGrafanaAdmin(p) }),
+  plan(seen, p) {
+    switch (seen.state) {
+      case "ok":
+        return [];
+      case "refused":
+        if (/[\r\n]/.test(p.password))
+          throw new PowerstackError(
+            `${seen.detail}, and ${p.passwordSource} holds a line break: Grafana's CLI reads the new password as one line`,
+            undefined,
+            "put the password on one line (`powerstack vault edit`) and rerun",
+          );
+        return [{ summary: RESET_SUMMARY }];
+      case "unreachable":
+        // In check mode nothing was installed by the tasks before this one: a Grafana that does not answer
+        // yet is what a first install looks like. A real run reaches here only after those tasks ran.
+        if (p.check)
+          return [
+            {
+              summary: `check Grafana's admin login once kube-prometheus-stack is installed and Grafana answers (now: ${seen.detail})`,
+            },
+          ];
+        throw new PowerstackError(seen.detail, undefined, unreachableFix(p.namespace));
+      case "broken":
+        throw new PowerstackError(seen.detail, undefined, seen.fix);
+    }
+  },
+  async apply({ host }, p, _changes, seen) {
+    if (seen.state !== "refused") return;
+    try {
+      await run(host, resetCommand(p), { stdin: `${p.password}\n`, timeoutSec: 120 });
+    } catch (err) {
+      throw new PowerstackError(
+        `resetting Grafana's admin password in ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
+        undefined,
+        `Grafana's pod must be Running: look at ${logsHint(p)}, then rerun`,
+      );
+    }
+    const { attempts, delayMs } = p.recheck ?? DEFAULT_RECHECK;
+    let last: GrafanaAdminSeen = seen;
+    for (let a = 1; a <= attempts; a++) {
+      if (a > 1) await new Promise((r) => setTimeout(r, delayMs));
+      last = await observeGrafanaAdmin(p);
+      if (last.state === "ok") return;
+    }
+    throw new PowerstackError(
+      `Grafana's admin password was reset, but the login still fails ${attempts} time(s): ${last.detail}`,
+      undefined,
+      `\`grafana cli admin reset-admin-password\` resets the user Grafana created first (id 1): if cluster.monitoring.grafana_admin_user ` +
+        `changed since Grafana's database was created, set it back or rename that user in Grafana; if Grafana says the login is ` +
+        `blocked after failed attempts, wait 5 minutes and rerun; otherwise look at ${logsHint(p)}`,
+    );
+  },
+};
