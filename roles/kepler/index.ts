@@ -12,7 +12,7 @@ import { file } from "../../src/modules/file.js";
 import { helmRelease, type HelmReleaseParams } from "../../src/modules/helm-release.js";
 import { kubeApply, namespaceObject, secretObject, type KubeObject } from "../../src/modules/kube-apply.js";
 import {
-  KEPLER_CHARTS,
+  keplerChart,
   KEPLER_DAEMONSET,
   KEPLER_RELEASE,
   POST_RENDER_DIR,
@@ -60,7 +60,7 @@ export function keplerArtifacts(inventory: Inventory, secret: (key: string) => s
     release: {
       release: KEPLER_RELEASE,
       namespace: kepler.namespace,
-      chart: KEPLER_CHARTS[kepler.flavour],
+      chart: keplerChart(inventory),
       version: kepler.chartVersion,
       values: keplerValues(inventory, plan),
       postRenderer: postRender ? POST_RENDER_SCRIPT : undefined,

@@ -1,10 +1,11 @@
 /** The Kepler release and the names derived from it, for both Kepler lines. */
-import type { KeplerFlavour } from "../../src/inventory/types.js";
-import type { ChartSource } from "../../src/modules/helm-release.js";
+import type { Inventory, KeplerFlavour } from "../../src/inventory/types.js";
+import { pinnedChart, type ChartSource, type OnlineChart } from "../../src/modules/chart-source.js";
 
 export const KEPLER_RELEASE = "kepler";
 
-export const KEPLER_CHARTS: Record<KeplerFlavour, ChartSource> = {
+/** Neither line ships CRDs (its ServiceMonitor uses the Prometheus operator's). */
+export const KEPLER_CHARTS: Record<KeplerFlavour, OnlineChart> = {
   current: { kind: "oci", url: "oci://quay.io/sustainable_computing_io/charts/kepler" },
   legacy: {
     kind: "repo",
@@ -13,6 +14,12 @@ export const KEPLER_CHARTS: Record<KeplerFlavour, ChartSource> = {
     chart: "kepler",
   },
 };
+
+/** The chart `up` installs: online per line, or air-gapped `<artifacts_dir>/kepler-<version>.tgz`. */
+export function keplerChart(inventory: Inventory): ChartSource {
+  const { flavour, chartVersion } = inventory.cluster.kepler;
+  return pinnedChart(KEPLER_CHARTS[flavour], chartVersion, inventory.cluster.k3s);
+}
 
 /**
  * The DaemonSet: `kepler.fullname` in the current chart (the release name, as it contains "kepler"),

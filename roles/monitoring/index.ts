@@ -5,13 +5,15 @@
  */
 import type { Role } from "../../src/engine/role.js";
 import type { Inventory } from "../../src/inventory/types.js";
+import { grafanaFullname } from "../../src/grafana/chart.js";
+import { grafanaAdmin } from "../../src/modules/grafana-admin.js";
 import { helmRelease, type HelmReleaseParams } from "../../src/modules/helm-release.js";
 import { kubeApply, namespaceObject, secretObject, type KubeObject } from "../../src/modules/kube-apply.js";
 import { redfishNodes } from "../kepler/redfish.js";
 import { dashboardConfigMaps } from "./dashboards.js";
 import {
   GRAFANA_ADMIN_SECRET,
-  MONITORING_CHART,
+  monitoringChart,
   MONITORING_RELEASE,
   SLACK_SECRET,
   SLACK_SECRET_KEY,
@@ -47,7 +49,7 @@ export function monitoringRelease(inventory: Inventory): HelmReleaseParams {
   return {
     release: MONITORING_RELEASE,
     namespace: m.namespace,
-    chart: MONITORING_CHART,
+    chart: monitoringChart(inventory),
     version: m.chartVersion,
     values: monitoringValues(
       inventory,
@@ -75,6 +77,21 @@ export const role: Role = {
           name: `kube-prometheus-stack ${m.chartVersion}`,
           module: helmRelease,
           params: monitoringRelease(inventory),
+        },
+        {
+          // Grafana keeps the admin password of its first start (its volume survives reinstalls): a
+          // rotated vault password is reset inside Grafana, checked by logging in as verify does.
+          name: "Grafana admin login with the vault's password",
+          module: grafanaAdmin,
+          params: {
+            url: `http://${ctx.control.externalIp}:${inventory.cluster.nodePorts.grafana}`,
+            user: m.grafanaAdminUser,
+            password: ctx.secret(m.grafanaAdminPasswordSecret),
+            passwordSource: `vault key \`${m.grafanaAdminPasswordSecret}\``,
+            namespace: m.namespace,
+            deployment: grafanaFullname(MONITORING_RELEASE),
+            check: ctx.check,
+          },
         },
         {
           name: "Grafana dashboards (power by node, by namespace, CO2)",

@@ -3,16 +3,26 @@
  * They are computed here, once, because the cluster-storage role must know the claims the operator will
  * create, to reserve a volume for each (PersistentVolume.spec.claimRef).
  */
-import type { ChartSource } from "../../src/modules/helm-release.js";
+import type { Inventory } from "../../src/inventory/types.js";
+import { pinnedChart, type ChartSource, type OnlineChart } from "../../src/modules/chart-source.js";
 
 export const MONITORING_RELEASE = "kube-prometheus-stack";
 
-export const MONITORING_CHART: ChartSource = {
+/**
+ * `crds: true`: the chart's `crds` subchart holds the Prometheus operator's 10 CRDs, which Helm never
+ * upgrades; helm-release applies them server-side before an install or a chart-version change.
+ */
+export const MONITORING_CHART: OnlineChart = {
   kind: "repo",
   repoName: "prometheus-community",
   repoUrl: "https://prometheus-community.github.io/helm-charts",
   chart: "kube-prometheus-stack",
+  crds: true,
 };
+
+/** The chart `up` installs: the repository chart, or air-gapped `<artifacts_dir>/kube-prometheus-stack-<version>.tgz`. */
+export const monitoringChart = (inventory: Inventory): ChartSource =>
+  pinnedChart(MONITORING_CHART, inventory.cluster.monitoring.chartVersion, inventory.cluster.k3s);
 
 /**
  * `kube-prometheus-stack.fullname`: the release name when it contains the chart name, truncated to 26

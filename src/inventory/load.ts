@@ -167,7 +167,7 @@ function crossChecks(raw: Raw, src: SourceMap): void {
     src.report(
       ["cluster", "k3s", "install"],
       "air-gapped install needs `artifacts_dir`",
-      "add `artifacts_dir:` with the k3s binary, install.sh and sha256sum-amd64.txt",
+      "add `artifacts_dir:`, a directory holding the K3s release files (k3s or k3s-arm64, k3s-airgap-images-<arch>.tar.zst, sha256sum-<arch>.txt, install.sh), helm-<version>-linux-<arch>.tar.gz with its .sha256sum, and the charts' .tgz files (README: Air-gapped installs)",
     );
   }
   if (raw.cluster.rancher.enabled) {

@@ -22,22 +22,47 @@
  *
  * Charts: OCI references (`oci://...`) directly; repository charts through `helm repo add`, done only
  * when the repository is missing (or points elsewhere), and `helm repo update <repo>` before an install or
- * upgrade, because a cached index may not know the newly pinned version yet. A no-op run touches neither.
+ * upgrade, because a cached index may not know the newly pinned version yet. Air-gapped, the chart's `.tgz`
+ * from the artifacts directory, uploaded to the node only when the node's copy has another sha256, and
+ * installed from there (chart-source.ts: why moving between online and air-gap is not an upgrade). A
+ * no-op run touches none of these.
+ *
+ * CRDs: Helm installs a chart's CRDs (`crds/` of the chart and its subcharts) only on the first install,
+ * skips those that already exist (e.g. older ones a teardown left: Helm never deletes CRDs) and never
+ * upgrades them (kube-prometheus-stack README, "Upgrading Chart": "With Helm v3, CRDs created by this chart
+ * are not updated by default and should be manually updated"; helm.sh/docs/chart_best_practices/
+ * custom_resource_definitions). A chart bump would then run a newer operator on old CRDs. So for a release
+ * whose chart ships CRDs, `helm show crds` of the pinned chart (it prints Chart.CRDObjects(), which
+ * includes subcharts' `crds/`, helm pkg/chart/chart.go; checked with Helm 3.17.3: for kube-prometheus-stack
+ * 88.5.3 the 10 CRDs of its `crds` subchart) is applied server-side BEFORE an install, a
+ * chart-version change, or the retry of a failed revision; never for a values-only change and never on a
+ * no-op run. (The chart's own `crds.upgradeJob` is a preview, off by default, and runs a hook Job with
+ * images of its own, one more thing an air-gapped node must carry.) Server-side apply also avoids the 256 KiB last-applied annotation these CRDs
+ * exceed, and `--force-conflicts` takes the fields over from Helm, which created them.
  */
 import { createHash } from "node:crypto";
 import { PowerstackError } from "../errors.js";
 import type { Change, ShellModule } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
+import { uploadIfChanged } from "../transport/upload.js";
+import {
+  chartIdentity,
+  chartName,
+  chartRef,
+  chartShipsCrds,
+  requireArchive,
+  type ChartSource,
+} from "./chart-source.js";
 import { HELM_BIN } from "./helm-binary.js";
 import { K3S_BIN } from "./k3s.js";
+import { FIELD_MANAGER, KUBECTL } from "./kube-apply.js";
 import { K3S_KUBECONFIG } from "./kubeconfig.js";
+
+export { chartName, chartRef, type ChartSource } from "./chart-source.js";
 
 /** Helm pointed at the server's admin kubeconfig (as the Cluster boundary does). */
 export const HELM = `KUBECONFIG=${K3S_KUBECONFIG} ${HELM_BIN}`;
-
-export type ChartSource =
-  { kind: "oci"; url: string } | { kind: "repo"; repoName: string; repoUrl: string; chart: string };
 
 export interface HelmReleaseParams {
   release: string;
@@ -52,6 +77,12 @@ export interface HelmReleaseParams {
   extraInputs?: string;
   /** `--wait --timeout`: how long Helm waits for the release's workloads to be ready (default 600 s). */
   timeoutSec?: number;
+  /**
+   * Apply the chart's CRDs server-side before an install or a chart-version change (Helm never upgrades
+   * CRDs). Default: whether the chart source says it ships CRDs (`crds: true`). Not part of the
+   * fingerprint: it changes no manifest of the release.
+   */
+  applyCrds?: boolean;
 }
 
 export interface ReleaseRevision {
@@ -75,15 +106,6 @@ const DEFAULT_TIMEOUT_SEC = 600;
 const MARK = "@@helm-release";
 const FINGERPRINT = /powerstack inputs sha256:([0-9a-f]{64})/;
 
-export function chartRef(c: ChartSource): string {
-  return c.kind === "oci" ? c.url : `${c.repoName}/${c.chart}`;
-}
-
-/** The chart's name as Helm records it in a release (`<name>-<version>`). */
-export function chartName(c: ChartSource): string {
-  return c.kind === "oci" ? c.url.replace(/\/+$/, "").split("/").pop()! : c.chart;
-}
-
 export function fingerprint(p: HelmReleaseParams): string {
   const inputs = {
     chart: chartIdentity(p.chart),
@@ -94,8 +116,6 @@ export function fingerprint(p: HelmReleaseParams): string {
   };
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
-/** Where the chart comes from, by URL: a repository renamed locally is the same chart, another URL is not. */
-const chartIdentity = (s: ChartSource) => (s.kind === "oci" ? s.url : `${s.repoUrl}#${s.chart}`);
 
 export const description = (p: HelmReleaseParams) => `powerstack inputs sha256:${fingerprint(p)}`;
 
@@ -197,6 +217,30 @@ function releaseChange(seen: HelmReleaseSeen, p: HelmReleaseParams): string | un
   return undefined;
 }
 
+/**
+ * Pure: whether the chart's CRDs are applied before this install or upgrade: on install, on a chart-version
+ * change, and on the retry of a failed revision (its CRD step may not have run; applying the same CRDs
+ * again changes nothing). Not for a values-only change.
+ */
+export function crdsNeeded(seen: HelmReleaseSeen, p: HelmReleaseParams): boolean {
+  if (!(p.applyCrds ?? chartShipsCrds(p.chart))) return false;
+  const latest = seen.latest;
+  if (seen.toolsAbsent || !latest || latest.status === "failed") return true;
+  return latest.chart !== `${chartName(p.chart)}-${p.version}`;
+}
+
+/**
+ * `helm show crds` of the pinned chart (on the node: the repository, registry or uploaded archive), applied
+ * server-side as powerstack's field manager. Through a temp file: a failing `helm show` must not become an
+ * empty, "successful" apply (POSIX sh has no pipefail), and no CRDs at all is an error, not a silent no-op.
+ */
+export function crdsCommand(p: HelmReleaseParams): string {
+  const show = `${HELM} show crds ${shq(chartRef(p.chart))} --version ${shq(p.version)}`;
+  const apply = `${KUBECTL} apply --server-side --field-manager=${FIELD_MANAGER} --force-conflicts -f "$crds"`;
+  const none = `{ echo ${shq(`helm show crds printed no CRDs for ${chartName(p.chart)} ${p.version}`)} >&2; false; }`;
+  return `crds=$(mktemp) && { ${show} > "$crds" && { [ -s "$crds" ] || ${none}; } && ${apply}; rc=$?; rm -f "$crds"; [ "$rc" -eq 0 ]; }`;
+}
+
 type RepoState = "ok" | "missing" | "elsewhere";
 
 function repoState(seen: HelmReleaseSeen, c: ChartSource): RepoState {
@@ -223,6 +267,12 @@ export const helmRelease: ShellModule<HelmReleaseParams, HelmReleaseSeen> = {
     const release = releaseChange(seen, p);
     if (!release) return [];
     const changes: Change[] = [];
+    // A missing archive is an input error, found before anything is touched (also by --check).
+    requireArchive(p.chart, p.version);
+    if (p.chart.kind === "archive")
+      changes.push({
+        summary: `chart archive ${p.chart.local} -> ${p.chart.remote} (sent only if the node's copy differs)`,
+      });
     if (p.chart.kind === "repo") {
       const state = repoState(seen, p.chart);
       if (state === "missing")
@@ -230,6 +280,10 @@ export const helmRelease: ShellModule<HelmReleaseParams, HelmReleaseSeen> = {
       if (state === "elsewhere")
         changes.push({ summary: `point Helm repository ${p.chart.repoName} at ${p.chart.repoUrl}` });
     }
+    if (crdsNeeded(seen, p))
+      changes.push({
+        summary: `apply the CRDs of ${chartName(p.chart)} ${p.version} server-side (Helm never upgrades CRDs)`,
+      });
     // --diff shows the values of a first install; an upgrade names its reason (the previous values are not
     // read back: that would cost every no-op run another Helm call).
     changes.push({
@@ -255,6 +309,20 @@ export const helmRelease: ShellModule<HelmReleaseParams, HelmReleaseSeen> = {
         });
       await run(host, `${HELM} repo update ${shq(chart.repoName)}`, { timeoutSec: 180 });
     }
+    if (chart.kind === "archive") {
+      requireArchive(chart, p.version);
+      await uploadIfChanged(host, chart.local, chart.remote, { mode: "0644" });
+    }
+    if (crdsNeeded(seen, p))
+      try {
+        await run(host, crdsCommand(p), { timeoutSec: 300 });
+      } catch (err) {
+        throw new PowerstackError(
+          `applying the CRDs of ${chartName(p.chart)} ${p.version} failed (the release was left as it is): ${(err as Error).message}`,
+          undefined,
+          "check that K3s answers (`k3s kubectl get crd` on the control node) and rerun: the CRDs are applied again before the upgrade",
+        );
+      }
     try {
       await run(host, upgradeCommand(p), {
         stdin: p.values,

@@ -51,7 +51,8 @@ export interface Rendered {
 const release = (p: HelmReleaseParams, postRender?: RenderedRelease["postRender"]): RenderedRelease => ({
   name: p.release,
   namespace: p.namespace,
-  chart: chartRef(p.chart),
+  // Air-gapped: the operator's `<artifacts_dir>/<chart>-<version>.tgz`, which `up` uploads and installs.
+  chart: p.chart.kind === "archive" ? p.chart.local : chartRef(p.chart),
   version: p.version,
   values: p.values,
   ...(postRender ? { postRender } : {}),

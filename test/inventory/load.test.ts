@@ -215,7 +215,7 @@ describe("inventory errors name file, line, column, key and fix", () => {
       col: 19,
       key: "cluster.k3s.install",
       message: /needs `artifacts_dir`/,
-      fix: /sha256sum-amd64.txt/,
+      fix: /sha256sum-<arch>.txt/,
     });
   });
 

@@ -3,9 +3,17 @@
  * release, the exact commands, values on stdin only, and above all that an unchanged release gets NO new
  * revision (kube-prometheus-stack makes one on every `helm upgrade`: prometheus-community/helm-charts #5236).
  */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { parseAllDocuments } from "yaml";
 import type { Facts } from "../../src/engine/facts.js";
+import { InputError } from "../../src/errors.js";
+import { chartName, chartRef, pinnedChart, type OnlineChart } from "../../src/modules/chart-source.js";
 import {
+  crdsCommand,
   description,
   fingerprint,
   helmRelease,
@@ -15,7 +23,12 @@ import {
   type HelmReleaseParams,
   type HelmReleaseSeen,
 } from "../../src/modules/helm-release.js";
+import { K8sSchemaValidator } from "../support/k8s-schema.js";
+import { chartPath, helm, requireCharts } from "../support/real-helm.js";
+import { bumpedChart, bumpedKubePrometheusStack, PINNED_OPERATOR_VERSION } from "./bumped-chart.js";
 import { FakeControlNode } from "./fake-control-node.js";
+
+const haveCharts = requireCharts();
 
 const facts = {} as Facts;
 const kps: HelmReleaseParams = {
@@ -203,7 +216,9 @@ describe("helm-release commands (boundary)", () => {
 
   test("OCI chart: no repository at all; the post-renderer is passed; a chart bump upgrades", async () => {
     const node = new FakeControlNode();
-    node.files.set(kepler.postRenderer!, { content: "#!/bin/sh\n", mode: "755" });
+    // The fake renders with the real Helm: a pass-through post-renderer, and 0.11.5 made from 0.11.4.
+    node.files.set(kepler.postRenderer!, { content: "#!/bin/sh\ncat\n", mode: "755" });
+    node.charts.set("kepler-0.11.5", await bumpedChart("keplerCurrent", "0.11.5"));
     expect(await converge(node, kepler)).toEqual(["install kepler/kepler: kepler 0.11.4"]);
     expect(node.actions()).toEqual([upgradeCommand(kepler)]);
     expect(upgradeCommand(kepler)).toBe(
@@ -218,6 +233,20 @@ describe("helm-release commands (boundary)", () => {
       "kepler-0.11.5",
     ]);
   });
+
+  test.skipIf(!haveCharts)(
+    "a template error of the real Helm fails the upgrade as on a node; no revision, no objects",
+    async () => {
+      const node = new FakeControlNode();
+      const broken = { ...kepler, values: "daemonset: 5\n", postRenderer: undefined, extraInputs: undefined };
+      await expect(converge(node, broken)).rejects.toMatchObject({
+        message: expect.stringContaining("can't evaluate field hostPID in type interface {}"),
+        fix: expect.stringMatching(/helm status kepler -n kepler/),
+      });
+      expect(node.releases.size).toBe(0);
+      expect([...node.objects.keys()].filter((k) => k.includes("/kepler/"))).toEqual([]);
+    },
+  );
 
   test("a failed upgrade names where to look", async () => {
     const node = new FakeControlNode();
@@ -237,5 +266,321 @@ describe("without the tools (boundary)", () => {
       fix: expect.stringMatching(/--only k3s-server,k3s-ready,helm/),
     });
     expect(node.actions()).toEqual([]);
+  });
+});
+
+// --- CRDs (defect #6) and air-gapped charts ------------------------------------------------------------
+
+/** kube-prometheus-stack as the monitoring role gives it: its chart ships CRDs. */
+const KPS_ONLINE: OnlineChart = { ...(kps.chart as OnlineChart), crds: true };
+const kpsCrds: HelmReleaseParams = { ...kps, chart: KPS_ONLINE };
+const CRD_SUMMARY = (v: string) =>
+  `apply the CRDs of kube-prometheus-stack ${v} server-side (Helm never upgrades CRDs)`;
+const PROMETHEUS_CRD = "CustomResourceDefinition/prometheuses.monitoring.coreos.com";
+const operatorVersion = (node: FakeControlNode): string | undefined =>
+  node.objects.get(PROMETHEUS_CRD)?.metadata.annotations?.["operator.prometheus.io/version"];
+const liveCrds = (node: FakeControlNode) =>
+  [...node.objects.keys()].filter((k) => k.startsWith("CustomResourceDefinition/"));
+
+/** A command as a reviewer reads it. */
+function short(cmd: string): string {
+  if (cmd.startsWith("crds=$(mktemp)"))
+    return `crds ${/show crds '([^']+)' --version '([^']+)'/.exec(cmd)!.slice(1).join(" ")}`;
+  if (cmd.includes("helm upgrade --install"))
+    return `upgrade ${/upgrade --install '[^']+' '([^']+)' --version '([^']+)'/.exec(cmd)!.slice(1).join(" ")}`;
+  if (cmd.includes(" repo add ")) return "repo add";
+  if (cmd.includes(" repo update ")) return "repo update";
+  if (cmd.includes("sha256sum -c")) return `upload ${/mv -f "\$t" '([^']+)'/.exec(cmd)![1]}`;
+  if (cmd.startsWith("if [ -f ")) return "upload check";
+  return cmd;
+}
+const since = (node: FakeControlNode, n: number) => node.actions().slice(n).map(short);
+
+/** What a teardown leaves: an older operator's CRD (Helm never deletes CRDs). */
+const staleCrd = () => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: {
+    name: "prometheuses.monitoring.coreos.com",
+    annotations: { "operator.prometheus.io/version": "0.70.0" },
+  },
+  spec: {
+    group: "monitoring.coreos.com",
+    names: { kind: "Prometheus", plural: "prometheuses" },
+    scope: "Namespaced",
+    versions: [{ name: "v1", served: true, storage: true }],
+  },
+});
+
+describe("CRDs before install and chart bumps (boundary)", () => {
+  const plan = (seen: HelmReleaseSeen, p: HelmReleaseParams) =>
+    helmRelease.plan(seen, p).map((c) => c.summary);
+
+  test("decisions: CRDs on install, chart-version change and failed retry; never for values only or a no-op", () => {
+    expect(plan({ toolsAbsent: false, repos: deployed(kps).repos }, kpsCrds)).toEqual([
+      CRD_SUMMARY("88.5.3"),
+      "install monitoring/kube-prometheus-stack: kube-prometheus-stack 88.5.3",
+    ]);
+    expect(plan(deployed(kpsCrds), kpsCrds)).toEqual([]);
+    expect(plan(deployed(kpsCrds), { ...kpsCrds, values: "x: 1\n" })).toEqual([
+      "upgrade monitoring/kube-prometheus-stack: values changed (revision 3 was made from other inputs)",
+    ]);
+    expect(plan(deployed(kpsCrds), { ...kpsCrds, version: "88.6.0" })).toEqual([
+      CRD_SUMMARY("88.6.0"),
+      "upgrade monitoring/kube-prometheus-stack: chart 88.5.3 -> 88.6.0",
+    ]);
+    expect(plan(deployed(kpsCrds, { status: "failed" }), kpsCrds)).toEqual([
+      CRD_SUMMARY("88.5.3"),
+      "upgrade monitoring/kube-prometheus-stack: revision 3 failed, retry with kube-prometheus-stack 88.5.3",
+    ]);
+    // A per-release option: off for a chart that ships none (Kepler), or turned off explicitly.
+    expect(plan({ toolsAbsent: false, repos: [] }, kepler)).toEqual(["install kepler/kepler: kepler 0.11.4"]);
+    expect(plan(deployed(kpsCrds), { ...kpsCrds, version: "88.6.0", applyCrds: false })).toEqual([
+      "upgrade monitoring/kube-prometheus-stack: chart 88.5.3 -> 88.6.0",
+    ]);
+    // Not part of the fingerprint: turning it on upgrades nothing that is deployed.
+    expect(fingerprint(kpsCrds)).toBe(fingerprint(kps));
+  });
+
+  test("the command: helm show crds of the pinned chart, applied server-side, through a temp file", () => {
+    expect(crdsCommand(kpsCrds)).toBe(
+      `crds=$(mktemp) && { KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm show crds 'prometheus-community/kube-prometheus-stack' --version '88.5.3' > "$crds" && ` +
+        `{ [ -s "$crds" ] || { echo 'helm show crds printed no CRDs for kube-prometheus-stack 88.5.3' >&2; false; }; } && ` +
+        `/usr/local/bin/k3s kubectl apply --server-side --field-manager=powerstack --force-conflicts -f "$crds"; rc=$?; rm -f "$crds"; [ "$rc" -eq 0 ]; }`,
+    );
+  });
+
+  test.skipIf(!haveCharts)(
+    "install: the chart's CRDs replace stale ones a teardown left, before Helm (which skips existing CRDs) runs",
+    async () => {
+      const node = new FakeControlNode();
+      node.objects.set(PROMETHEUS_CRD, staleCrd());
+      expect(await converge(node, kpsCrds)).toEqual([
+        "add Helm repository prometheus-community (https://prometheus-community.github.io/helm-charts)",
+        CRD_SUMMARY("88.5.3"),
+        "install monitoring/kube-prometheus-stack: kube-prometheus-stack 88.5.3",
+      ]);
+      expect(since(node, 0)).toEqual([
+        "repo add",
+        "repo update",
+        "crds prometheus-community/kube-prometheus-stack 88.5.3",
+        "upgrade prometheus-community/kube-prometheus-stack 88.5.3",
+      ]);
+      expect(operatorVersion(node)).toBe(PINNED_OPERATOR_VERSION);
+      expect(liveCrds(node)).toHaveLength(10);
+      // What real Helm rendered is live: the operator the CRDs are for.
+      expect(node.objects.get("Deployment/monitoring/kube-prometheus-stack-operator")).toBeDefined();
+
+      // Without the CRD step, Helm's install skips the existing CRD: the old one stays (the defect).
+      const helmOnly = new FakeControlNode();
+      helmOnly.objects.set(PROMETHEUS_CRD, staleCrd());
+      await converge(helmOnly, { ...kpsCrds, applyCrds: false });
+      expect(operatorVersion(helmOnly)).toBe("0.70.0");
+    },
+  );
+
+  test.skipIf(!haveCharts)(
+    "a chart-version bump applies the new chart's CRDs BEFORE the upgrade; values-only changes and reruns do not",
+    async () => {
+      const bumped = await bumpedKubePrometheusStack("88.6.0", "0.99.0");
+      const node = new FakeControlNode();
+      node.charts.set("kube-prometheus-stack-88.6.0", bumped);
+      await converge(node, kpsCrds);
+      expect(operatorVersion(node)).toBe(PINNED_OPERATOR_VERSION);
+
+      let n = node.actions().length;
+      const sent = node.sent.length;
+      expect(await converge(node, kpsCrds)).toEqual([]);
+      expect(node.sent.length - sent).toBe(1); // the probe, nothing else
+
+      const values30d = { ...kpsCrds, values: kps.values.replace("10d", "30d") };
+      await converge(node, values30d);
+      expect(since(node, n)).toEqual([
+        "repo update",
+        "upgrade prometheus-community/kube-prometheus-stack 88.5.3",
+      ]);
+
+      n = node.actions().length;
+      expect(await converge(node, { ...values30d, version: "88.6.0" })).toEqual([
+        CRD_SUMMARY("88.6.0"),
+        "upgrade monitoring/kube-prometheus-stack: chart 88.5.3 -> 88.6.0",
+      ]);
+      expect(since(node, n)).toEqual([
+        "repo update",
+        "crds prometheus-community/kube-prometheus-stack 88.6.0",
+        "upgrade prometheus-community/kube-prometheus-stack 88.6.0",
+      ]);
+      expect(operatorVersion(node)).toBe("0.99.0");
+      expect(node.releases.get("monitoring/kube-prometheus-stack")!.map((r) => r.chart)).toEqual([
+        "kube-prometheus-stack-88.5.3",
+        "kube-prometheus-stack-88.5.3",
+        "kube-prometheus-stack-88.6.0",
+      ]);
+      const before = node.sent.length;
+      expect(await converge(node, { ...values30d, version: "88.6.0" })).toEqual([]);
+      expect(node.sent.length - before).toBe(1);
+      expect(node.releases.get("monitoring/kube-prometheus-stack")).toHaveLength(3);
+
+      // The same bump by Helm alone leaves the old CRDs under the new operator.
+      const helmOnly = new FakeControlNode();
+      helmOnly.charts.set("kube-prometheus-stack-88.6.0", bumped);
+      await converge(helmOnly, { ...kpsCrds, applyCrds: false });
+      await converge(helmOnly, { ...kpsCrds, applyCrds: false, version: "88.6.0" });
+      expect(operatorVersion(helmOnly)).toBe(PINNED_OPERATOR_VERSION);
+    },
+  );
+
+  test.skipIf(!haveCharts)(
+    "CRDs asked of a chart that has none: refused before Helm runs, the release left as it is",
+    async () => {
+      const node = new FakeControlNode();
+      node.files.set(kepler.postRenderer!, { content: "#!/bin/sh\ncat\n", mode: "755" });
+      await expect(converge(node, { ...kepler, applyCrds: true })).rejects.toMatchObject({
+        message: expect.stringMatching(
+          /^applying the CRDs of kepler 0\.11\.4 failed \(the release was left as it is\): [\s\S]*printed no CRDs/,
+        ),
+      });
+      expect(node.actions().map(short)).toEqual([
+        "crds oci://quay.io/sustainable_computing_io/charts/kepler 0.11.4",
+      ]);
+      expect(node.releases.size).toBe(0);
+    },
+  );
+});
+
+describe.skipIf(!haveCharts)("helm show crds of the pinned kube-prometheus-stack (real Helm)", () => {
+  test("the prometheus-operator's 10 CRDs, from the chart's `crds` subchart, each a valid apiextensions.k8s.io/v1 CRD", async () => {
+    const { stdout } = await helm(["show", "crds", chartPath("kubePrometheusStack"), "--version", "88.5.3"]);
+    const crds = parseAllDocuments(stdout)
+      .map((d) => d.toJS())
+      .filter(Boolean) as Array<Record<string, any>>;
+    expect(crds.map((c) => c.spec.names.kind).sort()).toEqual([
+      "Alertmanager",
+      "AlertmanagerConfig",
+      "PodMonitor",
+      "Probe",
+      "Prometheus",
+      "PrometheusAgent",
+      "PrometheusRule",
+      "ScrapeConfig",
+      "ServiceMonitor",
+      "ThanosRuler",
+    ]);
+    const validator = new K8sSchemaValidator();
+    for (const c of crds) {
+      expect(c.apiVersion).toBe("apiextensions.k8s.io/v1");
+      expect(c.kind).toBe("CustomResourceDefinition");
+      expect(c.spec.group).toBe("monitoring.coreos.com");
+      expect(c.metadata.name).toBe(`${c.spec.names.plural}.monitoring.coreos.com`);
+      expect(c.metadata.annotations["operator.prometheus.io/version"]).toBe(PINNED_OPERATOR_VERSION);
+      expect(c.spec.versions.filter((v: { storage: boolean }) => v.storage)).toHaveLength(1);
+      for (const v of c.spec.versions) expect(v.schema?.openAPIV3Schema?.type).toBe("object");
+      expect(validator.errors(c)).toEqual([]);
+    }
+    // All of them are the `crds` subchart's: the parent chart has no crds/ of its own.
+    const crdFiles = execFileSync("tar", ["-tzf", chartPath("kubePrometheusStack")], { encoding: "utf8" })
+      .split("\n")
+      // A chart's CRDs are the files of its `crds/` directory: the parent's or a subchart's.
+      .filter((f) => /^kube-prometheus-stack\/(charts\/[^/]+\/)?crds\/[^/]+\.yaml$/.test(f));
+    expect(crdFiles).toHaveLength(10);
+    expect(crdFiles.every((f) => f.startsWith("kube-prometheus-stack/charts/crds/crds/"))).toBe(true);
+    // Applied server-side for a reason: several exceed the 256 KiB last-applied annotation of client-side apply.
+    expect(crds.filter((c) => JSON.stringify(c).length > 262_144).length).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!haveCharts)("air-gapped charts: the .tgz from the artifacts directory (boundary)", () => {
+  const artifacts = () => {
+    const dir = mkdtempSync(join(tmpdir(), "powerstack-artifacts-"));
+    copyFileSync(chartPath("kubePrometheusStack"), join(dir, "kube-prometheus-stack-88.5.3.tgz"));
+    return dir;
+  };
+  const airgapped = (dir: string, p = kpsCrds): HelmReleaseParams => ({
+    ...p,
+    chart: pinnedChart(KPS_ONLINE, p.version, { install: "airgap", artifactsDir: dir }),
+  });
+  const REMOTE = "/var/lib/powerstack/charts/kube-prometheus-stack-88.5.3.tgz";
+
+  test("uploaded only when the node's copy differs; CRDs and the release from that file; no repository", async () => {
+    const dir = artifacts();
+    const p = airgapped(dir);
+    expect(chartRef(p.chart)).toBe(REMOTE);
+    expect(chartName(p.chart)).toBe("kube-prometheus-stack");
+    const node = new FakeControlNode();
+    expect(await converge(node, p)).toEqual([
+      `chart archive ${dir}/kube-prometheus-stack-88.5.3.tgz -> ${REMOTE} (sent only if the node's copy differs)`,
+      CRD_SUMMARY("88.5.3"),
+      "install monitoring/kube-prometheus-stack: kube-prometheus-stack 88.5.3",
+    ]);
+    expect(since(node, 0)).toEqual([
+      "upload check",
+      `upload ${REMOTE}`,
+      `crds ${REMOTE} 88.5.3`,
+      `upgrade ${REMOTE} 88.5.3`,
+    ]);
+    expect(
+      node.files.get(REMOTE)!.data!.equals(readFileSync(join(dir, "kube-prometheus-stack-88.5.3.tgz"))),
+    ).toBe(true);
+    expect(node.releases.get("monitoring/kube-prometheus-stack")![0]!.chart).toBe(
+      "kube-prometheus-stack-88.5.3",
+    );
+    expect(liveCrds(node)).toHaveLength(10);
+    expect(node.repos).toEqual([]);
+
+    const sent = node.sent.length;
+    expect(await converge(node, p)).toEqual([]);
+    expect(node.sent.length - sent).toBe(1);
+
+    // New values: the node's archive is still the operator's, so it is not sent again.
+    let n = node.actions().length;
+    const p30 = airgapped(dir, { ...kpsCrds, values: kps.values.replace("10d", "30d") });
+    await converge(node, p30);
+    expect(since(node, n)).toEqual(["upload check", `upgrade ${REMOTE} 88.5.3`]);
+
+    // A node copy that is not the operator's file any more is replaced before the next upgrade.
+    node.files.set(REMOTE, { content: "corrupt", mode: "644", data: Buffer.from("corrupt") });
+    n = node.actions().length;
+    await converge(node, airgapped(dir, { ...kpsCrds, values: kps.values.replace("10d", "45d") }));
+    expect(since(node, n)).toEqual(["upload check", `upload ${REMOTE}`, `upgrade ${REMOTE} 88.5.3`]);
+  });
+
+  test("switching online -> air-gap with the same chart version and values is not an upgrade", async () => {
+    const node = new FakeControlNode();
+    await converge(node, kpsCrds);
+    const p = airgapped(artifacts());
+    expect(fingerprint(p)).toBe(fingerprint(kpsCrds));
+    // The identity is the upstream chart the archive was pulled from: without one it is another chart.
+    expect(fingerprint({ ...p, chart: { ...p.chart, origin: undefined } as typeof p.chart })).not.toBe(
+      fingerprint(kpsCrds),
+    );
+    const sent = node.sent.length;
+    expect(await converge(node, p)).toEqual([]);
+    expect(node.sent.length - sent).toBe(1);
+    expect(node.releases.get("monitoring/kube-prometheus-stack")).toHaveLength(1);
+  });
+
+  test("a missing archive is an input error naming the file and the fix, before anything is sent", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "powerstack-artifacts-"));
+    const node = new FakeControlNode();
+    const err = await converge(node, airgapped(empty)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err).toMatchObject({
+      message: `air-gapped install: chart archive ${empty}/kube-prometheus-stack-88.5.3.tgz is missing`,
+      fix: "on a machine with network access run `helm pull kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 88.5.3` (it writes kube-prometheus-stack-88.5.3.tgz) and copy the file into cluster.k3s.artifacts_dir",
+    });
+    expect(node.actions()).toEqual([]);
+    const oci = {
+      ...kepler,
+      chart: pinnedChart(kepler.chart as OnlineChart, "0.11.4", { install: "airgap", artifactsDir: empty }),
+    };
+    await expect(converge(node, oci)).rejects.toMatchObject({
+      fix: expect.stringContaining(
+        "`helm pull oci://quay.io/sustainable_computing_io/charts/kepler --version 0.11.4`",
+      ),
+    });
+    // A release already up to date needs no archive: a no-op rerun does not fail for it.
+    const done = new FakeControlNode();
+    await converge(done, kpsCrds);
+    expect(await converge(done, airgapped(empty))).toEqual([]);
   });
 });

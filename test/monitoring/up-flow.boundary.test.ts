@@ -6,28 +6,72 @@
  * It proves the properties that matter on real servers: --check sends nothing that acts; the first run
  * converges; the rerun is ONE probe round trip with zero changes and no Helm revision; a changed value
  * upgrades only its release; rotated BMC credentials restart Kepler without a Helm upgrade; and no
- * secret is ever in a command line.
+ * secret is ever in a command line. The fake renders every release with the REAL Helm on the pinned
+ * charts (fake-control-node.ts), so a values or post-renderer mistake fails here as it would on a node.
+ *
+ * Grafana's admin login (a task of the monitoring role, checked from the operator's machine) meets a
+ * minimal Grafana on 127.0.0.1 standing behind the NodePort: it answers `GET /api/user` once the release
+ * exists, with the credentials of the live Secret (grafana-admin.boundary.test.ts tests that task itself).
  */
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FACTS_SCRIPT } from "../../src/engine/facts.js";
 import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
 import { runPlays } from "../../src/engine/run-plays.js";
 import { Runner } from "../../src/engine/runner.js";
 import type { TaskResult } from "../../src/engine/types.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { packageRoot } from "../../src/package-root.js";
+import { renderArtifacts } from "../../src/render/artifacts.js";
+import { chartPath, requireCharts } from "../support/real-helm.js";
+import { bumpedKubePrometheusStack, PINNED_OPERATOR_VERSION } from "./bumped-chart.js";
 import { FakeControlNode } from "./fake-control-node.js";
 import { inventory, SECRETS, VAULT } from "./fixtures.js";
 
 const ONLY = ["cluster-storage", "monitoring", "kepler"];
+const haveCharts = requireCharts();
+
+/** Grafana behind its NodePort, for the role's admin-login task: up once the release is installed. */
+let grafanaNode: FakeControlNode | undefined;
+let grafana: Server;
+let grafanaPort = 0;
+beforeAll(async () => {
+  grafana = createServer((req, res) => {
+    const node = grafanaNode;
+    const secret = node?.objects.get("Secret/monitoring/grafana-admin");
+    if (!node?.releases.has("monitoring/kube-prometheus-stack") || !secret) return void req.socket.destroy();
+    const d = (k: string) => Buffer.from(secret.data[k], "base64").toString("utf8");
+    const login = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
+    res.setHeader("content-type", "application/json");
+    if (req.url !== "/api/user" || login !== `${d("admin-user")}:${d("admin-password")}`) {
+      res.statusCode = 401;
+      return void res.end('{"message":"Invalid username or password"}');
+    }
+    res.end(JSON.stringify({ id: 1, login: d("admin-user"), isGrafanaAdmin: true, orgId: 1 }));
+  });
+  await new Promise<void>((r) => grafana.listen(0, "127.0.0.1", r));
+  grafanaPort = (grafana.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  grafana.closeAllConnections();
+  await new Promise((r) => grafana.close(r));
+});
 
 async function up(
-  inv: Inventory,
+  invIn: Inventory,
   node: FakeControlNode,
   opts: { check?: boolean; vault?: Record<string, string> } = {},
 ) {
   const vault = opts.vault ?? VAULT;
+  grafanaNode = node;
+  const inv = structuredClone(invIn);
+  inv.nodes.find((n) => n.role === "control")!.externalIp = "127.0.0.1";
+  inv.cluster.nodePorts.grafana = grafanaPort;
   const plays = filterRoles(loadPlaybook(join(packageRoot(), "playbooks", "up.yaml")), ONLY);
   const results: TaskResult[] = [];
   const runner = new Runner({
@@ -48,6 +92,8 @@ async function up(
 
 /** A command as a reviewer reads it. */
 function action(cmd: string, stdin?: Buffer): string {
+  const crds = /^crds=\$\(mktemp\) && \{ \S+ \S+ show crds ('[^']+' --version '[^']+')/.exec(cmd);
+  if (crds) return `helm show crds ${crds[1]} | kubectl apply --server-side`;
   if (cmd.startsWith("/usr/local/bin/k3s kubectl apply --server-side"))
     return `kubectl apply: ${parseAllDocuments((stdin ?? "").toString())
       .map((d) => d.toJS())
@@ -91,6 +137,7 @@ describe("up --only cluster-storage,monitoring,kepler (boundary)", () => {
         .changes.map((c) => c.summary),
     ).toEqual([
       "add Helm repository prometheus-community (https://prometheus-community.github.io/helm-charts)",
+      "apply the CRDs of kube-prometheus-stack 88.5.3 server-side (Helm never upgrades CRDs)",
       "install monitoring/kube-prometheus-stack: kube-prometheus-stack 88.5.3 (once K3s and Helm are installed)",
     ]);
     expect(
@@ -126,6 +173,8 @@ describe("up --only cluster-storage,monitoring,kepler (boundary)", () => {
       "kubectl apply: Secret/grafana-admin Secret/alertmanager-slack",
       "helm repo add 'prometheus-community' 'https://prometheus-community.github.io/helm-charts' --force-update",
       "helm repo update 'prometheus-community'",
+      // The Prometheus operator's CRDs of the pinned chart, before Helm (which never upgrades CRDs).
+      "helm show crds 'prometheus-community/kube-prometheus-stack' --version '88.5.3' | kubectl apply --server-side",
       "helm upgrade --install 'kube-prometheus-stack' 'prometheus-community/kube-prometheus-stack' --version '88.5.3'",
       "kubectl apply: ConfigMap/powerstack-dashboard-power-by-node ConfigMap/powerstack-dashboard-power-by-namespace ConfigMap/powerstack-dashboard-co2",
       "kubectl apply: Namespace/kepler Secret/kepler-redfish",
@@ -135,6 +184,17 @@ describe("up --only cluster-storage,monitoring,kepler (boundary)", () => {
       "helm upgrade --install 'kepler' 'oci://quay.io/sustainable_computing_io/charts/kepler' --version '0.11.4'",
     ]);
     expect(node.restarts).toEqual([]);
+    // What real Helm rendered is live: the operator's CRDs, Grafana, and Kepler as the post-renderer
+    // patched it (the Redfish Secret mounted).
+    expect([...node.objects.keys()].filter((k) => k.startsWith("CustomResourceDefinition/"))).toHaveLength(
+      10,
+    );
+    expect(node.objects.get("Deployment/monitoring/kube-prometheus-stack-grafana")).toBeDefined();
+    expect(
+      node.objects
+        .get("DaemonSet/kepler/kepler")!
+        .spec.template.spec.volumes.map((v: { secret?: { secretName: string } }) => v.secret?.secretName),
+    ).toContain("kepler-redfish");
     expect(node.objects.get("PersistentVolume/powerstack-prometheus")!.spec.claimRef.name).toBe(
       "prometheus-kube-prometheus-stack-prometheus-db-prometheus-kube-prometheus-stack-prometheus-0",
     );
@@ -218,3 +278,90 @@ function withRetention(retention: string): Inventory {
   inv.cluster.monitoring.retention = retention;
   return inv;
 }
+
+const operatorVersion = (node: FakeControlNode): string | undefined =>
+  node.objects.get("CustomResourceDefinition/prometheuses.monitoring.coreos.com")?.metadata.annotations?.[
+    "operator.prometheus.io/version"
+  ];
+
+describe.skipIf(!haveCharts)("CRDs and air-gapped charts through up (boundary)", () => {
+  test("a chart-version bump applies the new chart's CRDs before the upgrade; a values change does not; a rerun does nothing", async () => {
+    const node = new FakeControlNode();
+    node.charts.set("kube-prometheus-stack-88.6.0", await bumpedKubePrometheusStack("88.6.0", "0.99.0"));
+    await up(inventory(), node);
+    expect(operatorVersion(node)).toBe(PINNED_OPERATOR_VERSION);
+    const acted = (from: number) =>
+      node.sent
+        .slice(from)
+        .filter((s) => s.command !== FACTS_SCRIPT && !/@@[0-9a-f]+:0:begin/.test(s.command))
+        .map((s) => action(s.command, s.stdin));
+
+    let from = node.sent.length;
+    expect((await up(withRetention("90d"), node)).changed).toEqual([
+      "monitoring: kube-prometheus-stack 88.5.3",
+    ]);
+    expect(acted(from)).toEqual([
+      "helm repo update 'prometheus-community'",
+      "helm upgrade --install 'kube-prometheus-stack' 'prometheus-community/kube-prometheus-stack' --version '88.5.3'",
+    ]);
+
+    const bumped = withRetention("90d");
+    bumped.cluster.monitoring.chartVersion = "88.6.0";
+    from = node.sent.length;
+    expect((await up(bumped, node)).changed).toEqual(["monitoring: kube-prometheus-stack 88.6.0"]);
+    expect(acted(from)).toEqual([
+      "helm repo update 'prometheus-community'",
+      "helm show crds 'prometheus-community/kube-prometheus-stack' --version '88.6.0' | kubectl apply --server-side",
+      "helm upgrade --install 'kube-prometheus-stack' 'prometheus-community/kube-prometheus-stack' --version '88.6.0'",
+    ]);
+    expect(operatorVersion(node)).toBe("0.99.0");
+    expect(node.releases.get("kepler/kepler")).toHaveLength(1);
+
+    from = node.sent.length;
+    const rerun = await up(bumped, node);
+    expect(rerun.changed).toEqual([]);
+    expect(node.sent.length - from).toBe(2);
+    expect(node.releases.get("monitoring/kube-prometheus-stack")).toHaveLength(3);
+  });
+
+  test("air-gap: charts uploaded from the artifacts directory and installed from the node's copy; idle rerun; no upgrade when switching back online", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "powerstack-artifacts-"));
+    copyFileSync(chartPath("kubePrometheusStack"), join(dir, "kube-prometheus-stack-88.5.3.tgz"));
+    copyFileSync(chartPath("keplerCurrent"), join(dir, "kepler-0.11.4.tgz"));
+    const airgap = inventory();
+    airgap.cluster.k3s.install = "airgap";
+    airgap.cluster.k3s.artifactsDir = dir;
+    const KPS = "/var/lib/powerstack/charts/kube-prometheus-stack-88.5.3.tgz";
+    const KEPLER = "/var/lib/powerstack/charts/kepler-0.11.4.tgz";
+    // `powerstack render` names the archives `up` uploads and installs.
+    expect(renderArtifacts(airgap).releases.map((r) => r.chart)).toEqual([
+      join(dir, "kube-prometheus-stack-88.5.3.tgz"),
+      join(dir, "kepler-0.11.4.tgz"),
+    ]);
+
+    const node = new FakeControlNode();
+    const first = await up(airgap, node);
+    expect(first.results.filter((r) => r.status === "failed")).toEqual([]);
+    const helmish = node
+      .actions()
+      .filter((c) => c.includes("/usr/local/bin/helm") || c.includes("sha256sum -c"))
+      .map((c) => (c.includes("sha256sum -c") ? `upload ${/mv -f "\$t" '([^']+)'/.exec(c)![1]}` : action(c)));
+    expect(helmish).toEqual([
+      `upload ${KPS}`,
+      `helm show crds '${KPS}' --version '88.5.3' | kubectl apply --server-side`,
+      `helm upgrade --install 'kube-prometheus-stack' '${KPS}' --version '88.5.3'`,
+      `upload ${KEPLER}`,
+      `helm upgrade --install 'kepler' '${KEPLER}' --version '0.11.4'`,
+    ]);
+    expect(node.repos).toEqual([]);
+    expect(node.releases.get("kepler/kepler")![0]!.chart).toBe("kepler-0.11.4");
+
+    const before = node.sent.length;
+    expect((await up(airgap, node)).changed).toEqual([]);
+    expect(node.sent.length - before).toBe(2);
+    // Same chart versions and values online: the same releases, nothing to upgrade.
+    expect((await up(inventory(), node)).changed).toEqual([]);
+    expect(node.releases.get("monitoring/kube-prometheus-stack")).toHaveLength(1);
+    expect(node.releases.get("kepler/kepler")).toHaveLength(1);
+  });
+});
