@@ -219,6 +219,16 @@ describe("inventory errors name file, line, column, key and fix", () => {
     });
   });
 
+  test("Rancher asked for but not built: refused rather than silently ignored", () => {
+    expectOne(base.replace("cluster:\n", "cluster:\n  rancher: { enabled: true }\n"), {
+      line: 2,
+      col: 23,
+      key: "cluster.rancher.enabled",
+      message: /Rancher is not built into powerstack yet/,
+      fix: /install Rancher with its own Helm chart/,
+    });
+  });
+
   test("every problem is reported at once, in file order", () => {
     const found = problems(base.replace("role: worker", "role: boss").replace("10.0.0.10", "nope"));
     expect(found.map((p) => p.key)).toEqual(["nodes[0].internal_ip", "nodes[1].role"]);
