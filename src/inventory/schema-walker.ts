@@ -94,6 +94,17 @@ function typeName(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** A YAML mapping (reported where it is not). */
+function isMapping(value: unknown, path: Path, src: SourceMap): value is Record<string, unknown> {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return true;
+  src.report(
+    path,
+    `expected a mapping, found ${typeName(value)}`,
+    "write `key: value` pairs, indented under this key",
+  );
+  return false;
+}
+
 /**
  * Check `value` (the plain JS form of the YAML at `path`) against `field`, report every problem, and
  * return the value with defaults filled in. Invalid parts come back as `undefined`; callers must not use
@@ -188,17 +199,8 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       }
       return value;
     }
-    case "mapping": {
-      if (typeof value !== "object" || Array.isArray(value)) {
-        src.report(
-          path,
-          `expected a mapping, found ${typeName(value)}`,
-          "write `key: value` pairs, indented under this key",
-        );
-        return undefined;
-      }
-      return value;
-    }
+    case "mapping":
+      return isMapping(value, path, src) ? value : undefined;
     case "list": {
       if (!Array.isArray(value)) {
         src.report(
@@ -218,14 +220,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       return value.map((item, i) => walk(field.of, item, [...path, i], src));
     }
     case "object": {
-      if (typeof value !== "object" || Array.isArray(value)) {
-        src.report(
-          path,
-          `expected a mapping, found ${typeName(value)}`,
-          "write `key: value` pairs, indented under this key",
-        );
-        return undefined;
-      }
+      if (!isMapping(value, path, src)) return undefined;
       const known = Object.keys(field.fields);
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {

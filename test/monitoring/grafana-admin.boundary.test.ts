@@ -19,23 +19,20 @@
  * template` of the pinned chart at the end.
  */
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, describe, expect, test } from "vitest";
 import { monitoringRelease, role } from "../../roles/monitoring/index.js";
-import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
-import { runPlays } from "../../src/engine/run-plays.js";
 import { Runner } from "../../src/engine/runner.js";
 import type { Task, TaskResult } from "../../src/engine/types.js";
 import { grafanaFullname } from "../../src/grafana/chart.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { RESET_SUMMARY, type GrafanaAdminParams } from "../../src/modules/grafana-admin.js";
-import { packageRoot } from "../../src/package-root.js";
 import type { ExecResult } from "../../src/transport/host.js";
 import { checkGrafanaLogin } from "../../src/verify/grafana-login.js";
 import { freePort } from "../energy/prometheus-harness.js";
 import { helmTemplate, requireCharts } from "../support/real-helm.js";
 import { FakeControlNode } from "./fake-control-node.js";
+import { runRoles } from "./run-roles.js";
 import { inventory, roleContext, SECRETS, VAULT } from "./fixtures.js";
 
 const TASK = "monitoring: Grafana admin login with the vault's password";
@@ -144,27 +141,15 @@ function labInventory(): Inventory {
 }
 
 async function up(opts: { check?: boolean; vault?: Record<string, string> } = {}) {
-  const vault = opts.vault ?? VAULT;
-  const plays = filterRoles(loadPlaybook(join(packageRoot(), "playbooks", "up.yaml")), ["monitoring"]);
-  const results: TaskResult[] = [];
-  const runner = new Runner({
-    check: opts.check ?? false,
-    forks: 5,
-    connect: async () => node,
-    reporter: { playStart() {}, taskResult: (r) => results.push(r), playEnd() {} },
-  });
   const sentBefore = node.sent.length;
-  await runPlays(runner, plays, labInventory(), {
-    check: opts.check ?? false,
-    secret: (k) => vault[k]!,
-    hasSecret: (k) => k in vault,
-    storeSecret: async () => {},
+  const { results, changed } = await runRoles(labInventory(), node, ["monitoring"], {
+    check: opts.check,
+    vault: opts.vault ?? VAULT,
   });
-  await runner.close();
   return {
     results,
     task: results.find((r) => r.task === TASK),
-    changed: results.filter((r) => r.status === "changed").map((r) => r.task),
+    changed,
     sent: node.sent.length - sentBefore,
   };
 }

@@ -21,16 +21,14 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FACTS_SCRIPT } from "../../src/engine/facts.js";
-import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
-import { runPlays } from "../../src/engine/run-plays.js";
-import { Runner } from "../../src/engine/runner.js";
-import type { TaskResult } from "../../src/engine/types.js";
+import { loadPlaybook } from "../../src/engine/playbook.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { packageRoot } from "../../src/package-root.js";
 import { renderArtifacts } from "../../src/render/artifacts.js";
 import { chartPath, requireCharts } from "../support/real-helm.js";
 import { bumpedKubePrometheusStack, PINNED_OPERATOR_VERSION } from "./bumped-chart.js";
 import { FakeControlNode } from "./fake-control-node.js";
+import { runRoles } from "./run-roles.js";
 import { inventory, SECRETS, VAULT } from "./fixtures.js";
 
 const ONLY = ["cluster-storage", "monitoring", "kepler"];
@@ -72,22 +70,7 @@ async function up(
   const inv = structuredClone(invIn);
   inv.nodes.find((n) => n.role === "control")!.externalIp = "127.0.0.1";
   inv.cluster.nodePorts.grafana = grafanaPort;
-  const plays = filterRoles(loadPlaybook(join(packageRoot(), "playbooks", "up.yaml")), ONLY);
-  const results: TaskResult[] = [];
-  const runner = new Runner({
-    check: opts.check ?? false,
-    forks: 5,
-    connect: async () => node,
-    reporter: { playStart() {}, taskResult: (r) => results.push(r), playEnd() {} },
-  });
-  await runPlays(runner, plays, inv, {
-    check: opts.check ?? false,
-    secret: (k) => vault[k]!,
-    hasSecret: (k) => k in vault,
-    storeSecret: async () => {},
-  });
-  await runner.close();
-  return { plays, results, changed: results.filter((r) => r.status === "changed").map((r) => r.task) };
+  return runRoles(inv, node, ONLY, { check: opts.check, vault });
 }
 
 /** A command as a reviewer reads it. */
