@@ -64,8 +64,9 @@ describe(`upload as a non-root user with sudo (lab node ${NODE})`, () => {
       exec: (c, o) => user.exec(c, o),
       close: async () => {},
       putFile: async (l: string, r: string, o?: PutFileOptions) => {
+        await user.putFile!(l, r, o);
+        // As it lies between the user's transfer and root's move into place.
         staged.push({ path: r, owner: (await root.exec(`stat -c '%U %a' ${r}`)).stdout.trim() });
-        return user.putFile(l, r, o);
       },
     };
     const remote = `${DEST}/bin/artifact`;
