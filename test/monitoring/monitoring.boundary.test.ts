@@ -148,7 +148,12 @@ describe("kube-prometheus-stack values (boundary)", () => {
 describe("monitoring Secrets and dashboards (boundary)", () => {
   test("Grafana's login and the Slack webhook as Secrets (base64 data), applied before the release", async () => {
     const t = await tasks();
-    expect(t.map((x) => x.module.name)).toEqual(["kube-apply", "helm-release", "grafana-admin", "kube-apply"]);
+    expect(t.map((x) => x.module.name)).toEqual([
+      "kube-apply",
+      "helm-release",
+      "grafana-admin",
+      "kube-apply",
+    ]);
     const objs = (t[0]!.params as KubeApplyParams).objects;
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "Namespace/monitoring",

@@ -144,14 +144,17 @@ describe("host layer on the container lab (kernel, storage)", () => {
     const withGhost = join(runDir, "inventory-ghost.yaml");
     writeFileSync(
       withGhost,
-      readFileSync(inventoryFile, "utf8").replace("  proxy_command:", "  connect_timeout: 3\n  connect_retries: 1\n  proxy_command:") +
-        "  - { name: w9, role: worker, internal_ip: 10.77.0.99, ssh_address: 10.77.0.99 }\n",
+      readFileSync(inventoryFile, "utf8").replace(
+        "  proxy_command:",
+        "  connect_timeout: 3\n  connect_retries: 1\n  proxy_command:",
+      ) + "  - { name: w9, role: worker, internal_ip: 10.77.0.99, ssh_address: 10.77.0.99 }\n",
     );
     const r = await runCli(["--json", "-i", withGhost, "up", "--only", "kernel"]);
     outputs.push(r);
     expect(r.code).toBe(3);
     expect(r.recap!.hosts.w9).toMatchObject({ unreachable: 1 });
-    for (const h of ["ctl", "w1", "w2"]) expect(r.recap!.hosts[h]).toMatchObject({ failed: 0, unreachable: 0 });
+    for (const h of ["ctl", "w1", "w2"])
+      expect(r.recap!.hosts[h]).toMatchObject({ failed: 0, unreachable: 0 });
     expect(r.tasks.find((t) => t.host === "w9")!.msg).toMatch(/^w9: .*10\.77\.0\.99:22/);
   });
 

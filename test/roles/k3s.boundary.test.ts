@@ -11,13 +11,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
 import { parseInventory } from "../../src/inventory/load.js";
-import {
-  k3s,
-  K3S_CONFIG,
-  parseK3sVersion,
-  type K3sParams,
-  type K3sSeen,
-} from "../../src/modules/k3s.js";
+import { k3s, K3S_CONFIG, parseK3sVersion, type K3sParams, type K3sSeen } from "../../src/modules/k3s.js";
 import { clusterToken } from "../../roles/k3s-server/token.js";
 import { RecordingHost } from "../support/recording-host.js";
 
