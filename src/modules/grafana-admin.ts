@@ -15,7 +15,10 @@
  *
  * The reset runs on the control node in Grafana's own container, the password on stdin only:
  * `grafana cli ... admin reset-admin-password --password-from-stdin` (Grafana reads one line). It resets
- * the user with id 1: the admin Grafana created with its database.
+ * the user with id 1: the admin Grafana created with its database. Then Grafana's Deployment is restarted
+ * and waited for: its dashboard and datasource sidecars read the admin login from the Secret only at start,
+ * and with the old password their reload calls would fail, and count towards Grafana's lockout of the
+ * admin after failed logins.
  */
 import { PowerstackError } from "../errors.js";
 import type { Module } from "../engine/types.js";
@@ -50,7 +53,15 @@ export type GrafanaAdminSeen =
   | { state: "unreachable"; detail: string }
   | { state: "broken"; detail: string; fix: string };
 
-export const RESET_SUMMARY = "reset Grafana admin password (the vault's no longer logs in)";
+export const RESET_SUMMARY =
+  "reset Grafana admin password (the vault's no longer logs in), then restart Grafana so its sidecars use it";
+
+/** Restart Grafana's pod and wait for it (its sidecars read the admin Secret only at start). */
+export function restartCommand(p: Pick<GrafanaAdminParams, "namespace" | "deployment">): string {
+  const ref = `${shq(`deploy/${p.deployment}`)} -n ${shq(p.namespace)}`;
+  return `${KUBECTL} rollout restart ${ref} && ${KUBECTL} rollout status ${ref} --timeout=${RESTART_TIMEOUT_SEC}s`;
+}
+const RESTART_TIMEOUT_SEC = 300;
 
 const DEFAULT_RECHECK = { attempts: 5, delayMs: 2_000 };
 
@@ -122,6 +133,15 @@ export const grafanaAdmin: Module<GrafanaAdminParams, GrafanaAdminSeen> = {
         `resetting Grafana's admin password in ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
         undefined,
         `Grafana's pod must be Running: look at ${logsHint(p)}, then rerun`,
+      );
+    }
+    try {
+      await run(host, restartCommand(p), { timeoutSec: RESTART_TIMEOUT_SEC + 60 });
+    } catch (err) {
+      throw new PowerstackError(
+        `Grafana's admin password was reset, but restarting ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
+        undefined,
+        `look at ${logsHint(p)}; a rerun checks the login again`,
       );
     }
     const { attempts, delayMs } = p.recheck ?? DEFAULT_RECHECK;

@@ -222,6 +222,15 @@ export class FakeControlNode implements Host {
       pv.status = { phase: "Available" };
       return ok();
     }
+    // Grafana after a password reset: restart, then wait for the rollout (src/modules/grafana-admin.ts).
+    m =
+      /^\/usr\/local\/bin\/k3s kubectl rollout restart '([^']+)' -n '([^']+)' && \/usr\/local\/bin\/k3s kubectl rollout status '\1' -n '\2' --timeout=\d+s$/.exec(
+        cmd,
+      );
+    if (m) {
+      this.restarts.push(`${m[2]}/${m[1]}`);
+      return ok();
+    }
     m = /kubectl rollout restart '([^']+)' -n '([^']+)'; fi$/.exec(cmd);
     if (m) {
       this.restarts.push(`${m[2]}/${m[1]}`);

@@ -205,6 +205,12 @@ describe("Grafana admin password, up --only monitoring (boundary: fake Grafana o
     expect(execs().map((s) => s.command)).toEqual([RESET_LINE]);
     expect(execs()[0]!.stdin!.toString()).toBe(`${ROTATED}\n`);
     expect(grafana.admin).toEqual({ user: "boss", password: ROTATED });
+    // Then Grafana's pod restarts (its sidecars read the admin login only at start), after the reset.
+    expect(node.restarts).toEqual(["monitoring/deploy/kube-prometheus-stack-grafana"]);
+    const at = (re: RegExp) => node.sent.findIndex((x) => re.test(x.command));
+    expect(at(/rollout restart 'deploy\/kube-prometheus-stack-grafana'/)).toBeGreaterThan(
+      at(/reset-admin-password/),
+    );
     // What `powerstack verify` checks passes now.
     const v = await checkGrafanaLogin({
       url: `http://127.0.0.1:${grafana.port}`,
@@ -219,6 +225,7 @@ describe("Grafana admin password, up --only monitoring (boundary: fake Grafana o
     expect(rerun.changed).toEqual([]);
     expect(rerun.sent).toBe(2);
     expect(execs()).toHaveLength(1);
+    expect(node.restarts).toHaveLength(1);
     noPasswordLeaks([...rotated.results, ...rerun.results]);
   });
 
