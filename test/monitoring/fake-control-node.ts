@@ -22,6 +22,32 @@
  *  - on a first install Helm creates the chart's CRDs that do not exist yet and skips existing ones; on an
  *    upgrade it leaves CRDs alone (Helm's documented CRD handling: what defect #6 is about);
  *  - `helm show crds` is the real one. Renders are cached per process by (chart, values, post-renderer).
+ *
+ * Teardown (roles teardown-helm, teardown-cluster-storage) is answered from the same live state:
+ *  - `[ -x /usr/local/bin/k3s ]` and the cluster reads (src/modules/cluster-read.ts: `absent=<bin>` or
+ *    `rc=<exit>` then the output): `helm list -n NS -a -q --filter RE` (names of the releases with a
+ *    history), `kubectl get storageclass,persistentvolume,persistentvolumeclaim -A -o json` (one List,
+ *    kinds in that order, each sorted by namespace/name), `kubectl get KIND NAME -o name --ignore-not-found`;
+ *  - `helm uninstall REL -n NS --wait --timeout Ns` (`helm uninstall --help`: "removes all of the resources
+ *    associated with the last release of the chart as well as the release history"): the objects the last
+ *    revision's REAL render made go, except those annotated `helm.sh/resource-policy: keep`; CRDs stay
+ *    (they are never part of a release's manifest: Helm never deletes CRDs), and so does the namespace
+ *    `--create-namespace` made. Hooks are not part of the manifest either (helm.sh/docs/topics/charts_hooks:
+ *    hook resources are not managed with the release): since this fake runs no hook at install and keeps
+ *    the rendered hook objects live, those whose `helm.sh/hook-delete-policy` has `hook-succeeded` (Helm
+ *    deleted them when they succeeded) go now and the others stay. A release with a pre-/post-delete hook
+ *    fails the command (exit 127): running hooks is not modelled. Unknown release: Helm's "not found";
+ *  - `kubectl delete` of a namespace (the API server refuses default, kube-system, kube-public; everything
+ *    namespaced in it goes with it), a claim (its Retain volume becomes Released, claimRef kept), a
+ *    PersistentVolume, a StorageClass, each with `--ignore-not-found`; `kubectl patch persistentvolume NAME
+ *    --type merge -p JSON`; `rm -rf -- PATH`, `rmdir -- PATH` (refused when not empty) and the
+ *    empty-dir probe. `mkdir -p` also records the parent directories it creates.
+ *  - opt-in (`operatorClaims`): after a Helm install or upgrade, the claims the StatefulSet controller makes
+ *    for the Prometheus operator's StatefulSets (`<volume>-<statefulset>-<ordinal>`, the volume
+ *    `prometheus-<name>-db` / `alertmanager-<name>-db` unless the claim template names it), bound to the
+ *    PersistentVolume whose claimRef names them. They are not Helm's: `helm uninstall` leaves them (the
+ *    StatefulSet's default claim retention is Retain). Nothing else operators or controllers make (the
+ *    StatefulSets, pods, the operator's Secrets and Services) is modelled.
  */
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -72,6 +98,21 @@ const CLUSTER_SCOPED = new Set([
 const key = (kind: string, ns: string | undefined, name: string) =>
   `${kind}/${CLUSTER_SCOPED.has(kind) || !ns ? "" : `${ns}/`}${name}`;
 const unq = (s: string) => s.replace(/^'|'$/g, "").replace(/'\\''/g, "'");
+/** kubectl's resource names teardown uses: the kind, and the prefix `-o name` prints. */
+const RESOURCES: Record<string, { kind: string; name: string }> = {
+  namespace: { kind: "Namespace", name: "namespace" },
+  storageclass: { kind: "StorageClass", name: "storageclass.storage.k8s.io" },
+  persistentvolume: { kind: "PersistentVolume", name: "persistentvolume" },
+  persistentvolumeclaim: { kind: "PersistentVolumeClaim", name: "persistentvolumeclaim" },
+  configmap: { kind: "ConfigMap", name: "configmap" },
+  secret: { kind: "Secret", name: "secret" },
+};
+/** src/modules/cluster-read.ts clusterReadCommand(): one or two binaries checked, then the read. */
+const CLUSTER_READ =
+  /^if \[ ! -x (\S+) \]; then echo "absent=\1"(?:; elif \[ ! -x (\S+) \]; then echo "absent=\2")?; else out=\$\((.+) 2>&1\); echo "rc=\$\?"; printf '%s\\n' "\$out"; fi$/;
+/** src/modules/empty-dir-absent.ts' probe. */
+const EMPTY_DIR =
+  /^p='([^']+)'; if \[ ! -d "\$p" \] \|\| \[ -L "\$p" \]; then echo missing; elif findmnt --mountpoint "\$p" >\/dev\/null 2>&1; then echo mounted; elif \[ -n "\$\(ls -A "\$p"\)" \]; then echo not-empty; else echo empty; fi$/;
 
 export class FakeControlNode implements Host {
   readonly sent: Sent[] = [];
@@ -90,6 +131,8 @@ export class FakeControlNode implements Host {
   kubeVersion = "1.31.4";
   readonly dirs = new Map<string, { mode: string; owner: string }>();
   readonly restarts: string[] = [];
+  /** Model the claims the Prometheus operator's StatefulSets get (see the header); off by default. */
+  operatorClaims = false;
   private uid = 0;
 
   constructor(readonly name = "ctl") {}
@@ -129,6 +172,10 @@ export class FakeControlNode implements Host {
     if (cmd.includes("@@helm-release")) return { stdout: this.helmProbe(cmd), code: 0 };
     const file = /^if \[ -e '([^']+)' \] \|\| \[ -L/.exec(cmd);
     if (file) return { stdout: this.fileProbe(file[1]!), code: 0 };
+    const read = CLUSTER_READ.exec(cmd);
+    if (read) return { stdout: this.clusterRead(read[1]!, read[2], read[3]!), code: 0 };
+    const dir = EMPTY_DIR.exec(cmd);
+    if (dir) return { stdout: `${this.dirState(dir[1]!)}\n`, code: 0 };
     throw new Error(`FakeControlNode: unknown probe: ${cmd.slice(0, 200)}`);
   }
 
@@ -194,6 +241,67 @@ export class FakeControlNode implements Host {
     const f = this.files.get(path);
     if (f) return `regular file|${f.mode}|root|root|0|0\n${Buffer.from(f.content).toString("base64")}\n`;
     return "MISSING\n";
+  }
+
+  /** src/modules/cluster-read.ts: a missing binary, else the read's exit status and output. */
+  private clusterRead(bin: string, bin2: string | undefined, read: string): string {
+    for (const b of [bin, bin2].filter((x): x is string => !!x)) {
+      const installed = {
+        "/usr/local/bin/k3s": this.k3sInstalled,
+        "/usr/local/bin/helm": this.helmInstalled,
+      }[b];
+      if (installed === undefined) throw new Error(`FakeControlNode: unknown binary in a cluster read: ${b}`);
+      if (!installed) return `absent=${b}\n`;
+    }
+    const answer = (out: string) => `rc=0\n${out.replace(/\n+$/, "")}\n`;
+    let m =
+      /^KUBECONFIG=\/etc\/rancher\/k3s\/k3s\.yaml \/usr\/local\/bin\/helm list -n '([^']+)' -a -q --filter '([^']+)'$/.exec(
+        read,
+      );
+    if (m) {
+      const [, ns, filter] = m;
+      const re = new RegExp(filter!); // Helm's --filter is a regular expression
+      return answer(
+        [...this.releases]
+          .filter(([k, h]) => h.length > 0 && k.startsWith(`${ns}/`) && re.test(k.slice(ns!.length + 1)))
+          .map(([k]) => k.slice(ns!.length + 1))
+          .sort()
+          .join("\n"),
+      );
+    }
+    if (
+      read === "/usr/local/bin/k3s kubectl get storageclass,persistentvolume,persistentvolumeclaim -A -o json"
+    ) {
+      const byKind = (kind: string) =>
+        [...this.objects.values()]
+          .filter((o) => o.kind === kind)
+          .sort((a, b) =>
+            `${a.metadata.namespace ?? ""}/${a.metadata.name}`.localeCompare(
+              `${b.metadata.namespace ?? ""}/${b.metadata.name}`,
+            ),
+          );
+      const items = ["StorageClass", "PersistentVolume", "PersistentVolumeClaim"].flatMap(byKind);
+      return answer(
+        JSON.stringify({ apiVersion: "v1", items, kind: "List", metadata: { resourceVersion: "" } }, null, 4),
+      );
+    }
+    m =
+      /^\/usr\/local\/bin\/k3s kubectl get '([a-z]+)' '([^']+)'(?: -n '([^']+)')? -o name --ignore-not-found$/.exec(
+        read,
+      );
+    const kind = m && RESOURCES[m[1]!];
+    if (m && kind) {
+      const found = this.objects.get(key(kind.kind, m[3], m[2]!));
+      return answer(found ? `${kind.name}/${m[2]}` : "");
+    }
+    throw new Error(`FakeControlNode: unknown cluster read: ${read.slice(0, 200)}`);
+  }
+
+  /** src/modules/empty-dir-absent.ts' probe (no mounts are modelled: never `mounted`). */
+  private dirState(path: string): string {
+    if (!this.dirs.has(path)) return "missing";
+    const inside = [...this.dirs.keys(), ...this.files.keys()].some((p) => p.startsWith(`${path}/`));
+    return inside ? "not-empty" : "empty";
   }
 
   // --- actions -----------------------------------------------------------------------------------------
@@ -284,10 +392,15 @@ export class FakeControlNode implements Host {
     m = /^mkdir -p -- '([^']+)' && chmod '(\d+)' -- '[^']+'(?: && chown '([^']+)')?/.exec(cmd);
     if (m) {
       this.dirs.set(m[1]!, { mode: m[2]!.replace(/^0/, ""), owner: m[3] ?? "root:root" });
+      // `mkdir -p` creates the missing parents too (umask 022, the user it runs as: root).
+      for (let p = dirname(m[1]!); p !== "/" && !this.dirs.has(p); p = dirname(p))
+        this.dirs.set(p, { mode: "755", owner: "root:root" });
       return ok();
     }
     const helm = "KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm ";
     if (cmd.startsWith(helm)) return this.helm(cmd.slice(helm.length), stdin);
+    const teardown = this.teardownAction(cmd);
+    if (teardown) return teardown;
     return { code: 127, stdout: "", stderr: `FakeControlNode: unknown command: ${cmd.slice(0, 200)}` };
   }
 
@@ -342,9 +455,159 @@ export class FakeControlNode implements Host {
         objects: made,
       });
       this.releases.set(`${ns}/${rel}`, hist);
+      if (this.operatorClaims) this.claimsOfOperators();
       return { code: 0, stdout: "", stderr: "" };
     }
+    m = /^uninstall '([^']+)' -n '([^']+)' --wait --timeout \d+s$/.exec(args);
+    if (m) return this.uninstall(m[1]!, m[2]!);
     return { code: 127, stdout: "", stderr: `FakeControlNode: unknown helm command: ${args.slice(0, 200)}` };
+  }
+
+  // --- teardown ----------------------------------------------------------------------------------------
+
+  /** The commands teardown's cluster modules send besides Helm's (see the header); undefined: not one. */
+  private teardownAction(cmd: string): ExecResult | undefined {
+    const ok: ExecResult = { code: 0, stdout: "", stderr: "" };
+    const fail = (stderr: string, code = 1): ExecResult => ({ code, stdout: "", stderr: `${stderr}\n` });
+    // src/modules/cluster-read.ts k3sInstalled(): sent on its own, before the roles list their tasks.
+    if (cmd === "[ -x /usr/local/bin/k3s ]") return { ...ok, code: this.k3sInstalled ? 0 : 1 };
+    const kubectl = "/usr/local/bin/k3s kubectl ";
+    if (cmd.startsWith(kubectl) && !this.k3sInstalled)
+      return fail("sh: 1: /usr/local/bin/k3s: not found", 127);
+    let m =
+      /^\/usr\/local\/bin\/k3s kubectl delete (?:'([a-z]+)'|([a-z]+)) '([^']+)'(?: -n '([^']+)')? --ignore-not-found(?: --wait=true --timeout=\d+s)?$/.exec(
+        cmd,
+      );
+    const resource = m && RESOURCES[m[1] ?? m[2]!];
+    if (m && resource && resource.kind !== "ConfigMap" && resource.kind !== "Secret") {
+      const [name, ns] = [m[3]!, m[4]];
+      if (CLUSTER_SCOPED.has(resource.kind) === (ns !== undefined))
+        return fail(
+          `FakeControlNode: ${resource.kind} ${name} asked for ${ns ? "with" : "without"} a namespace`,
+          127,
+        );
+      if (resource.kind === "Namespace" && ["default", "kube-system", "kube-public"].includes(name))
+        return fail(
+          `Error from server (Forbidden): namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        );
+      this.remove(key(resource.kind, ns, name));
+      return ok;
+    }
+    m = /^\/usr\/local\/bin\/k3s kubectl patch persistentvolume '([^']+)' --type merge -p ('.+')$/.exec(cmd);
+    if (m) {
+      const k = key("PersistentVolume", undefined, m[1]!);
+      const pv = this.objects.get(k);
+      if (!pv) return fail(`Error from server (NotFound): persistentvolumes "${m[1]}" not found`);
+      this.objects.set(k, deepMerge(pv, JSON.parse(unq(m[2]!)) as Json));
+      return ok;
+    }
+    m = /^rm -rf -- '([^']+)'$/.exec(cmd);
+    if (m) {
+      const gone = (p: string) => p === m![1] || p.startsWith(`${m![1]}/`);
+      for (const p of [...this.files.keys()]) if (gone(p)) this.files.delete(p);
+      for (const p of [...this.dirs.keys()]) if (gone(p)) this.dirs.delete(p);
+      return ok;
+    }
+    m = /^rmdir -- '([^']+)'$/.exec(cmd);
+    if (m) {
+      const state = this.dirState(m[1]!);
+      if (state === "missing") return fail(`rmdir: failed to remove '${m[1]}': No such file or directory`);
+      if (state === "not-empty") return fail(`rmdir: failed to remove '${m[1]}': Directory not empty`);
+      this.dirs.delete(m[1]!);
+      return ok;
+    }
+    return undefined;
+  }
+
+  /** An object deleted (and waited for): a namespace with everything in it; a claim releases its volume. */
+  private remove(k: string): void {
+    const o = this.objects.get(k);
+    if (!o) return;
+    this.objects.delete(k);
+    if (o.kind === "Namespace")
+      for (const [ik, io] of [...this.objects])
+        if (!CLUSTER_SCOPED.has(io.kind) && io.metadata.namespace === o.metadata.name) this.remove(ik);
+    // A Retain volume is Released (claimRef kept). Delete: a provisioner would erase it; the in-tree NFS
+    // plugin has no deleter, so an NFS volume goes Failed (what is shown for any non-Retain volume here).
+    if (o.kind === "PersistentVolumeClaim")
+      for (const pv of this.objects.values())
+        if (
+          pv.kind === "PersistentVolume" &&
+          pv.spec?.claimRef?.namespace === o.metadata.namespace &&
+          pv.spec?.claimRef?.name === o.metadata.name
+        )
+          pv.status = { phase: pv.spec.persistentVolumeReclaimPolicy === "Retain" ? "Released" : "Failed" };
+  }
+
+  /** `helm uninstall` without --keep-history (see the header). */
+  private uninstall(rel: string, ns: string): ExecResult {
+    const hist = this.releases.get(`${ns}/${rel}`);
+    if (!hist?.length)
+      return {
+        code: 1,
+        stdout: "",
+        stderr: `Error: uninstall: Release not loaded: ${rel}: release: not found\n`,
+      };
+    const made = (hist.at(-1)!.objects ?? []).flatMap((k) => {
+      const o = this.objects.get(k);
+      return o ? [[k, o] as const] : [];
+    });
+    const ann = (o: Json, a: string): string => o.metadata.annotations?.[a] ?? "";
+    if (made.some(([, o]) => /(^|,)\s*(pre|post)-delete\s*(,|$)/.test(ann(o, "helm.sh/hook"))))
+      return {
+        code: 127,
+        stdout: "",
+        stderr: `FakeControlNode: release ${ns}/${rel} has delete hooks; running hooks is not modelled\n`,
+      };
+    for (const [k, o] of made) {
+      if (ann(o, "helm.sh/hook")) {
+        if (
+          ann(o, "helm.sh/hook-delete-policy")
+            .split(",")
+            .map((p) => p.trim())
+            .includes("hook-succeeded")
+        )
+          this.remove(k);
+      } else if (ann(o, "helm.sh/resource-policy") !== "keep") this.remove(k);
+    }
+    this.releases.delete(`${ns}/${rel}`);
+    return { code: 0, stdout: `release "${rel}" uninstalled\n`, stderr: "" };
+  }
+
+  /** Opt-in: the StatefulSet controller's claims for the operator's Prometheus and Alertmanager. */
+  private claimsOfOperators(): void {
+    for (const o of [...this.objects.values()]) {
+      if (o.apiVersion !== "monitoring.coreos.com/v1" || !["Prometheus", "Alertmanager"].includes(o.kind))
+        continue;
+      const template = o.spec?.storage?.volumeClaimTemplate as Json | undefined;
+      if (!template) continue;
+      if ((o.spec.shards ?? 1) !== 1) throw new Error("FakeControlNode: sharded Prometheus is not modelled");
+      const prefix = o.kind.toLowerCase();
+      const statefulSet = `${prefix}-${o.metadata.name}`;
+      const volume = template.metadata?.name || `${prefix}-${o.metadata.name}-db`;
+      const ns = o.metadata.namespace as string;
+      for (let i = 0; i < (o.spec.replicas ?? 1); i++) {
+        const name = `${volume}-${statefulSet}-${i}`;
+        if (this.objects.has(key("PersistentVolumeClaim", ns, name))) continue; // never updated
+        const pv = [...this.objects.values()].find(
+          (v) =>
+            v.kind === "PersistentVolume" &&
+            v.spec?.claimRef?.namespace === ns &&
+            v.spec?.claimRef?.name === name,
+        );
+        this.store({
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: {
+            name,
+            namespace: ns,
+            ...(template.metadata?.labels ? { labels: template.metadata.labels } : {}),
+          },
+          spec: { ...structuredClone(template.spec ?? {}), ...(pv ? { volumeName: pv.metadata.name } : {}) },
+        });
+        if (!pv) this.objects.get(key("PersistentVolumeClaim", ns, name))!.status = { phase: "Pending" };
+      }
+    }
   }
 
   // --- real Helm ---------------------------------------------------------------------------------------
