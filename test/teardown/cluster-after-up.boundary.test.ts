@@ -23,22 +23,16 @@
  * in this file connects anywhere else.
  */
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ALERTMANAGER_CLAIM, GRAFANA_CLAIM, PROMETHEUS_CLAIM } from "../../roles/monitoring/release.js";
-import { selectRoles } from "../../src/cli/teardown.js";
 import { FACTS_SCRIPT } from "../../src/engine/facts.js";
-import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
-import { runPlays } from "../../src/engine/run-plays.js";
-import { Runner } from "../../src/engine/runner.js";
-import type { TaskResult } from "../../src/engine/types.js";
 import type { Inventory } from "../../src/inventory/types.js";
-import { packageRoot } from "../../src/package-root.js";
 import { freePort } from "../energy/prometheus-harness.js";
 import { FakeControlNode } from "../monitoring/fake-control-node.js";
 import { inventory, SECRETS, VAULT } from "../monitoring/fixtures.js";
 import { runRoles } from "../monitoring/run-roles.js";
 import { requireCharts } from "../support/real-helm.js";
+import { runPlaybook } from "../support/run-playbook.js";
 
 type Json = Record<string, any>;
 
@@ -167,34 +161,14 @@ async function up(node: FakeControlNode) {
 
 /** `powerstack teardown --yes --only teardown-helm,teardown-cluster-storage`, minus SSH and the prompt. */
 async function teardown(node: FakeControlNode, opts: { check?: boolean } = {}) {
-  const check = opts.check ?? false;
-  const file = join(packageRoot(), "playbooks", "teardown.yaml");
-  const plays = loadPlaybook(file);
-  const po = selectRoles(plays, { only: TEARDOWN }, file);
-  const selected = filterRoles(plays, po.only, po.skip);
-  const results: TaskResult[] = [];
-  const runner = new Runner({
-    check,
-    forks: 10,
-    connect: async () => node,
-    reporter: { playStart() {}, taskResult: (r) => void results.push(r), playEnd() {} },
-  });
   const from = node.sent.length;
-  await runPlays(runner, selected, lab(), {
-    check,
-    secret: (k) => {
-      throw new Error(`teardown asked for the secret ${k}`);
-    },
-    hasSecret: () => false,
-    storeSecret: async () => {},
+  const run = await runPlaybook("teardown", {
+    inventory: lab(),
+    connect: async () => node,
+    check: opts.check,
+    teardown: { only: TEARDOWN },
   });
-  await runner.close();
-  return {
-    plays: selected,
-    results,
-    changed: results.filter((r) => r.status === "changed").map((r) => r.task),
-    acted: acted(node, from),
-  };
+  return { ...run, acted: acted(node, from) };
 }
 
 // --- what to look at -------------------------------------------------------------------------------------

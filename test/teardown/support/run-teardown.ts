@@ -3,15 +3,12 @@
  * what `powerstack teardown --yes` does after its confirmation, minus SSH, through the CLI's own
  * runPlays.
  */
-import { join } from "node:path";
-import { selectRoles, type TeardownFlags } from "../../../src/cli/teardown.js";
-import { filterRoles, loadPlaybook } from "../../../src/engine/playbook.js";
-import { runPlays } from "../../../src/engine/run-plays.js";
-import { Runner, type HostRecap } from "../../../src/engine/runner.js";
+import type { TeardownFlags } from "../../../src/cli/teardown.js";
+import type { HostRecap } from "../../../src/engine/runner.js";
 import type { TaskResult } from "../../../src/engine/types.js";
 import { parseInventory } from "../../../src/inventory/load.js";
 import type { Inventory } from "../../../src/inventory/types.js";
-import { packageRoot } from "../../../src/package-root.js";
+import { runPlaybook } from "../../support/run-playbook.js";
 import { FakeNode, type NodeModel, type Sent } from "./fake-node.js";
 
 /** An atomic file write (src/modules/remote-file.ts) as `write <path>`; other commands as sent. */
@@ -43,31 +40,17 @@ export async function runTeardown(
   nodes: Record<string, NodeModel>,
   opts: { check?: boolean; flags?: TeardownFlags; inv?: Inventory } = {},
 ): Promise<TeardownRun> {
-  const inv = opts.inv ?? inventory();
-  const file = join(packageRoot(), "playbooks", "teardown.yaml");
-  const plays = loadPlaybook(file);
-  const po = selectRoles(plays, opts.flags ?? {}, file);
   const sent: Sent[] = [];
-  const results: TaskResult[] = [];
-  const runner = new Runner({
-    check: opts.check ?? false,
-    forks: 10,
+  const { results, recap } = await runPlaybook("teardown", {
+    inventory: opts.inv ?? inventory(),
     connect: async (h) => new FakeNode(h, nodes[h]!, sent),
-    reporter: { playStart() {}, taskResult: (r) => void results.push(r), playEnd() {} },
+    check: opts.check,
+    teardown: opts.flags,
   });
-  await runPlays(runner, filterRoles(plays, po.only, po.skip), inv, {
-    check: opts.check ?? false,
-    secret: (k) => {
-      throw new Error(`teardown asked for the secret ${k}`);
-    },
-    hasSecret: () => false,
-    storeSecret: async () => {},
-  });
-  await runner.close();
   return {
     sent,
     results,
-    recap: runner.recap(),
+    recap,
     changes: () => sent.filter((s) => !s.probe).map((s) => `${s.host}: ${readable(s.command)}`),
   };
 }
