@@ -11,7 +11,7 @@
  * Files powerstack wrote before and no longer renders (a node removed from the inventory) are removed;
  * anything else in DIR is left alone.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import type { Rendered } from "./artifacts.js";
@@ -85,6 +85,8 @@ export function writeRendered(dir: string, r: Rendered): RenderIndex {
     const full = join(dir, path);
     mkdirSync(dirname(full), { recursive: true });
     writeFileSync(full, content, { mode });
+    // writeFileSync's mode applies only to a new file: a K3s config holding the token stays 0600 regardless.
+    chmodSync(full, mode);
   }
   return index;
 }
