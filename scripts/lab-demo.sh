@@ -34,6 +34,8 @@ echo; echo "== powerstack render: the cluster layer as files (what up would send
 OUT=${POWERSTACK_RENDER_DIR:-/tmp/powerstack-render}
 ps render "$OUT"
 (cd "$OUT" && find . -type f | sort)
+echo; echo "== the real Helm (3.17.3, the pinned charts) renders those values, as up would install them"
+npx tsx scripts/render-with-helm.ts "$OUT"
 echo
 echo "Skipped here, and why: K3s (server, agents), Helm installs of kube-prometheus-stack and Kepler, the"
 echo "Grafana login and Redfish need real servers (no K3s binary, Kubernetes API or BMC can run in this lab)."
