@@ -67,6 +67,8 @@ export interface HostRecap {
 export class Runner {
   readonly results: TaskResult[] = [];
   private readonly hosts = new Map<string, Promise<{ host: Host; facts: Facts }>>();
+  /** Every connection opened, kept apart from its facts: one whose fact gathering failed must close too. */
+  private readonly connections = new Map<string, Promise<Host>>();
   /** Hosts that failed or were unreachable: later plays skip them, as Ansible does. */
   private readonly dead = new Map<string, TaskStatus>();
   private aborted = false;
@@ -77,8 +79,10 @@ export class Runner {
     if (local) return Promise.resolve({ host: new LocalHost(name), facts: LOCAL_FACTS });
     let s = this.hosts.get(name);
     if (!s) {
+      const connection = this.opts.connect(name);
+      this.connections.set(name, connection);
       s = (async () => {
-        const host = await this.opts.connect(name);
+        const host = await connection;
         return { host, facts: await gatherFacts(host) };
       })();
       this.hosts.set(name, s);
@@ -238,11 +242,12 @@ export class Runner {
     return recap;
   }
 
+  /** Close every connection, whatever failed after it opened (an open SSH connection keeps node alive). */
   async close(): Promise<void> {
     await Promise.all(
-      [...this.hosts.values()].map(async (s) => {
+      [...this.connections.values()].map(async (c) => {
         try {
-          await (await s).host.close();
+          await (await c).close();
         } catch {
           /* a host that never connected has nothing to close */
         }

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FACTS_SCRIPT } from "../../src/engine/facts.js";
 import { Runner, type Play, type Reporter } from "../../src/engine/runner.js";
 import type { Task, TaskResult } from "../../src/engine/types.js";
 import { blockInFile, lineInFile } from "../../src/modules/line-in-file.js";
@@ -265,5 +266,34 @@ describe("runner (real sshd on loopback)", () => {
     expect(readFileSync(`${root}/b/after`, "utf8")).toBe("done\n");
     const third = await runOnce(play);
     expect([third.recap.get("a")!.changed, third.recap.get("b")!.changed]).toEqual([0, 0]);
+  });
+
+  test("a host whose fact gathering fails (e.g. a wrong sudo password) still has its connection closed", async () => {
+    // An open SSH connection keeps the process alive after the recap: the run would never exit.
+    const closed: string[] = [];
+    const runner = new Runner({
+      check: false,
+      forks: 5,
+      reporter: collect(),
+      connect: async (name) => {
+        const s = servers()[name as "a" | "b"];
+        const inner = await SshHost.connect({ name, address: "127.0.0.1", port: s.port }, s.settings());
+        return {
+          name,
+          exec: async (cmd: string, opts?: ExecOptions) =>
+            name === "b" && cmd === FACTS_SCRIPT
+              ? { code: 1, stdout: "", stderr: "sudo: incorrect password attempt" }
+              : inner.exec(cmd, opts),
+          close: async () => {
+            closed.push(name);
+            await inner.close();
+          },
+        };
+      },
+    });
+    await runner.runPlay({ name: "facts", hosts: ["a", "b"], tasksFor: () => ({ tasks: [] }) });
+    expect(runner.recap().get("b")).toMatchObject({ failed: 1 });
+    await runner.close();
+    expect(closed.sort()).toEqual(["a", "b"]);
   });
 });
