@@ -30,6 +30,11 @@ async function runCommand(command: CommandSpec, opts: GlobalOptions, parsed: Par
   // Commands that open a run context (inventory + vault) log there, with every secret known to the
   // redactor; the others get a start/end record here, so every run leaves a log.
   const log = command.ownRunLog ? undefined : await openCommandLog(opts.logDir, parsed);
+  // Commands that talk to BMCs log their Redfish sessions out on Ctrl-C / SIGTERM before exiting (130/143):
+  // a BMC allows few sessions (XCC: 16), and one left open per interrupted run fills them.
+  const uninstall = REDFISH_COMMANDS.has(command.name)
+    ? (await import("../redfish/client.js")).closeSessionsOnSignal()
+    : undefined;
   try {
     const { run } = await command.load();
     const code = await run(opts, parsed);
@@ -42,9 +47,12 @@ async function runCommand(command: CommandSpec, opts: GlobalOptions, parsed: Par
     });
     throw err;
   } finally {
+    uninstall?.();
     log?.close();
   }
 }
+
+const REDFISH_COMMANDS = new Set(["up", "verify", "power"]);
 
 async function openCommandLog(dir: string, parsed: ParsedCommand) {
   const [{ RunLog }, { Redactor }] = await Promise.all([

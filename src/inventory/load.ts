@@ -281,6 +281,9 @@ function toInventory(raw: Raw, file: string): Inventory {
       insecure: n.bmc.insecure,
       caFile: n.bmc.ca_file ? resolve(file, "..", expandHome(n.bmc.ca_file)) : undefined,
       ipmiOverLan: n.bmc.ipmi_over_lan,
+      ...(n.bmc.system_id !== undefined ? { systemId: n.bmc.system_id } : {}),
+      ...(n.bmc.timeout_sec !== undefined ? { timeoutSec: n.bmc.timeout_sec } : {}),
+      ...(n.bmc.retries !== undefined ? { retries: n.bmc.retries } : {}),
     };
     const externalIp = n.external_ip ?? n.internal_ip;
     return {

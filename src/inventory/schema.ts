@@ -254,6 +254,12 @@ export const inventorySchema: Field = {
               insecure: { kind: "bool", default: false },
               ca_file: { kind: "string" },
               ipmi_over_lan: { kind: "bool", default: false },
+              // Which computer system this node is, on a BMC that lists several (else several is an error).
+              system_id: { kind: "string" },
+              // One Redfish request's deadline and how often a transient failure is retried. Unset: 10 s and
+              // 1 retry, so a BMC that accepts and never answers is reported within about 20.5 s.
+              timeout_sec: { kind: "int", min: 1, max: 300 },
+              retries: { kind: "int", min: 0, max: 10 },
             },
           },
         },

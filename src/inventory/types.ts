@@ -24,6 +24,12 @@ export interface BmcSpec {
   caFile?: string;
   /** Enable IPMI over LAN through Redfish when it is off. */
   ipmiOverLan: boolean;
+  /** `system_id`: the computer system this node is, on a BMC listing several. */
+  systemId?: string;
+  /** `timeout_sec`: deadline of one Redfish request (unset: the client's default, 10 s). */
+  timeoutSec?: number;
+  /** `retries`: retries of a transient failure (unset: the client's default, 1). */
+  retries?: number;
 }
 
 export interface NodeSpec {

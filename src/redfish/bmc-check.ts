@@ -5,7 +5,7 @@
  */
 import { describeError } from "../errors.js";
 import type { RedfishClient } from "./client.js";
-import { discover } from "./discovery.js";
+import { chooseSystem, discover } from "./discovery.js";
 import { enableIpmiOverLan, readIpmiOverLan } from "./ipmi-over-lan.js";
 import { readPowerWatts } from "./power-reading.js";
 import { stringProp } from "./resource.js";
@@ -38,7 +38,10 @@ export async function checkBmc(
 
     const layout = await discover(client);
     // The system's links say which chassis and manager are its own; a BMC without systems is still checked.
-    const system = layout.systems[0] ? await client.get(layout.systems[0].path) : undefined;
+    // Several systems: `bmc.system_id` chooses, else this fails naming them (the rule `power` follows).
+    const chosen = chooseSystem(client, layout);
+    const system = chosen ? await client.get(chosen.path) : undefined;
+    if (chosen && layout.systems.length > 1) facts.push(`system ${chosen.id}`);
 
     const reading = await readPowerWatts(client, layout, system);
     if (!reading) {

@@ -1,12 +1,15 @@
 /**
  * A Redfish client for one BMC, alive for one run.
  *
- * - Auth: one session per run (`POST .../Sessions` -> `X-Auth-Token`, deleted by `close()`), because a
- *   BMC that re-checks a password on every request is slow and some lock accounts on bursts of Basic
- *   logins; Basic auth when the BMC offers no sessions.
+ * - Auth: one session per run (`POST .../Sessions`: any 2xx with `X-Auth-Token` is a login, 200, 201 or
+ *   DMTF's 204 with a relative `Location`), deleted by `close()`, because a BMC that re-checks a password
+ *   on every request is slow and some lock accounts on bursts of Basic logins; Basic auth when the BMC
+ *   offers no sessions. Every client that may hold a session is in a registry until closed, so a Ctrl-C
+ *   handler can log all of them out (`closeAllSessions()`): XCC allows 16 open sessions.
  * - TLS: a BMC's self-signed certificate is accepted only when pinned (`caFile`) or waived (`insecure`).
- * - Every request has a deadline; 503s and broken connections are retried with backoff, a bounded number
- *   of times; a 401 never is.
+ * - Every request has a deadline (`bmc.timeout_sec`, default 10 s); 503s, broken connections and a
+ *   GET that timed out are retried with backoff `bmc.retries` times (default 1); a 401 never is, nor a
+ *   port that speaks plain HTTP. A BMC that accepts and never answers is reported after about 20.5 s.
  * - Errors name the BMC, the request and the fix; the password and the session token never appear in an
  *   error or a log line.
  */
@@ -33,8 +36,10 @@ export interface RedfishClientOptions {
   passwordSource?: string;
   /** `auto`: a session when the BMC offers them, else Basic. `basic`: never create a session. */
   auth?: "auto" | "basic";
-  /** Deadline for one request, connect to last byte. */
+  /** Deadline for one request, connect to last byte (default `DEFAULT_TIMEOUT_MS`). */
   timeoutMs?: number;
+  /** `bmc.system_id`: the computer system this node is, on a BMC that lists several (`chooseSystem`). */
+  systemId?: string;
   retry?: Partial<RetryPolicy>;
   /** Run-log sink: method, path, status, timing. Never headers or bodies. */
   log?: (event: string, data: Record<string, unknown>) => void;
@@ -53,7 +58,32 @@ export interface ReadResult {
 }
 
 export const SERVICE_ROOT = "/redfish/v1/";
-export const DEFAULT_TIMEOUT_MS = 20_000;
+/** `bmc.timeout_sec` default: with one retry a silent BMC is reported within about 20.5 s. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Deadline for the logout at close: it must not hold up the end of a run (or a Ctrl-C). */
+const LOGOUT_TIMEOUT_MS = 3_000;
+
+/**
+ * Clients that may hold a session on a BMC: from their first login until `close()`. A SIGINT handler
+ * calls `closeAllSessions()` so an interrupted run leaves no session open.
+ */
+const live = new Set<RedfishClient>();
+
+/** How many clients may still hold a session (for tests and the run log). */
+export function openClientCount(): number {
+  return live.size;
+}
+
+/**
+ * Log out of every session still open (Ctrl-C, a fatal error) and drop the connections; never throws.
+ * Bounded: each logout has its own short deadline and they run in parallel, so this takes at most about
+ * `LOGOUT_TIMEOUT_MS` plus a login that was in flight. Returns how many clients were closed.
+ */
+export async function closeAllSessions(): Promise<number> {
+  const clients = [...live];
+  await Promise.allSettled(clients.map((c) => c.close()));
+  return clients.length;
+}
 
 // Said differently by every vendor: DMTF `Base.x.SessionLimitExceeded`, iDRAC "maximum number of user
 // sessions is reached" (with a 503, which must not be retried blindly), others "too many sessions".
@@ -68,8 +98,34 @@ interface Session {
   path?: string;
 }
 
+/**
+ * For a CLI command that talks to BMCs (`up`, `verify`, `power`): on SIGINT or SIGTERM, log out of every
+ * open session, then exit 130 / 143. Returns the function that removes the handlers (call it when the
+ * command ends). A second signal while logging out exits at once.
+ */
+export function closeSessionsOnSignal(
+  exit: (code: number) => void = (code) => process.exit(code),
+  signals: Pick<NodeJS.EventEmitter, "on" | "off"> = process,
+): () => void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals) => {
+    const code = signal === "SIGINT" ? 130 : 143;
+    if (closing) return exit(code);
+    closing = true;
+    void closeAllSessions().finally(() => exit(code));
+  };
+  signals.on("SIGINT", handler);
+  signals.on("SIGTERM", handler);
+  return () => {
+    signals.off("SIGINT", handler);
+    signals.off("SIGTERM", handler);
+  };
+}
+
 export class RedfishClient {
   readonly target: RedfishTarget;
+  /** `bmc.system_id`, when the inventory chooses among several systems. */
+  readonly systemId: string | undefined;
   private readonly agent: Agent;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
@@ -81,6 +137,7 @@ export class RedfishClient {
 
   constructor(private readonly opts: RedfishClientOptions) {
     this.target = { node: opts.node, address: opts.address.replace(/\/+$/, "") };
+    this.systemId = opts.systemId;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.agent = new Agent({
@@ -112,6 +169,8 @@ export class RedfishClient {
   /** Authenticate now (otherwise the first request does): proves the credentials. */
   login(): Promise<AuthMode> {
     if (this.mode) return Promise.resolve(this.mode);
+    if (this.closed) return Promise.reject(this.closedError());
+    live.add(this);
     // Parallel first requests share one login rather than opening a session each.
     this.loggingIn ??= this.doLogin().finally(() => (this.loggingIn = undefined));
     return this.loggingIn;
@@ -181,26 +240,45 @@ export class RedfishClient {
    */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closed = true;
     try {
       if (this.loggingIn) await this.loggingIn.catch(() => undefined);
       const session = this.session;
-      if (session?.path) {
-        const res = await this.exchange("DELETE", session.path, { auth: true });
-        if (res.status >= 300 && res.status !== 404) {
-          this.log("redfish.logout-failed", { path: session.path, status: res.status });
-        }
-      }
-    } catch (err) {
-      this.log("redfish.logout-failed", { error: (err as Error).message });
+      if (session) await this.logout(session);
     } finally {
       this.session = undefined;
       this.mode = undefined;
       this.closed = true;
+      live.delete(this);
       this.agent.destroy();
     }
   }
 
   // ---- authentication -------------------------------------------------------------------------------
+
+  /** DELETE a session, once, with a short deadline; logged, never thrown. */
+  private async logout(session: Session, auth?: Record<string, string>): Promise<void> {
+    if (!session.path) return;
+    try {
+      const res = await this.exchange("DELETE", session.path, {
+        auth: false,
+        headers: auth ?? { "X-Auth-Token": session.token },
+        attempts: 1,
+        timeoutMs: Math.min(this.timeoutMs, LOGOUT_TIMEOUT_MS),
+      });
+      if (res.status >= 300 && res.status !== 404) {
+        this.log("redfish.logout-failed", { path: session.path, status: res.status });
+      } else {
+        this.log("redfish.logout", { path: session.path, status: res.status });
+      }
+    } catch (err) {
+      this.log("redfish.logout-failed", { path: session.path, error: (err as Error).message });
+    }
+  }
+
+  private closedError(): Error {
+    return new Error(`${describeTarget(this.target)}: client used after close()`);
+  }
 
   private async doLogin(): Promise<AuthMode> {
     const root = await this.serviceRoot();
@@ -214,9 +292,13 @@ export class RedfishClient {
       // Some BMCs answer a bad login with 400 "invalid credentials" rather than 401.
       const badLogin = res.status === 400 && /credential|unauthori/i.test(res.text);
       if (res.status === 401 || res.status === 403 || badLogin) throw this.authError(request, res);
-      if (res.status === 200 || res.status === 201) {
+      // Any 2xx is a created session: 201 (the spec), 200 (some firmware), 204 with no body (DMTF's server).
+      if (res.status >= 200 && res.status < 300) {
         const token = res.headers["x-auth-token"];
+        const path = sessionPath(res, this.target.address);
         if (typeof token !== "string" || token.length === 0) {
+          // A session may exist on the BMC now; delete it with Basic credentials, as nothing else can.
+          if (path) await this.logout({ token: "", path }, this.basicHeader());
           throw new RedfishError(
             "protocol",
             this.target,
@@ -226,12 +308,6 @@ export class RedfishClient {
             res.status,
           );
         }
-        const location = res.headers.location;
-        let path =
-          typeof location === "string" && location
-            ? new URL(location, this.target.address).pathname
-            : undefined;
-        if (!path) path = stringProp(safeJson(res.text), "@odata.id");
         if (!path) this.log("redfish.session-without-location", { path: sessionsPath });
         this.session = { token, path };
         this.mode = "session";
@@ -279,6 +355,10 @@ export class RedfishClient {
 
   private authHeader(): Record<string, string> {
     if (this.mode === "session" && this.session) return { "X-Auth-Token": this.session.token };
+    return this.basicHeader();
+  }
+
+  private basicHeader(): Record<string, string> {
     const basic = Buffer.from(`${this.opts.username}:${this.opts.password}`, "utf8").toString("base64");
     return { Authorization: `Basic ${basic}` };
   }
@@ -290,14 +370,18 @@ export class RedfishClient {
     body?: string,
     headers: Record<string, string> = {},
   ): Promise<HttpsResponse> {
-    if (this.closed) throw new Error(`${describeTarget(this.target)}: client used after close()`);
+    if (this.closed) throw this.closedError();
     await this.login();
     let res = await this.exchange(method, path, { auth: true, body, headers });
     if (res.status === 401 && this.mode === "session") {
       this.log("redfish.session-expired", { path });
+      const old = this.session;
       this.session = undefined;
       this.mode = undefined;
       await this.login();
+      // Usually gone already (404); if the BMC merely refused it, it must not stay open.
+      const fresh = this.session as Session | undefined;
+      if (old?.path && old.path !== fresh?.path) await this.logout(old, this.authHeader());
       res = await this.exchange(method, path, { auth: true, body, headers });
     }
     if (res.status === 401) throw this.authError(`${method} ${path}`, res);
@@ -309,7 +393,19 @@ export class RedfishClient {
   private async exchange(
     method: Method,
     path: string,
-    { auth, body, headers = {} }: { auth: boolean; body?: string; headers?: Record<string, string> },
+    {
+      auth,
+      body,
+      headers = {},
+      attempts = this.retry.attempts,
+      timeoutMs = this.timeoutMs,
+    }: {
+      auth: boolean;
+      body?: string;
+      headers?: Record<string, string>;
+      attempts?: number;
+      timeoutMs?: number;
+    },
   ): Promise<HttpsResponse> {
     const url = new URL(path, this.target.address + "/");
     const request = `${method} ${url.pathname}`;
@@ -330,7 +426,7 @@ export class RedfishClient {
           headers: all,
           body,
           agent: this.agent,
-          timeoutMs: this.timeoutMs,
+          timeoutMs,
         });
       } catch (err) {
         if (!(err instanceof TransportFailure)) throw err;
@@ -342,7 +438,7 @@ export class RedfishClient {
           ms: Date.now() - started,
           attempt,
         });
-        if (attempt < this.retry.attempts && this.mayRetry(method, err)) {
+        if (attempt < attempts && this.mayRetry(method, err)) {
           await sleep(retryDelayMs(this.retry, attempt));
           continue;
         }
@@ -365,7 +461,7 @@ export class RedfishClient {
           res.status,
         );
       }
-      if (res.status === 503 && attempt < this.retry.attempts) {
+      if (res.status === 503 && attempt < attempts) {
         await sleep(retryDelayMs(this.retry, attempt, res.headers["retry-after"]));
         continue;
       }
@@ -379,7 +475,7 @@ export class RedfishClient {
    * reset action) is not, and a timed-out write may still be running on the BMC.
    */
   private mayRetry(method: Method, err: TransportFailure): boolean {
-    if (err.kind === "tls") return false;
+    if (err.kind === "tls" || err.kind === "plain-http") return false;
     if (err.kind === "unreachable") return true;
     if (err.kind === "timeout") return method === "GET";
     return method !== "POST";
@@ -395,6 +491,14 @@ export class RedfishClient {
           request,
           err.message,
           certificateFix(err.code, { insecure: this.opts.insecure ?? false, caFile: this.opts.caFile }),
+        );
+      case "plain-http":
+        return new RedfishError(
+          "tls",
+          this.target,
+          request,
+          err.message,
+          "Redfish needs HTTPS: put the BMC's HTTPS port in `bmc.address` (`https://host` for 443), not its plain HTTP port",
         );
       case "unreachable":
         return new RedfishError(
@@ -483,6 +587,13 @@ export class RedfishClient {
   private log(event: string, data: Record<string, unknown>): void {
     this.opts.log?.(event, { bmc: this.target.address, node: this.target.node, ...data });
   }
+}
+
+/** Where to DELETE a new session: its `Location` (absolute or relative), else the body's `@odata.id`. */
+function sessionPath(res: HttpsResponse, base: string): string | undefined {
+  const location = res.headers.location;
+  if (typeof location === "string" && location) return new URL(location, base + "/").pathname;
+  return stringProp(safeJson(res.text), "@odata.id");
 }
 
 function safeJson(text: string): unknown {

@@ -55,12 +55,43 @@ export async function listCollection(client: RedfishClient, path: string | undef
 }
 
 /**
- * The one computer system this BMC controls. Power actions refuse to guess on a multi-node BMC: powering
- * off the wrong server is not a recoverable mistake.
+ * The computer system this node is, by one rule for `up`, `verify` and `power`: `bmc.system_id` from the
+ * inventory when set (it must be listed); else the BMC's only system; several without a choice is an
+ * error naming the ids found and the fix (guessing could read, or power off, the wrong server). A BMC
+ * listing no system gives undefined: reading power is still possible, controlling it is not.
  */
-export function soleSystem(client: RedfishClient, layout: BmcLayout): MemberRef {
+export function chooseSystem(client: RedfishClient, layout: BmcLayout): MemberRef | undefined {
+  const ids = layout.systems.map((s) => s.id);
+  const where = client.target.node ? `node ${client.target.node}'s \`bmc:\`` : "the node's `bmc:`";
+  const wanted = client.systemId;
+  if (wanted !== undefined) {
+    const found = layout.systems.find((s) => s.id === wanted || samePath(s.path, wanted));
+    if (found) return found;
+    throw new RedfishError(
+      "not-found",
+      client.target,
+      `GET ${layout.systemsPath}`,
+      `\`bmc.system_id: ${wanted}\` is not among the BMC's systems (${ids.join(", ") || "none listed"})`,
+      `set \`system_id\` in ${where} to one of: ${ids.join(", ") || "(none)"}`,
+    );
+  }
   const [first, ...rest] = layout.systems;
-  if (!first) {
+  if (rest.length > 0) {
+    throw new RedfishError(
+      "protocol",
+      client.target,
+      `GET ${layout.systemsPath}`,
+      `the BMC manages ${layout.systems.length} systems (${ids.join(", ")}) and the inventory does not say which one this node is`,
+      `set \`system_id\` in ${where} to one of: ${ids.join(", ")}; or point \`bmc.address\` at the node's own BMC`,
+    );
+  }
+  return first;
+}
+
+/** `chooseSystem`, for power actions: a BMC without a system cannot power anything. */
+export function soleSystem(client: RedfishClient, layout: BmcLayout): MemberRef {
+  const system = chooseSystem(client, layout);
+  if (!system) {
     throw new RedfishError(
       "protocol",
       client.target,
@@ -69,16 +100,7 @@ export function soleSystem(client: RedfishClient, layout: BmcLayout): MemberRef 
       "check that `bmc.address` is the server's BMC, not a chassis or enclosure manager",
     );
   }
-  if (rest.length > 0) {
-    throw new RedfishError(
-      "protocol",
-      client.target,
-      `GET ${layout.systemsPath}`,
-      `the BMC manages ${layout.systems.length} systems (${layout.systems.map((s) => s.id).join(", ")}); powerstack needs one BMC per node`,
-      "point `bmc.address` at the node's own BMC",
-    );
-  }
-  return first;
+  return system;
 }
 
 /**

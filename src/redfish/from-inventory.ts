@@ -21,12 +21,28 @@ export function requireBmc(node: NodeSpec, inventoryFile: string): NodeWithBmc {
   );
 }
 
+/**
+ * Redfish settings given on the command line (e.g. `--bmc-timeout`, `--bmc-retries`): they win over the
+ * inventory's `bmc.timeout_sec` / `bmc.retries` for every node.
+ */
+export interface BmcOverrides {
+  timeoutSec?: number;
+  retries?: number;
+}
+
+/**
+ * `extra.timeoutMs` and `extra.retry` are a command's own defaults (else the client's: 10 s, 1 retry);
+ * a node's `bmc.timeout_sec` / `bmc.retries` win over them, and `overrides` (flags) over both.
+ */
 export function inventoryClientFactory(
   secret: (vaultKey: string) => string,
   extra: Pick<RedfishClientOptions, "log" | "timeoutMs" | "retry"> = {},
+  overrides: BmcOverrides = {},
 ): RedfishClientFactory {
-  return (node) =>
-    new RedfishClient({
+  return (node) => {
+    const timeoutSec = overrides.timeoutSec ?? node.bmc.timeoutSec;
+    const retries = overrides.retries ?? node.bmc.retries;
+    return new RedfishClient({
       node: node.name,
       address: node.bmc.address,
       username: node.bmc.username,
@@ -34,6 +50,10 @@ export function inventoryClientFactory(
       passwordSource: `vault key \`${node.bmc.passwordSecret}\``,
       insecure: node.bmc.insecure,
       caFile: node.bmc.caFile,
-      ...extra,
+      systemId: node.bmc.systemId,
+      log: extra.log,
+      timeoutMs: timeoutSec !== undefined ? timeoutSec * 1000 : extra.timeoutMs,
+      retry: { ...extra.retry, ...(retries !== undefined ? { attempts: retries + 1 } : {}) },
     });
+  };
 }

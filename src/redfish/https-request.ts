@@ -29,7 +29,9 @@ export type TransportFailureKind =
   /** The connection broke; the BMC may or may not have acted on the request. */
   | "reset"
   | "timeout"
-  | "tls";
+  | "tls"
+  /** The port answered the TLS handshake in plain HTTP: an http:// service behind an https:// address. */
+  | "plain-http";
 
 export class TransportFailure extends Error {
   constructor(
@@ -51,16 +53,36 @@ const UNREACHABLE = new Set([
   "EADDRNOTAVAIL",
 ]);
 
+// What OpenSSL says when the first bytes back are not a TLS record but text such as `HTTP/1.1 400`: "wrong
+// version number" (OpenSSL 3), "packet length too long" / "http request" (older or other directions).
+const PLAIN_HTTP = /wrong version number|packet length too long|http request|unknown protocol/i;
+
+/**
+ * OpenSSL's error text, made one readable line: `write EPROTO 80CC...:error:0A00010B:SSL
+ * routines:ssl3_get_record:wrong version number:../deps/openssl/...c:350:\n` -> `wrong version number`.
+ */
+export function oneLine(message: string): string {
+  const ssl = /error:[0-9A-F]+:[^:]*:[^:]*:([^:\n]+)/i.exec(message);
+  const text = ssl ? ssl[1]! : message;
+  return text.replace(/\s+/g, " ").trim();
+}
+
 function classify(err: NodeJS.ErrnoException): TransportFailure {
   if (err instanceof TransportFailure) return err;
   const code = err.code;
+  const message = oneLine(err.message);
   if (isCertificateError(code))
-    return new TransportFailure("tls", code, `certificate rejected (${code}: ${err.message})`);
-  if (code && UNREACHABLE.has(code))
-    return new TransportFailure("unreachable", code, `${code}: ${err.message}`);
-  if (code === "ETIMEDOUT") return new TransportFailure("timeout", code, err.message);
+    return new TransportFailure("tls", code, `certificate rejected (${code}: ${message})`);
+  if (code && UNREACHABLE.has(code)) return new TransportFailure("unreachable", code, `${code}: ${message}`);
+  if (code === "ETIMEDOUT") return new TransportFailure("timeout", code, message);
+  if (PLAIN_HTTP.test(err.message))
+    return new TransportFailure(
+      "plain-http",
+      code,
+      `this port speaks plain HTTP, not HTTPS (TLS: ${message})`,
+    );
   // ECONNRESET, EPIPE, "socket hang up" and TLS handshake aborts all mean the connection broke midway.
-  return new TransportFailure("reset", code, code ? `${code}: ${err.message}` : err.message);
+  return new TransportFailure("reset", code, code ? `${code}: ${message}` : message);
 }
 
 export function httpsRequest(req: HttpsRequest): Promise<HttpsResponse> {

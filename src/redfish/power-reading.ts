@@ -1,13 +1,15 @@
 /**
- * The server's power draw in watts, from whichever model the BMC implements:
+ * The server's power draw in watts, the chassis' own reading first (issue 19):
  *
- * 1. `Chassis/{id}/Power` -> `PowerControl[0].PowerConsumedWatts`: deprecated in the schema but what
- *    XCC, iDRAC, iLO and Kepler (legacy and current) read, so the reading matches Kepler's platform power.
- * 2. `Chassis/{id}/PowerSubsystem` -> its power supplies' `Metrics.InputPowerWatts.Reading`, summed:
- *    the newer model has no chassis total there, and the input side is what the wall meter sees.
- * 3. `Chassis/{id}/EnvironmentMetrics` -> `PowerWatts.Reading`.
+ * 1. `Chassis/{id}/EnvironmentMetrics` -> `PowerWatts.Reading`: the current schema's chassis total.
+ * 2. `Chassis/{id}/Power` -> `PowerControl[].PowerConsumedWatts` (the first entry that has one):
+ *    deprecated in the schema but what XCC, iDRAC, iLO and Kepler read.
+ * 3. Only without either: `Chassis/{id}/PowerSubsystem` -> its power supplies'
+ *    `Metrics.InputPowerWatts.Reading`, summed. Input power includes the supplies' conversion losses and
+ *    may count a redundant supply twice over, so it is the fallback, not the rule.
  *
- * Chassis are tried in `chassisFor` order (the system's own first). A link that 404s counts as absent.
+ * The source is always named. Chassis are tried in `chassisFor` order (the system's own first); a link
+ * that 404s counts as absent.
  */
 import type { RedfishClient } from "./client.js";
 import { chassisFor, type BmcLayout } from "./discovery.js";
@@ -30,9 +32,9 @@ export async function readPowerWatts(
     const body = await getIfPresent(client, chassis.path);
     if (!body) continue;
     const reading =
+      (await fromEnvironmentMetrics(client, linkOf(body, "EnvironmentMetrics"))) ??
       (await fromPower(client, linkOf(body, "Power"))) ??
-      (await fromPowerSubsystem(client, linkOf(body, "PowerSubsystem"))) ??
-      (await fromEnvironmentMetrics(client, linkOf(body, "EnvironmentMetrics")));
+      (await fromPowerSubsystem(client, linkOf(body, "PowerSubsystem")));
     if (reading) return reading;
   }
   return undefined;
@@ -41,10 +43,12 @@ export async function readPowerWatts(
 async function fromPower(client: RedfishClient, path: string | undefined): Promise<PowerReading | undefined> {
   if (!path) return undefined;
   const power = await getIfPresent(client, path);
-  const controls = power?.PowerControl;
-  const first: unknown = Array.isArray(controls) ? controls[0] : undefined;
-  const watts = isObject(first) ? readNumber(first.PowerConsumedWatts) : undefined;
-  return watts === undefined ? undefined : { watts, source: `${path} PowerControl[0].PowerConsumedWatts` };
+  const controls: unknown[] = Array.isArray(power?.PowerControl) ? power.PowerControl : [];
+  for (const [i, control] of controls.entries()) {
+    const watts = isObject(control) ? readNumber(control.PowerConsumedWatts) : undefined;
+    if (watts !== undefined) return { watts, source: `${path} PowerControl[${i}].PowerConsumedWatts` };
+  }
+  return undefined;
 }
 
 async function fromPowerSubsystem(

@@ -5,7 +5,7 @@
  */
 import { formatWatts } from "../redfish/bmc-check.js";
 import type { RedfishClient } from "../redfish/client.js";
-import { discover } from "../redfish/discovery.js";
+import { chooseSystem, discover } from "../redfish/discovery.js";
 import { readPowerWatts } from "../redfish/power-reading.js";
 import { stringProp } from "../redfish/resource.js";
 import { fail, pass, type Verdict } from "./check.js";
@@ -14,7 +14,9 @@ export async function checkBmcPower(client: RedfishClient): Promise<Verdict> {
   const root = await client.serviceRoot();
   const mode = await client.login();
   const layout = await discover(client);
-  const system = layout.systems[0] ? await client.get(layout.systems[0].path) : undefined;
+  // One rule with `up` and `power`: `bmc.system_id` chooses among several systems, else they are an error.
+  const chosen = chooseSystem(client, layout);
+  const system = chosen ? await client.get(chosen.path) : undefined;
   const reading = await readPowerWatts(client, layout, system);
   const version = stringProp(root, "RedfishVersion");
   if (!reading) {

@@ -3,8 +3,15 @@
  * reachability, TLS trust, retries, the session limit, timeouts, etag handling. Every error is checked
  * for what it must say (BMC, request, fix) and must not say (password, token).
  */
+import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import { RedfishClient, type RedfishClientOptions } from "../../src/redfish/client.js";
+import {
+  closeAllSessions,
+  closeSessionsOnSignal,
+  openClientCount,
+  RedfishClient,
+  type RedfishClientOptions,
+} from "../../src/redfish/client.js";
 import { discover, soleSystem } from "../../src/redfish/discovery.js";
 import { RedfishError } from "../../src/redfish/errors.js";
 import { closedPort, clientFor, type LogEvent } from "./helpers.js";
@@ -99,6 +106,77 @@ describe("sessions", () => {
     await c.close();
     expect(b.requestsTo("DELETE", `${SESSIONS}/${id}`)[0]?.status).toBe(204);
     expect(b.state.sessions.size).toBe(0);
+  });
+
+  // Issue 19, item 1: before, only 200/201 was a login; a 204 fell back to Basic and left the session open.
+  it("takes a 204 with X-Auth-Token and a relative Location as a login, and deletes that session", async () => {
+    const b = await bmc({ loginReply: "204" });
+    const c = client(b);
+    await c.get("/redfish/v1/Systems");
+    expect(c.authMode).toBe("session");
+    expect(b.requestsTo("GET", "/redfish/v1/Systems")[0]?.auth).toBe("session");
+    const [id] = [...b.state.sessions.keys()];
+    await c.close();
+    expect(b.requestsTo("DELETE", `${SESSIONS}/${id}`)[0]?.status).toBe(204);
+    expect(b.state.sessions.size).toBe(0);
+  });
+
+  it("deletes a session created without a token (with Basic) before reporting it", async () => {
+    const b = await bmc({ loginReply: "201-no-token" });
+    const c = client(b);
+    await expect(c.login()).rejects.toThrow(/no X-Auth-Token header was returned/);
+    expect(b.requestsTo("DELETE", /\/Sessions\//).map((r) => [r.auth, r.status])).toEqual([["basic", 204]]);
+    expect(b.state.sessions.size).toBe(0);
+    await c.close();
+  });
+
+  it("deletes the session at close after a failed request too, with one bounded try", async () => {
+    const b = await bmc();
+    const c = client(b);
+    await expect(c.get("/redfish/v1/Chassis/Nope")).rejects.toThrow(/HTTP 404/);
+    expect(b.state.sessions.size).toBe(1);
+    b.inject({ kind: "status", status: 503, method: "DELETE", path: /\/Sessions\//, times: 5 });
+    await c.close();
+    // A 503 on the logout is logged, not retried: a Ctrl-C must not wait on a busy BMC.
+    expect(b.requestsTo("DELETE", /\/Sessions\//)).toHaveLength(1);
+  });
+
+  it("closeAllSessions() (for Ctrl-C) deletes the sessions of clients nobody closed, and a login in flight", async () => {
+    const b = await bmc();
+    const base = openClientCount();
+    const open = client(b);
+    await open.login();
+    b.inject({ kind: "delay", ms: 300, method: "POST", path: SESSIONS });
+    const inFlight = client(b);
+    const login = inFlight.login();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openClientCount()).toBe(base + 2);
+    expect(await closeAllSessions()).toBe(base + 2);
+    await expect(login).resolves.toBe("session");
+    expect(openClientCount()).toBe(0);
+    expect(b.requestsTo("POST", SESSIONS)).toHaveLength(2);
+    expect(b.requestsTo("DELETE", /\/Sessions\//).map((r) => r.status)).toEqual([204, 204]);
+    expect(b.state.sessions.size).toBe(0);
+  });
+
+  it("closeSessionsOnSignal(): a Ctrl-C logs every session out, then exits 130", async () => {
+    const b = await bmc();
+    const c = client(b);
+    await c.login();
+    // A stand-in for `process`: the test worker's own signal handlers stay out of it.
+    const signals = new EventEmitter();
+    const exited = new Promise<number>((resolve) => {
+      const uninstall = closeSessionsOnSignal((code) => {
+        uninstall();
+        resolve(code);
+      }, signals);
+      signals.emit("SIGINT", "SIGINT");
+    });
+    expect(signals.listenerCount("SIGINT")).toBe(1);
+    expect(await exited).toBe(130);
+    expect(b.requestsTo("DELETE", /\/Sessions\//).map((r) => r.status)).toEqual([204]);
+    expect(b.state.sessions.size).toBe(0);
+    expect(signals.listenerCount("SIGINT")).toBe(0);
   });
 
   it("logs in again once when the BMC expired the session mid-run", async () => {

@@ -56,6 +56,35 @@ describe("power reading", () => {
     });
   });
 
+  // Issue 19, item 10: the chassis' own reading wins over summed PSU input (before: 937 W over 374 W).
+  it("prefers EnvironmentMetrics PowerWatts over PowerControl and PSU input when a BMC has all three", async () => {
+    const r = await reading({
+      powerModel: ["Power", "PowerSubsystem", "EnvironmentMetrics"],
+      wattsBy: { EnvironmentMetrics: 374, Power: 344, PowerSubsystem: 937 },
+    });
+    expect(r).toEqual({ watts: 374, source: "/redfish/v1/Chassis/1U/EnvironmentMetrics PowerWatts.Reading" });
+    expect(bmc!.requestsTo("GET", /PowerSubsystem/)).toHaveLength(0);
+  });
+
+  it("prefers PowerControl over summed PSU input when there are no EnvironmentMetrics", async () => {
+    const r = await reading({
+      powerModel: ["Power", "PowerSubsystem"],
+      wattsBy: { Power: 344, PowerSubsystem: 937 },
+    });
+    expect(r).toEqual({
+      watts: 344,
+      source: "/redfish/v1/Chassis/1U/Power PowerControl[0].PowerConsumedWatts",
+    });
+  });
+
+  it("falls back to summed PSU input only without a chassis reading", async () => {
+    const r = await reading({ powerModel: ["PowerSubsystem"], wattsBy: { PowerSubsystem: 937 } });
+    expect(r?.watts).toBeCloseTo(937, 6);
+    expect(r?.source).toBe(
+      "/redfish/v1/Chassis/1U/PowerSubsystem/PowerSupplies sum of 2 InputPowerWatts.Reading",
+    );
+  });
+
   it("reports no reading when no chassis has one (after trying every chassis)", async () => {
     expect(await reading({ powerModel: "none" })).toBeUndefined();
     expect(bmc!.requestsTo("GET", "/redfish/v1/Chassis/Riser1")).toHaveLength(1);

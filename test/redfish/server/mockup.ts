@@ -14,7 +14,12 @@ export interface MockupOptions {
   chassisId: string;
   managerId: string;
   redfishVersion: string;
-  powerModel: PowerModel;
+  /** One model, or several at once (a BMC offering both the old `Power` and the newer resources). */
+  powerModel: PowerModel | PowerModel[];
+  /** A different reading per model while on (else `wattsOn` everywhere): shows which source won. */
+  wattsBy?: Partial<Record<Exclude<PowerModel, "none">, number>>;
+  /** Further computer systems listed after `systemId` (a multi-node BMC or enclosure manager). */
+  extraSystems?: string[];
   /** Reading while on. A string tests lenient parsing (`"245.5"`), as some firmware sends. */
   wattsOn: number | string;
   /** Standby draw while off. */
@@ -92,6 +97,17 @@ export class Mockup {
     };
   }
 
+  has(model: PowerModel): boolean {
+    const m = this.opts.powerModel;
+    return Array.isArray(m) ? m.includes(model) : m === model;
+  }
+
+  /** The reading a model shows: `wattsBy[model]` while on, else the common reading. */
+  wattsOf(model: Exclude<PowerModel, "none">): number | string {
+    if (this.state.powerState === "Off") return this.opts.wattsOff;
+    return this.opts.wattsBy?.[model] ?? this.opts.wattsOn;
+  }
+
   etag(path: string): string {
     return `W/"${this.state.versions.get(path) ?? 1}"`;
   }
@@ -133,7 +149,10 @@ export class Mockup {
             : { Links: {} }),
         };
       case p.systems:
-        return collection("ComputerSystemCollection", p.systems, "Computer System Collection", [p.system]);
+        return collection("ComputerSystemCollection", p.systems, "Computer System Collection", [
+          p.system,
+          ...(o.extraSystems ?? []).map((id) => `${p.systems}/${id}`),
+        ]);
       case p.system:
         return {
           "@odata.type": "#ComputerSystem.v1_13_0.ComputerSystem",
@@ -179,15 +198,13 @@ export class Mockup {
           Name: "Computer System Chassis",
           ChassisType: "RackMount",
           PowerState: this.state.powerState,
-          ...(o.powerModel === "Power" ? { Power: link(p.power) } : {}),
-          ...(o.powerModel === "PowerSubsystem" ? { PowerSubsystem: link(p.powerSubsystem) } : {}),
-          ...(o.powerModel === "EnvironmentMetrics"
-            ? { EnvironmentMetrics: link(p.environmentMetrics) }
-            : {}),
+          ...(this.has("Power") ? { Power: link(p.power) } : {}),
+          ...(this.has("PowerSubsystem") ? { PowerSubsystem: link(p.powerSubsystem) } : {}),
+          ...(this.has("EnvironmentMetrics") ? { EnvironmentMetrics: link(p.environmentMetrics) } : {}),
           Links: { ComputerSystems: [link(p.system)], ManagedBy: [link(p.manager)] },
         };
       case p.power:
-        if (o.powerModel !== "Power") return undefined;
+        if (!this.has("Power")) return undefined;
         return {
           "@odata.type": "#Power.v1_6_0.Power",
           "@odata.id": p.power,
@@ -198,7 +215,7 @@ export class Mockup {
               "@odata.id": `${p.power}#/PowerControl/0`,
               MemberId: "0",
               Name: "Server Power Control",
-              PowerConsumedWatts: watts,
+              PowerConsumedWatts: this.wattsOf("Power"),
               PowerCapacityWatts: 1100,
               PowerMetrics: {
                 IntervalInMin: 60,
@@ -220,7 +237,7 @@ export class Mockup {
           ],
         };
       case p.powerSubsystem:
-        if (o.powerModel !== "PowerSubsystem") return undefined;
+        if (!this.has("PowerSubsystem")) return undefined;
         return {
           "@odata.type": "#PowerSubsystem.v1_1_0.PowerSubsystem",
           "@odata.id": p.powerSubsystem,
@@ -230,14 +247,14 @@ export class Mockup {
           PowerSupplies: link(p.powerSupplies),
         };
       case p.powerSupplies:
-        if (o.powerModel !== "PowerSubsystem") return undefined;
+        if (!this.has("PowerSubsystem")) return undefined;
         return collection("PowerSupplyCollection", p.powerSupplies, "Power Supplies", [
           `${p.powerSupplies}/PSU1`,
           `${p.powerSupplies}/PSU2`,
         ]);
       case `${p.powerSupplies}/PSU1`:
       case `${p.powerSupplies}/PSU2`:
-        if (o.powerModel !== "PowerSubsystem") return undefined;
+        if (!this.has("PowerSubsystem")) return undefined;
         return {
           "@odata.type": "#PowerSupply.v1_5_0.PowerSupply",
           "@odata.id": path,
@@ -247,23 +264,26 @@ export class Mockup {
         };
       case `${p.powerSupplies}/PSU1/Metrics`:
       case `${p.powerSupplies}/PSU2/Metrics`:
-        if (o.powerModel !== "PowerSubsystem") return undefined;
+        if (!this.has("PowerSubsystem")) return undefined;
         // Split the draw over the two supplies: 40% / 60%, so a client that reads only one is visibly wrong.
         return {
           "@odata.type": "#PowerSupplyMetrics.v1_1_0.PowerSupplyMetrics",
           "@odata.id": path,
           Id: "Metrics",
           Name: "Power Supply Metrics",
-          InputPowerWatts: { Reading: numericWatts * (path.includes("PSU1") ? 0.4 : 0.6), DataSourceUri: "" },
+          InputPowerWatts: {
+            Reading: Number(this.wattsOf("PowerSubsystem")) * (path.includes("PSU1") ? 0.4 : 0.6),
+            DataSourceUri: "",
+          },
         };
       case p.environmentMetrics:
-        if (o.powerModel !== "EnvironmentMetrics") return undefined;
+        if (!this.has("EnvironmentMetrics")) return undefined;
         return {
           "@odata.type": "#EnvironmentMetrics.v1_3_0.EnvironmentMetrics",
           "@odata.id": p.environmentMetrics,
           Id: "EnvironmentMetrics",
           Name: "Chassis Environment Metrics",
-          PowerWatts: { Reading: watts, DataSourceUri: "" },
+          PowerWatts: { Reading: this.wattsOf("EnvironmentMetrics"), DataSourceUri: "" },
         };
       case p.managers:
         return collection("ManagerCollection", p.managers, "Manager Collection", [p.manager]);
@@ -309,6 +329,17 @@ export class Mockup {
           [...this.state.sessions.keys()].map((id) => `${p.sessions}/${id}`),
         );
       default: {
+        const extra = (o.extraSystems ?? []).find((id) => path === `${p.systems}/${id}`);
+        if (extra) {
+          // Another server behind the same BMC: its own id, serial and chassis link, no power of ours.
+          return {
+            ...this.render(p.system),
+            "@odata.id": path,
+            Id: extra,
+            SerialNumber: `SN-${extra}`,
+            Links: { ManagedBy: [link(p.manager)] },
+          };
+        }
         const prefix = `${p.sessions}/`;
         const session = path.startsWith(prefix)
           ? this.state.sessions.get(path.slice(prefix.length))

@@ -32,6 +32,11 @@ export interface TestBmcOptions extends Partial<MockupOptions> {
   ignoreGracefulShutdown?: boolean;
   /** Answer a successful PATCH with 204 instead of 200 + body. */
   patchNoContent?: boolean;
+  /**
+   * How a successful login is answered: `201` (default, the spec), `204` (DMTF's Redfish-Mockup-Server:
+   * no body, a relative Location), or `201-no-token` (a session is made but no X-Auth-Token is sent).
+   */
+  loginReply?: "201" | "204" | "201-no-token";
   /** Reuse a certificate (e.g. one whose SAN does not name 127.0.0.1). */
   cert?: TestCert;
 }
@@ -270,6 +275,9 @@ export class TestBmc {
     const token = randomBytes(16).toString("hex");
     this.state.sessions.set(id, { id, token, user: body.UserName });
     const location = `${this.paths.sessions}/${id}`;
+    const how = this.options.loginReply ?? "201";
+    if (how === "204") return reply(204, undefined, { "X-Auth-Token": token, Location: location });
+    if (how === "201-no-token") return reply(201, this.mockup.render(location), { Location: location });
     reply(201, this.mockup.render(location), { "X-Auth-Token": token, Location: location });
   }
 
