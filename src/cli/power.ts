@@ -29,6 +29,16 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
   const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
   const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
 
+  // `off` drains a node and shuts it down: it asks once on a terminal; with none to ask on, --yes is
+  // required, checked before the inventory or vault is read (as teardown does). --check never asks.
+  const ask = action === "off" && !opts.check && !opts.yes;
+  if (ask && !process.stdin.isTTY) {
+    throw new InputError(
+      `power off asks before it drains ${names[0]} and shuts it down, and there is no terminal to ask on`,
+      `pass --yes to confirm in advance (\`powerstack power off ${names[0]} --check\` shows what it would do)`,
+    );
+  }
+
   const ctx = await openRun("power", opts);
   let cluster: (Cluster & { close(): Promise<void> }) | undefined;
   try {
@@ -46,6 +56,15 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
       },
       out: ctx.out,
       check: opts.check,
+      ...(ask
+        ? {
+            confirm: async (message: string) => {
+              const yes = await confirmOnTerminal(ctx.redactor.redact(message));
+              ctx.log.write("confirm", { answer: yes, message });
+              return yes;
+            },
+          }
+        : {}),
       timing: {
         drainTimeoutSec,
         ...(waitTimeoutSec !== undefined
@@ -61,6 +80,18 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
   } finally {
     await cluster?.close();
     ctx.close();
+  }
+}
+
+async function confirmOnTerminal(message: string): Promise<boolean> {
+  const { confirm } = await import("@inquirer/prompts");
+  try {
+    return await confirm({ message, default: false }, { output: process.stderr });
+  } catch (err) {
+    // Ctrl-C at the prompt is a "no".
+    if (err instanceof Error && (err.name === "ExitPromptError" || err.name === "AbortPromptError"))
+      return false;
+    throw err;
   }
 }
 

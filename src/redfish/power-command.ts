@@ -16,13 +16,16 @@ import {
   waitReady,
   waitReadyArgs,
 } from "../cluster/node-ops.js";
-import { describeError, InputError } from "../errors.js";
+import { describeError, ExitCode, InputError, PowerstackError } from "../errors.js";
 import type { NodeSpec } from "../inventory/types.js";
 import { formatWatts } from "./bmc-check.js";
 import { discover, soleSystem } from "./discovery.js";
+import type { RedfishClient } from "./client.js";
+import { describeTarget } from "./errors.js";
 import { hasBmc, requireBmc, type RedfishClientFactory } from "./from-inventory.js";
 import { readPowerWatts } from "./power-reading.js";
-import { assertResetAllowed, readSystemPower, resetSystem, waitForPowerState } from "./system-power.js";
+import { stringProp, type RedfishResource } from "./resource.js";
+import { assertResetAllowed, readSystemPower, resetSystem } from "./system-power.js";
 
 /** The part of `Output` this command uses. */
 export interface PowerOutput {
@@ -51,6 +54,17 @@ export const DEFAULT_TIMING: PowerTiming = {
   pollMs: 5_000,
 };
 
+/** Time, injectable so the power-state waits can be tested on a fake clock. */
+export interface PowerClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const REAL_CLOCK: PowerClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 export interface PowerDeps {
   nodes: readonly NodeSpec[];
   /** The inventory file, for error messages. */
@@ -61,22 +75,49 @@ export interface PowerDeps {
   out: PowerOutput;
   check: boolean;
   timing?: Partial<PowerTiming>;
+  clock?: PowerClock;
+  /**
+   * Asked once before `off` changes anything (after every refusal, and only when the node is on); false
+   * cancels. Undefined means confirmed in advance (`--yes`); never called in check mode.
+   */
+  confirm?: (message: string) => Promise<boolean>;
+}
+
+/** Which machine answers at the BMC's address: from its ComputerSystem resource, as the BMC reports it. */
+export interface SystemIdentity {
+  id: string;
+  manufacturer?: string;
+  model?: string;
+  serialNumber?: string;
+  hostName?: string;
 }
 
 export interface PowerStatusRow {
   node: string;
   role: string;
   bmc?: string;
+  system?: SystemIdentity;
   powerState?: string;
   watts?: number;
+  /** Where the reading came from (`<path> <property>`). */
+  wattsSource?: string;
+  /** Why there is no reading, when the BMC answered but gave none. */
+  note?: string;
   error?: string;
 }
 
 type StepStatus = "ok" | "changed" | "failed";
 
-function step(out: PowerOutput, node: string, action: string, status: StepStatus, msg: string): void {
+function step(
+  out: PowerOutput,
+  node: string,
+  action: string,
+  status: StepStatus,
+  msg: string,
+  extra: Record<string, unknown> = {},
+): void {
   out.info(`${node}: ${action}: ${msg}`);
-  out.object({ node, action, status, msg });
+  out.object({ node, action, status, msg, ...extra });
 }
 
 function findNode(deps: PowerDeps, name: string): NodeSpec {
@@ -104,41 +145,86 @@ export async function powerStatus(
   const nodes = names ? names.map((n) => findNode(deps, n)) : [...deps.nodes];
   if (strict) nodes.forEach((n) => requireBmc(n, deps.inventoryFile));
 
-  const rows = await Promise.all(nodes.map((n) => statusOf(deps, n)));
+  const results = await Promise.all(nodes.map((n) => statusOf(deps, n)));
+  const rows = results.map((r) => r.row);
   for (const row of rows) deps.out.object({ ...row });
   printTable(deps.out, rows);
-  return rows.some((r) => r.error && r.bmc) ? 1 : 0;
+  // README's codes: 3 when a BMC could not be reached, else 1 when a BMC answered with an error or without
+  // a power reading; a node without a BMC in the inventory is listed, not a failure.
+  if (results.some((r) => r.exitCode === ExitCode.unreachable)) return ExitCode.unreachable;
+  return results.some((r) => r.exitCode !== ExitCode.ok) ? ExitCode.failed : ExitCode.ok;
 }
 
-async function statusOf(deps: PowerDeps, node: NodeSpec): Promise<PowerStatusRow> {
+async function statusOf(deps: PowerDeps, node: NodeSpec): Promise<{ row: PowerStatusRow; exitCode: number }> {
   const row: PowerStatusRow = { node: node.name, role: node.role };
-  if (!hasBmc(node)) return { ...row, error: "no BMC in the inventory" };
+  if (!hasBmc(node)) return { row: { ...row, error: "no BMC in the inventory" }, exitCode: ExitCode.ok };
   row.bmc = node.bmc.address;
   const client = deps.clientFor(node);
+  let exitCode: number = ExitCode.ok;
   try {
     const layout = await discover(client);
     const system = soleSystem(client, layout);
     const sys = await readSystemPower(client, system.path);
+    row.system = identityOf(system.id, sys.resource);
     row.powerState = sys.powerState ?? "unknown";
-    row.watts = (await readPowerWatts(client, layout, sys.resource))?.watts;
+    const reading = await readPowerWatts(client, layout, sys.resource);
+    if (reading) {
+      row.watts = reading.watts;
+      row.wattsSource = reading.source;
+    } else {
+      row.note = `no power reading: none of ${layout.chassis.length} chassis has Power, PowerSubsystem or EnvironmentMetrics readings; fix: update the BMC firmware (Kepler's platform power needs this reading)`;
+      exitCode = ExitCode.failed;
+    }
   } catch (err) {
     row.error = describeError(err).replace(/\n\s*fix: /, "; fix: ");
+    exitCode = err instanceof PowerstackError ? err.exitCode : ExitCode.failed;
+    // A refused login or a TLS mismatch (exit 2 elsewhere) is a failed row here, not a usage error.
+    if (exitCode === ExitCode.usage) exitCode = ExitCode.failed;
   } finally {
     await client.close();
   }
-  return row;
+  return { row, exitCode };
+}
+
+function identityOf(id: string, resource: RedfishResource): SystemIdentity {
+  const identity: SystemIdentity = { id: stringProp(resource, "Id") ?? id };
+  const fields = [
+    ["manufacturer", "Manufacturer"],
+    ["model", "Model"],
+    ["serialNumber", "SerialNumber"],
+    ["hostName", "HostName"],
+  ] as const;
+  for (const [key, prop] of fields) {
+    const value = stringProp(resource, prop)?.trim();
+    if (value) identity[key] = value;
+  }
+  return identity;
+}
+
+/** `Lenovo 7X06CTO1WW, id 437XR1138R2, SN J300ABCD, host web483`: what is there, in that order. */
+export function describeSystem(s: SystemIdentity): string {
+  const make = [s.manufacturer, s.model].filter(Boolean).join(" ");
+  return [
+    make || undefined,
+    `id ${s.id}`,
+    s.serialNumber && `SN ${s.serialNumber}`,
+    s.hostName && `host ${s.hostName}`,
+  ]
+    .filter(Boolean)
+    .join(", ");
 }
 
 function printTable(out: PowerOutput, rows: PowerStatusRow[]): void {
   const table = [
-    ["NODE", "ROLE", "BMC", "POWER", "WATTS", "NOTE"],
+    ["NODE", "ROLE", "BMC", "SYSTEM", "POWER", "WATTS", "NOTE"],
     ...rows.map((r) => [
       r.node,
       r.role,
       r.bmc ?? "-",
+      r.system ? describeSystem(r.system) : "-",
       r.powerState ?? "-",
       r.watts === undefined ? "-" : formatWatts(r.watts),
-      r.error ?? "",
+      r.error ?? r.note ?? "",
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
@@ -151,6 +237,60 @@ function printTable(out: PowerOutput, rows: PowerStatusRow[]): void {
     );
   }
 }
+
+// ---- waiting for a power state ------------------------------------------------------------------------
+
+/** The BMC answered, but PowerState did not reach the wanted state in time: a failed action (exit 1). */
+export class PowerStateTimeout extends PowerstackError {
+  constructor(
+    message: string,
+    fix: string,
+    readonly waitedMs: number,
+    readonly lastState: string | undefined,
+  ) {
+    super(message, ExitCode.failed, fix);
+  }
+}
+
+/**
+ * Poll `PowerState` until it is `want`, every `pollMs`, and once more exactly at the deadline (the last
+ * sleep is shortened to end there), so the whole bound is used. Returns the time waited; throws
+ * PowerStateTimeout naming the last state seen and the time actually waited.
+ */
+export async function waitForPowerState(
+  client: RedfishClient,
+  path: string,
+  want: "On" | "Off",
+  { timeoutMs, pollMs }: { timeoutMs: number; pollMs: number },
+  clock: PowerClock = REAL_CLOCK,
+): Promise<number> {
+  const start = clock.now();
+  const deadline = start + timeoutMs;
+  let last: string | undefined;
+  let lastPollAt = start;
+  for (;;) {
+    lastPollAt = clock.now();
+    last = (await readSystemPower(client, path)).powerState;
+    const now = clock.now();
+    if (last === want) return now - start;
+    if (now >= deadline) break;
+    await clock.sleep(Math.min(pollMs, deadline - now));
+  }
+  // The state was last seen at the last poll: that is how long it was waited for.
+  const waitedMs = lastPollAt - start;
+  const fix =
+    want === "Off"
+      ? "the OS did not finish shutting down (it may ignore ACPI power-button events, or a service blocks shutdown): look at the node's console in the BMC web UI; as a last resort use ForceOff there"
+      : "look at the server's console and event log in the BMC web UI (a failed POST or a power-capping policy can keep it off)";
+  throw new PowerStateTimeout(
+    `${describeTarget(client.target)}: GET ${path}: PowerState is still ${last ?? "unknown"} after ${seconds(waitedMs)} s (waiting for ${want}, bound ${seconds(timeoutMs)} s)`,
+    fix,
+    waitedMs,
+    last,
+  );
+}
+
+const seconds = (ms: number) => +(ms / 1000).toFixed(1);
 
 // ---- off ------------------------------------------------------------------------------------------------
 
@@ -205,33 +345,66 @@ export async function powerOff(deps: PowerDeps, name: string): Promise<number> {
       return 0;
     }
 
+    if (deps.confirm) {
+      const yes = await deps.confirm(
+        `powerstack power off ${name} will cordon ${name}, drain it (its pods move to other nodes; DaemonSet pods stay) and shut it down through its BMC (${client.target.address}, GracefulShutdown). Go ahead?`,
+      );
+      if (!yes) {
+        step(deps.out, name, "power", "failed", "cancelled: nothing was changed");
+        return ExitCode.failed;
+      }
+    }
+
     await cordon(cluster, name);
     step(deps.out, name, "cordon", "changed", "cordoned: no new pods are scheduled here");
     try {
       await drain(cluster, name, { timeoutSec: timing.drainTimeoutSec });
     } catch (err) {
       // Leave the node as found: evicted pods already run elsewhere, but the node must take work again.
-      await uncordon(cluster, name).catch(() => undefined);
+      const uncordoned = await uncordon(cluster, name).then(
+        () => true,
+        () => false,
+      );
       step(
         deps.out,
         name,
         "drain",
         "failed",
-        "drain failed; the node was uncordoned again and stays powered on",
+        uncordoned
+          ? "drain failed; the node was uncordoned again and stays powered on"
+          : `drain failed and uncordoning failed too: ${name} stays cordoned (no new pods) and powered on; run \`k3s kubectl uncordon ${name}\` on the control node`,
       );
       throw err;
     }
     step(deps.out, name, "drain", "changed", "drained (DaemonSet pods stay until power-off)");
 
-    if (!shuttingDown) {
-      await resetSystem(client, sys, "GracefulShutdown");
-      step(deps.out, name, "power", "changed", "GracefulShutdown sent");
+    let waitedMs: number;
+    try {
+      if (!shuttingDown) {
+        await resetSystem(client, sys, "GracefulShutdown");
+        step(deps.out, name, "power", "changed", "GracefulShutdown sent");
+      }
+      waitedMs = await waitForPowerState(
+        client,
+        system.path,
+        "Off",
+        { timeoutMs: timing.offTimeoutSec * 1000, pollMs: timing.pollMs },
+        deps.clock,
+      );
+    } catch (err) {
+      // Cordoned and drained, but maybe still running: say so, and how to give the node its work back.
+      step(
+        deps.out,
+        name,
+        "power",
+        "failed",
+        `power-off failed: ${name} stays cordoned and drained (its pods run on other nodes, no new ones are scheduled here); to take it back into service run \`powerstack power on ${name}\` (waits for Ready, then uncordons) or \`k3s kubectl uncordon ${name}\` on the control node`,
+      );
+      throw err;
     }
-    await waitForPowerState(client, system.path, "Off", {
-      timeoutMs: timing.offTimeoutSec * 1000,
-      pollMs: timing.pollMs,
+    step(deps.out, name, "power", "changed", "powered off (stays cordoned until `powerstack power on`)", {
+      waitedSec: seconds(waitedMs),
     });
-    step(deps.out, name, "power", "changed", "powered off (stays cordoned until `powerstack power on`)");
     return 0;
   } finally {
     await client.close();
@@ -266,11 +439,16 @@ export async function powerOn(deps: PowerDeps, name: string): Promise<number> {
         await resetSystem(client, sys, "On");
         step(deps.out, name, "power", "changed", "On sent");
       }
-      await waitForPowerState(client, system.path, "On", {
-        timeoutMs: timing.onTimeoutSec * 1000,
-        pollMs: timing.pollMs,
+      const waitedMs = await waitForPowerState(
+        client,
+        system.path,
+        "On",
+        { timeoutMs: timing.onTimeoutSec * 1000, pollMs: timing.pollMs },
+        deps.clock,
+      );
+      step(deps.out, name, "power", needsOn ? "changed" : "ok", needsOn ? "powered on" : "already on", {
+        waitedSec: seconds(waitedMs),
       });
-      step(deps.out, name, "power", needsOn ? "changed" : "ok", needsOn ? "powered on" : "already on");
     }
 
     if (node.role === "control") {

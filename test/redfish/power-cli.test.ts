@@ -36,4 +36,47 @@ describe("powerstack power (command line)", () => {
     );
     expect(stderr.join("")).toContain('--drain-timeout needs a whole number of seconds >= 1, got "soon"');
   });
+
+  describe("power off asks first (issue 19, item 4)", () => {
+    let tty: PropertyDescriptor | undefined;
+    beforeEach(() => {
+      tty = Object.getOwnPropertyDescriptor(process.stdin, "isTTY");
+      Object.defineProperty(process.stdin, "isTTY", { value: undefined, configurable: true });
+    });
+    afterEach(() => {
+      if (tty) Object.defineProperty(process.stdin, "isTTY", tty);
+      else delete (process.stdin as { isTTY?: boolean }).isTTY;
+    });
+
+    it("with no terminal and no --yes: refuses (exit 2) before the inventory or vault is read", async () => {
+      expect(await main(["-i", "/nonexistent.yaml", "power", "off", "node2"])).toBe(2);
+      const text = stderr.join("");
+      expect(text).toContain(
+        "power off asks before it drains node2 and shuts it down, and there is no terminal to ask on",
+      );
+      expect(text).toContain("pass --yes to confirm in advance");
+      expect(text).not.toContain("nonexistent.yaml"); // the inventory was never opened
+    });
+
+    it("--yes (before or after the command) and --check go on to the inventory", async () => {
+      for (const argv of [
+        ["-i", "/nonexistent.yaml", "--yes", "power", "off", "node2"],
+        ["-i", "/nonexistent.yaml", "power", "off", "node2", "--yes"],
+        ["-i", "/nonexistent.yaml", "power", "off", "node2", "--check"],
+      ]) {
+        stderr.length = 0;
+        expect(await main(argv)).toBe(2);
+        expect(stderr.join("")).not.toContain("no terminal to ask on");
+        expect(stderr.join("")).toContain("nonexistent.yaml");
+      }
+    });
+
+    it("status and on never ask", async () => {
+      for (const action of ["status", "on"]) {
+        stderr.length = 0;
+        await main(["-i", "/nonexistent.yaml", "power", action, "node2"]);
+        expect(stderr.join("")).not.toContain("no terminal to ask on");
+      }
+    });
+  });
 });

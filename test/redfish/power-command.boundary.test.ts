@@ -4,11 +4,11 @@
  * relative to the BMC's power actions.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { InputError } from "../../src/errors.js";
+import { InputError, PowerstackError } from "../../src/errors.js";
 import type { NodeSpec } from "../../src/inventory/types.js";
 import { RedfishError } from "../../src/redfish/errors.js";
 import { powerOff, powerOn, powerStatus, type PowerDeps } from "../../src/redfish/power-command.js";
-import { nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
+import { closedPort, nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
 import { startTestBmc, type TestBmc, type TestBmcOptions } from "./server/server.js";
 
 const RESET = "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset";
@@ -80,7 +80,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 }
 
 describe("power status", () => {
-  it("prints power state and watts per node in an aligned table and one JSON object per node", async () => {
+  it("prints the machine, power state and watts per node in an aligned table and one JSON object per node", async () => {
     const b1 = await bmc();
     const b2 = await bmc({ powerState: "Off" });
     const nodes = [
@@ -90,19 +90,101 @@ describe("power status", () => {
     ];
     const h = harness(nodes, []);
     expect(await powerStatus(h.deps)).toBe(0);
+    const pad = " ".repeat(b1.address.length - 3);
+    const system = "Lenovo 7X06CTO1WW, id 437XR1138R2";
     expect(h.out.lines).toEqual([
-      `NODE   ROLE     BMC${" ".repeat(b1.address.length - 3)}  POWER  WATTS  NOTE`,
-      `node1  control  ${b1.address}  On     245 W`,
-      `node2  worker   ${b2.address}  Off    9 W`,
-      `node3  worker   -${" ".repeat(b1.address.length - 1)}  -      -      no BMC in the inventory`,
+      `NODE   ROLE     BMC${pad}  SYSTEM${" ".repeat(system.length - 6)}  POWER  WATTS  NOTE`,
+      `node1  control  ${b1.address}  ${system}  On     245 W`,
+      `node2  worker   ${b2.address}  ${system}  Off    9 W`,
+      `node3  worker   -${" ".repeat(b1.address.length - 1)}  -${" ".repeat(system.length - 1)}  -      -      no BMC in the inventory`,
     ]);
+    const identity = { id: "437XR1138R2", manufacturer: "Lenovo", model: "7X06CTO1WW" };
+    const source = "/redfish/v1/Chassis/1U/Power PowerControl[0].PowerConsumedWatts";
     expect(h.out.objects).toEqual([
-      { node: "node1", role: "control", bmc: b1.address, powerState: "On", watts: 245 },
-      { node: "node2", role: "worker", bmc: b2.address, powerState: "Off", watts: 9 },
+      {
+        node: "node1",
+        role: "control",
+        bmc: b1.address,
+        system: identity,
+        powerState: "On",
+        watts: 245,
+        wattsSource: source,
+      },
+      {
+        node: "node2",
+        role: "worker",
+        bmc: b2.address,
+        system: identity,
+        powerState: "Off",
+        watts: 9,
+        wattsSource: source,
+      },
       { node: "node3", role: "worker", error: "no BMC in the inventory" },
     ]);
     expect(h.connects()).toBe(0); // status never needs the cluster
     expect([b1, b2].every((b) => b.state.sessions.size === 0)).toBe(true); // logged out
+  });
+
+  it("names the machine behind the address: serial number and host name too, where the BMC gives them", async () => {
+    const b = await bmc();
+    const h = harness([nodeFor("node2", "worker", b)], []);
+    // Our test BMC's ComputerSystem has no SerialNumber or HostName: add them as a BMC would send them.
+    const factory = h.deps.clientFor;
+    h.deps.clientFor = (node) => {
+      const client = factory(node);
+      const get = client.get.bind(client);
+      client.get = async (path: string) => {
+        const body = await get(path);
+        return path === "/redfish/v1/Systems/437XR1138R2"
+          ? { ...body, SerialNumber: "J300ABCD", HostName: "web483" }
+          : body;
+      };
+      return client;
+    };
+    expect(await powerStatus(h.deps)).toBe(0);
+    expect(h.out.objects[0]?.system).toEqual({
+      id: "437XR1138R2",
+      manufacturer: "Lenovo",
+      model: "7X06CTO1WW",
+      serialNumber: "J300ABCD",
+      hostName: "web483",
+    });
+    expect(h.out.lines[1]).toContain("Lenovo 7X06CTO1WW, id 437XR1138R2, SN J300ABCD, host web483");
+  });
+
+  it("says why a reading is missing, in the table and in JSON, and exits 1", async () => {
+    const b = await bmc({ powerModel: "none" });
+    const h = harness([nodeFor("node2", "worker", b)], []);
+    expect(await powerStatus(h.deps)).toBe(1);
+    const note =
+      "no power reading: none of 2 chassis has Power, PowerSubsystem or EnvironmentMetrics readings; fix: update the BMC firmware (Kepler's platform power needs this reading)";
+    expect(h.out.objects).toEqual([
+      {
+        node: "node2",
+        role: "worker",
+        bmc: b.address,
+        system: { id: "437XR1138R2", manufacturer: "Lenovo", model: "7X06CTO1WW" },
+        powerState: "On",
+        note,
+      },
+    ]);
+    expect(h.out.lines[1]).toMatch(/  On     -      no power reading: none of 2 chassis/);
+  });
+
+  it("exits 3 when a BMC cannot be reached (README: 3 only for unreachable), naming it in its row", async () => {
+    const b = await bmc();
+    const gone = nodeFor("node3", "worker", b);
+    gone.bmc!.address = `https://127.0.0.1:${await closedPort()}`;
+    const h = harness([nodeFor("node2", "worker", b), gone], []);
+    expect(await powerStatus(h.deps)).toBe(3);
+    expect(h.out.objects[0]).toMatchObject({ node: "node2", powerState: "On", watts: 245 });
+    expect(h.out.objects[1]).toMatchObject({ node: "node3", bmc: gone.bmc!.address });
+    expect(h.out.objects[1]?.error).toMatch(/^BMC of node3 /);
+
+    // Unreachable wins over a failed row: a wrong password elsewhere still exits 3.
+    const wrong = await bmc({ users: { USERID: "other" } });
+    const both = harness([nodeFor("node2", "worker", wrong), gone], []);
+    expect(await powerStatus(both.deps)).toBe(3);
   });
 
   it("reports a BMC with a wrong password in its row and exits 1; the other rows still print", async () => {
@@ -147,7 +229,47 @@ describe("power off (boundary)", () => {
       "node2: power: GracefulShutdown sent",
       "node2: power: powered off (stays cordoned until `powerstack power on`)",
     ]);
+    // --json says how long the power state took (the BMC's 30 ms transition, polled every 10 ms).
+    expect(h.out.objects.at(-1)).toMatchObject({ action: "power", waitedSec: expect.any(Number) });
+    expect(h.out.objects.at(-1)!.waitedSec as number).toBeLessThan(5);
     expect(b.state.sessions.size).toBe(0);
+  });
+
+  it("asks once before changing anything; a no cancels with nothing changed and exit 1", async () => {
+    const b = await bmc();
+    const h = harness([nodeFor("node2", "worker", b)], [b]);
+    const asked: string[] = [];
+    h.deps.confirm = async (message) => {
+      asked.push(message);
+      return false;
+    };
+    expect(await powerOff(h.deps, "node2")).toBe(1);
+    expect(asked).toEqual([
+      `powerstack power off node2 will cordon node2, drain it (its pods move to other nodes; DaemonSet pods stay) and shut it down through its BMC (${b.address}, GracefulShutdown). Go ahead?`,
+    ]);
+    expect(h.timeline).toEqual([]);
+    expect(h.out.lines).toEqual(["node2: power: cancelled: nothing was changed"]);
+    expect(b.state.powerState).toBe("On");
+  });
+
+  it("a yes goes ahead; nothing is asked in check mode, for a node already off, or before a refusal", async () => {
+    const b = await bmc();
+    const h = harness([nodeFor("node1", "control", b), nodeFor("node2", "worker", b)], [b]);
+    let asked = 0;
+    h.deps.confirm = async () => {
+      asked++;
+      return true;
+    };
+    expect(await powerOff(h.deps, "node2")).toBe(0);
+    expect(asked).toBe(1);
+    expect(h.timeline.at(-1)).toBe("redfish reset GracefulShutdown");
+
+    expect(await powerOff(h.deps, "node2")).toBe(0); // already off now
+    await rejection(powerOff(h.deps, "node1")); // the control node is refused
+    h.deps.check = true;
+    b.state.powerState = "On";
+    expect(await powerOff(h.deps, "node2")).toBe(0);
+    expect(asked).toBe(1);
   });
 
   it("refuses the control node, touching neither the BMC nor the cluster", async () => {
@@ -191,6 +313,21 @@ describe("power off (boundary)", () => {
     expect(b.state.powerState).toBe("On");
   });
 
+  it("says the node stays cordoned, with the command, when the drain fails and so does the uncordon", async () => {
+    const b = await bmc();
+    const cluster = new RecordingCluster((args) =>
+      args[0] === "drain" || args[0] === "uncordon"
+        ? { code: 1, stderr: "error: the server has asked for the client to provide credentials" }
+        : undefined,
+    );
+    const h = harness([nodeFor("node2", "worker", b)], [b], { cluster });
+    await rejection(powerOff(h.deps, "node2"));
+    expect(h.out.lines.at(-1)).toBe(
+      "node2: drain: drain failed and uncordoning failed too: node2 stays cordoned (no new pods) and powered on; run `k3s kubectl uncordon node2` on the control node",
+    );
+    expect(b.state.powerState).toBe("On");
+  });
+
   it("in check mode only reads, and says what it would do", async () => {
     const b = await bmc();
     const h = harness([nodeFor("node2", "worker", b)], [b], { check: true });
@@ -220,7 +357,8 @@ describe("power off (boundary)", () => {
     const h = harness([nodeFor("node2", "worker", b)], [b]);
     h.deps.timing = { ...FAST, offTimeoutSec: 0.2 };
     const err = await rejection(powerOff(h.deps, "node2"));
-    expect(err.message).toContain("PowerState is still On after 0.2 s (waiting for Off)");
+    expect(err.message).toMatch(/PowerState is still On after 0\.[23] s \(waiting for Off, bound 0\.2 s\)$/);
+    expect((err as PowerstackError).exitCode).toBe(1); // the BMC answered: failed, not unreachable
     expect((err as RedfishError).fix).toContain("ACPI");
     expect(b.state.sessions.size).toBe(0); // logged out despite the failure
   });

@@ -98,6 +98,11 @@ describe("up --only redfish (real CLI, test BMCs on loopback)", () => {
       ["w1", "changed"],
     ]);
     expect(w1.state.ipmiEnabled).toBe(true);
+    // What was done, not the check-mode text (issue 19, item 6).
+    expect(first.tasks[1].changes.map((c: { summary: string }) => c.summary)).toEqual([
+      expect.stringMatching(/, enabled IPMI over LAN$/),
+    ]);
+    expect(first.tasks[1].changes[0].summary).not.toMatch(/would/);
 
     const again = await up();
     expect(again.tasks.map((t) => t.status)).toEqual(["ok", "ok"]);
