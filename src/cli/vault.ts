@@ -9,7 +9,7 @@ import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError, PowerstackError, describeError } from "../errors.js";
 import { Output } from "../ui/output.js";
 import { Redactor } from "../ui/redact.js";
-import { writeFileAtomic } from "../vault/atomic-write.js";
+import { ChangedMeanwhileError, writeFileAtomic } from "../vault/atomic-write.js";
 import { parseVaultContents } from "../vault/contents.js";
 import { editInEditor } from "../vault/editor.js";
 import {
@@ -130,8 +130,39 @@ async function edit(ctx: Ctx): Promise<number> {
   const edited = await editUntilValid(opened.plaintext, file, "the vault was left as it was");
   if (edited === opened.plaintext) return done(ctx, "edit", false, `${file}: no changes`);
   // The header's version and vault id stay what they were, as with ansible-vault edit.
-  await writeFileAtomic(file, encryptVault(edited, opened.password, { vaultId: headerId(opened) }));
+  const encrypted = encryptVault(edited, opened.password, { vaultId: headerId(opened) });
+  try {
+    // Only over the very bytes that were opened: a `rekey`, another edit or a token stored by `up` while the
+    // editor was open must not be undone silently.
+    await writeFileAtomic(file, encrypted, { unchangedSince: opened.text });
+  } catch (err) {
+    if (!(err instanceof ChangedMeanwhileError)) throw err;
+    const kept = await keepEdit(file, encrypted);
+    throw new PowerstackError(
+      `${file} changed while the editor was open (a \`vault rekey\`, another edit, or \`up\` storing a token); your edit was not saved over it`,
+      ExitCode.failed,
+      `your edit is kept in ${kept} (mode 0600, encrypted with the password you opened ${file} with): see it with \`powerstack vault view ${kept}\`, make the change again with \`powerstack vault edit ${file}\`, then remove ${kept}`,
+    );
+  }
   return done(ctx, "edit", true, `${file}: saved`);
+}
+
+/** An edit that could not be saved, next to the vault: `<file>.unsaved-<UTC time>`, 0600, never clobbering. */
+async function keepEdit(file: string, encrypted: string): Promise<string> {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  for (let i = 0; ; i++) {
+    const kept = `${file}.unsaved-${stamp}${i === 0 ? "" : `-${i}`}`;
+    try {
+      await writeFileAtomic(kept, encrypted, { noClobber: true });
+      return kept;
+    } catch (err) {
+      if (i < 20 && err instanceof InputError && /already exists/.test(err.message)) continue;
+      throw err;
+    }
+  }
 }
 
 async function encrypt(ctx: Ctx): Promise<number> {
@@ -166,12 +197,14 @@ async function rekey(ctx: Ctx): Promise<number> {
   });
   ctx.redactor.add(password);
   const vaultId = ctx.flags.vaultId ?? headerId(opened);
-  await writeFileAtomic(file, encryptVault(opened.plaintext, password, { vaultId }));
+  await writeFileAtomic(file, encryptVault(opened.plaintext, password, { vaultId }), {
+    unchangedSince: opened.text,
+  });
   return done(ctx, "rekey", true, `${file}: rekeyed${vaultId ? ` (vault id ${vaultId})` : ""}`);
 }
 
 /** Read and decrypt `ctx.file`, asking for its password only once it is known to be a vault. */
-async function openVault(ctx: Ctx): Promise<DecryptedVault & { password: string }> {
+async function openVault(ctx: Ctx): Promise<DecryptedVault & { password: string; text: string }> {
   const text = await readText(ctx.file);
   if (!isVaultText(text)) {
     throw new InputError(
@@ -181,7 +214,7 @@ async function openVault(ctx: Ctx): Promise<DecryptedVault & { password: string 
   }
   const password = await getVaultPassword({ file: ctx.opts.vaultPasswordFile, purpose: `for ${ctx.file}` });
   ctx.redactor.add(password);
-  return { ...decryptVault(text, password, ctx.file), password };
+  return { ...decryptVault(text, password, ctx.file), password, text };
 }
 
 /** create/encrypt: a given password (file, env) is used as is; a typed one is asked twice. */

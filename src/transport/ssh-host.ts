@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Duplex } from "node:stream";
-import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { Client, type ConnectConfig, type ServerHostKeyAlgorithm, type SFTPWrapper } from "ssh2";
 import type { SshSettings } from "../inventory/types.js";
 import { UnreachableError } from "./errors.js";
 import {
@@ -18,7 +18,7 @@ import {
   type Host,
   type PutFileOptions,
 } from "./host.js";
-import { verifyHostKey } from "./known-hosts.js";
+import { hostKeyAlgorithms, verifyHostKey } from "./known-hosts.js";
 
 export interface SshTarget {
   name: string;
@@ -80,6 +80,7 @@ export class SshHost implements Host {
       host: target.address,
       port: target.port,
       username: settings.user,
+      algorithms: serverHostKeyOrder(settings, target.address, target.port),
       readyTimeout: settings.connectTimeoutSec * 1000,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
@@ -352,6 +353,17 @@ export class SshHost implements Host {
   }
 }
 
+/** Ask first for the host key types known_hosts holds for this host (ssh2's default order otherwise). */
+function serverHostKeyOrder(
+  settings: SshSettings,
+  address: string,
+  port: number,
+): ConnectConfig["algorithms"] {
+  if (settings.knownHosts === "off") return undefined;
+  const serverHostKey = hostKeyAlgorithms(settings.knownHostsFile, address, port);
+  return serverHostKey ? { serverHostKey: serverHostKey as ServerHostKeyAlgorithm[] } : undefined;
+}
+
 /** OpenSSH's ProxyCommand: a local process whose stdin/stdout carry the SSH stream. */
 function proxyCommandSocket(template: string, target: SshTarget): { sock: Duplex; kill: () => void } {
   const cmd = template.replace(/%h/g, target.address).replace(/%p/g, String(target.port)).replace(/%%/g, "%");
@@ -388,6 +400,7 @@ async function jumpHostSocket(
       host: m[2],
       port: m[3] ? Number(m[3]) : 22,
       username: m[1] ?? settings.user,
+      algorithms: serverHostKeyOrder(settings, m[2]!, m[3] ? Number(m[3]) : 22),
       hostVerifier: (key: Buffer) =>
         verifyHostKey(settings.knownHosts, settings.knownHostsFile, m[2]!, m[3] ? Number(m[3]) : 22, key).ok,
     });

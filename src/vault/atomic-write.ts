@@ -1,18 +1,99 @@
 /**
  * Write a secret file so that a crash, a full disk or a concurrent reader never sees half of it, and
  * nobody else can read it: a 0600 temp file in the same directory (so rename is atomic), fsync, rename.
+ * The temp file is `.<name>.<pid>-<random>.tmp`; one left by a killed writer (its process gone) is removed
+ * by the next write of the same file.
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, chown, link, lstat, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { InputError } from "../errors.js";
+import { ExitCode, InputError, PowerstackError } from "../errors.js";
 
 export const SECRET_FILE_MODE = 0o600;
 
 export interface AtomicWriteOptions {
   /** Refuse to replace an existing file (checked atomically with a hard link where the filesystem has them). */
   noClobber?: boolean;
+  /**
+   * Replace the file only if it still holds exactly this (what was read before a long edit): checked after
+   * the new content is safely on disk, just before the rename. Otherwise a ChangedMeanwhileError.
+   */
+  unchangedSince?: string | Buffer;
+}
+
+/** The file was changed (or removed) by someone else since it was read; it was left as it is now. */
+export class ChangedMeanwhileError extends PowerstackError {
+  constructor(readonly path: string) {
+    super(
+      `${path} changed since it was read; it was not overwritten`,
+      ExitCode.failed,
+      "run the command again: it will work on the file as it is now",
+    );
+  }
+}
+
+/** Our temp files for `base`: `.<base>.<pid>-<12 hex>.tmp`, and `.<base>.<12 hex>.tmp` from older versions. */
+function tempPattern(base: string): RegExp {
+  return new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(?:(\\d+)-)?[0-9a-f]{12}\\.tmp$`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** An old-format temp file (no pid in its name) counts as stale once this old: no write takes that long. */
+const UNNAMED_TEMP_STALE_MS = 10 * 60_000;
+
+/**
+ * Remove temp files a killed writer of `target` left (a `rekey` killed before its rename). One whose writer
+ * is still running (a concurrent write) is left alone. Best effort: returns the names removed.
+ */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const dir = dirname(target);
+  const re = tempPattern(basename(target));
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = m[1] === undefined ? undefined : Number(m[1]);
+    const path = join(dir, name);
+    if (pid !== undefined) {
+      if (pid === process.pid || processAlive(pid)) continue;
+    } else {
+      const info = await lstat(path).catch(() => undefined);
+      if (!info || Date.now() - info.mtimeMs < UNNAMED_TEMP_STALE_MS) continue;
+    }
+    const info = await lstat(path).catch(() => undefined);
+    // Only plain files we could have written; never follow a link someone planted.
+    if (!info?.isFile()) continue;
+    if (
+      await unlink(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(name);
+  }
+  return removed;
 }
 
 export async function writeFileAtomic(
@@ -25,7 +106,11 @@ export async function writeFileAtomic(
   const previous = await stat(target).catch(() => undefined);
   if (opts.noClobber && previous) throw exists(path);
 
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  await removeStaleTemps(target);
+  const tmp = join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`,
+  );
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, SECRET_FILE_MODE);
   try {
     try {
@@ -40,6 +125,11 @@ export async function writeFileAtomic(
     if (previous && process.getuid?.() === 0)
       await chown(tmp, previous.uid, previous.gid).catch(() => undefined);
 
+    if (opts.unchangedSince !== undefined) {
+      const now = await readFile(target).catch(() => undefined);
+      const expected = Buffer.from(opts.unchangedSince);
+      if (!now || !now.equals(expected)) throw new ChangedMeanwhileError(path);
+    }
     if (opts.noClobber) await linkNoClobber(tmp, target, path);
     else await rename(tmp, target);
   } finally {

@@ -110,12 +110,27 @@ async function readPasswordFile(shown: string, path: string, flag: string): Prom
       () => true,
       () => false,
     ));
-  const raw = executable ? await runPasswordScript(shown, path) : await readFile(path, "utf8");
+  const content = await readFile(path);
+  // Only a `#!` script is run. Anything else executable (a password file on a filesystem that marks every
+  // file executable, a chmod +x by mistake) would be handed by execvp to /bin/sh, which runs the password
+  // as a command and prints it in its error: it is read as the password file it is.
+  const script = executable && content.subarray(0, 2).toString("latin1") === "#!";
+  if (
+    executable &&
+    !script &&
+    (content.includes(0) || content.subarray(0, 4).toString("latin1") === "\x7fELF")
+  ) {
+    throw new InputError(
+      `vault password file ${shown} is executable but not a script (it does not start with #!)`,
+      `give ${flag} a text file holding the password, or a script starting with #! that prints it`,
+    );
+  }
+  const raw = script ? await runPasswordScript(shown, path) : content.toString("utf8");
   // One trailing newline is the file's line end, not part of the password.
   const password = raw.replace(/\r?\n$/, "");
   if (password === "") {
     throw new InputError(
-      executable
+      script
         ? `vault password script ${shown} printed an empty password`
         : `vault password file ${shown} is empty`,
       "put the password on the file's first line (or make the script print it)",
@@ -124,27 +139,33 @@ async function readPasswordFile(shown: string, path: string, flag: string): Prom
   return password;
 }
 
-/** ansible's ScriptVaultSecret: run it with no arguments, the password is its stdout. */
+/**
+ * ansible's ScriptVaultSecret: run it with no arguments, the password is its stdout. Its stderr is read
+ * and dropped, never shown (ansible quotes it in its error): a failing script's messages may hold the
+ * password. stdin stays the terminal's; a script that asks its user something does so on /dev/tty, as
+ * pass, gpg and ssh-askpass do.
+ */
 function runPasswordScript(shown: string, path: string): Promise<string> {
   return new Promise((done, fail) => {
-    // stdin and stderr stay the terminal's, so a script may ask its user something.
-    const child = spawn(path, [], { stdio: ["inherit", "pipe", "inherit"] });
+    const child = spawn(path, [], { stdio: ["inherit", "pipe", "pipe"] });
     const chunks: Buffer[] = [];
+    let errBytes = 0;
     child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr.on("data", (c: Buffer) => (errBytes += c.length));
     child.on("error", (err) =>
       fail(
         new InputError(
-          `cannot run vault password script ${shown}: ${err.message}`,
+          `cannot run vault password script ${shown}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
           "if it is not a script, remove its executable bit (chmod -x)",
         ),
       ),
     );
     child.on("close", (code, signal) => {
       if (code === 0) return done(Buffer.concat(chunks).toString("utf8"));
-      // Its stdout is never shown: it may hold the password.
+      // Neither its stdout nor its stderr is shown: either may hold the password.
       fail(
         new InputError(
-          `vault password script ${shown} failed (${signal ?? `exit code ${code}`})`,
+          `vault password script ${shown} failed (${signal ?? `exit code ${code}`})${errBytes > 0 ? "; its error output is not shown, as it may hold the password" : ""}`,
           "run it by hand to see why",
         ),
       );

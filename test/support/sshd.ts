@@ -1,6 +1,7 @@
 /**
- * A real OpenSSH server on 127.0.0.1 for transport and engine tests: its own host key, client key,
+ * A real OpenSSH server on 127.0.0.1 for transport and engine tests: its own host key(s), client key,
  * authorized_keys and log, in a temp dir; root login by key only. Stopped (and the dir removed) by stop().
+ * `startSshd({ hostKeyTypes: ["rsa", "ecdsa"] })` serves those host key types (default: ed25519 alone).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -9,12 +10,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SshSettings } from "../../src/inventory/types.js";
 
+export type HostKeyKind = "ed25519" | "rsa" | "ecdsa";
+
 export interface Sshd {
   port: number;
   dir: string;
   keyFile: string;
+  /** The first host key's public line (`type base64 comment`). */
   hostPublicKey: string;
-  /** A known_hosts file that trusts this server. */
+  /** Every host key served, by kind: `type base64` (a known_hosts line without the host). */
+  hostKeys: Partial<Record<HostKeyKind, string>>;
+  /** A known_hosts file that trusts this server (by its first host key). */
   knownHostsFile: string;
   settings(overrides?: Partial<SshSettings>): SshSettings;
   /** Lines of the server's log (auth and session events). */
@@ -31,10 +37,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(): Promise<Sshd> {
+export async function startSshd(opts: { hostKeyTypes?: HostKeyKind[] } = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "powerstack-sshd-"));
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
+  const kinds = opts.hostKeyTypes ?? ["ed25519"];
+  const hostKeyFiles = kinds.map((kind, i) => {
+    const f = join(dir, i === 0 ? "host_key" : `host_key_${kind}`);
+    const size = kind === "rsa" ? ["-b", "2048"] : [];
+    execFileSync("ssh-keygen", ["-q", "-t", kind, ...size, "-N", "", "-f", f]);
+    return f;
+  });
+  const hostKeys: Partial<Record<HostKeyKind, string>> = {};
+  kinds.forEach((kind, i) => {
+    hostKeys[kind] = readFileSync(`${hostKeyFiles[i]}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+  });
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key")]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
   const port = await freePort();
@@ -48,7 +64,7 @@ export async function startSshd(): Promise<Sshd> {
     [
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
-      `HostKey ${join(dir, "host_key")}`,
+      ...hostKeyFiles.map((f) => `HostKey ${f}`),
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
@@ -80,6 +96,7 @@ export async function startSshd(): Promise<Sshd> {
     dir,
     keyFile: join(dir, "client_key"),
     hostPublicKey,
+    hostKeys,
     knownHostsFile: join(dir, "known_hosts"),
     settings: (o = {}) => ({
       user: "root",

@@ -1,6 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { encryptVault } from "../../src/vault/format.js";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { InputError } from "../../src/errors.js";
 import { getVaultPassword, newVaultPassword, resetVaultPasswordCache } from "../../src/vault/password.js";
@@ -111,6 +113,74 @@ describe("getVaultPassword", () => {
     answers.push("");
     await expect(getVaultPassword({ env: {} })).rejects.toThrow(/empty/);
   });
+});
+
+describe("executable password files (issue 16, item 6)", () => {
+  it("an executable file without #! is read as the password, never run by /bin/sh", async () => {
+    const marker = join(dir, "ran-by-sh");
+    // Were it run, sh would execute the password as a command and create the marker.
+    const pw = `touch ${marker}`;
+    expect(await getVaultPassword({ file: file("exec-plain", pw + "\n", 0o755), env: {} })).toBe(pw);
+    expect(existsSync(marker)).toBe(false);
+    expect(await getVaultPassword({ file: file("exec-plain2", "Plain-Pw-42\n", 0o700), env: {} })).toBe(
+      "Plain-Pw-42",
+    );
+  });
+
+  it("an executable binary that is not a script is refused without running or quoting it", async () => {
+    const bin = file("exec-bin", "\x7fELF\0\0secret-bytes", 0o755);
+    const err = await getVaultPassword({ file: bin, env: {} }).catch((e: unknown) => e as InputError);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toBe(
+      `vault password file ${bin} is executable but not a script (it does not start with #!)`,
+    );
+    expect((err as InputError).message).not.toMatch(/secret-bytes/);
+  });
+
+  it("a failing script's stderr is never shown; the error says only that there was some", async () => {
+    const failing = file("fail-stderr.sh", "#!/bin/sh\necho Stderr-Secret-9 >&2\nexit 4\n", 0o700);
+    await expect(getVaultPassword({ file: failing, env: {} })).rejects.toThrow(
+      `vault password script ${failing} failed (exit code 4); its error output is not shown, as it may hold the password`,
+    );
+  });
+
+  // The real CLI as a child process: whatever reaches its stderr file descriptor is seen, also what a
+  // child of powerstack (sh, the script) writes there directly.
+  it("through the CLI: neither the password of a non-script nor a script's stderr reaches the terminal", () => {
+    const root = resolve(__dirname, "../..");
+    const vaultFile = join(dir, "cli-vault.yaml");
+    const cli = (pwFile: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(root, "bin/powerstack.ts"),
+          "vault",
+          "view",
+          vaultFile,
+          "--vault-password-file",
+          pwFile,
+        ],
+        {
+          cwd: root,
+          encoding: "utf8",
+          env: { ...process.env, POWERSTACK_VAULT_PASSWORD: "" },
+          timeout: 60_000,
+        },
+      );
+    const pw = "No-Such-Command-Pw-5e1";
+    writeFileSync(vaultFile, encryptVault("k3s_token: t\n", pw));
+    const plain = cli(file("cli-exec-plain", pw + "\n", 0o755));
+    expect(plain.stderr).not.toContain(pw);
+    expect({ code: plain.status, stdout: plain.stdout }).toEqual({ code: 0, stdout: "k3s_token: t\n" });
+
+    const script = file("cli-fail.sh", `#!/bin/sh\necho "${pw}" >&2\nexit 1\n`, 0o700);
+    const failed = cli(script);
+    expect(failed.stderr).not.toContain(pw);
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toContain(`vault password script ${script} failed (exit code 1)`);
+  }, 60_000);
 });
 
 describe("newVaultPassword", () => {

@@ -181,3 +181,49 @@ describe("vault/example.yaml", () => {
     ]);
   });
 });
+
+// `up` holds the vault open for the whole run and stores a generated K3s token at its end: a `vault edit`
+// or `rekey` done meanwhile must not be undone by that save.
+describe("VaultStore.save when the file changed since it was opened", () => {
+  it("keeps what was written meanwhile and sets this store's keys on top", async () => {
+    const p = vaultFile("# lab\nbmc_password: b\n", { vaultId: "lab" });
+    const up = await VaultStore.open(p, "pw");
+    // Someone edits the vault while `up` runs.
+    writeFileSync(
+      p,
+      encryptVault("# lab\nbmc_password: rotated\nslack_webhook: s\n", "pw", { vaultId: "lab" }),
+    );
+    up.set("k3s_token", "generated");
+    await up.save();
+    expect(decryptVault(readFileSync(p, "utf8"), "pw")).toEqual({
+      plaintext: "# lab\nbmc_password: rotated\nslack_webhook: s\nk3s_token: generated\n",
+      version: "1.2",
+      vaultId: "lab",
+    });
+    expect(up.get("bmc_password")).toBe("rotated");
+    // Saved again later, with nothing changed meanwhile: a plain write.
+    up.set("k3s_token", "second");
+    await up.save();
+    expect((await VaultStore.open(p, "pw")).get("k3s_token")).toBe("second");
+    expect((await VaultStore.open(p, "pw")).get("slack_webhook")).toBe("s");
+  });
+
+  it("rekeyed meanwhile: refuses, names the keys not stored (never their values), leaves the file as it is", async () => {
+    const p = vaultFile("bmc_password: b\n");
+    const up = await VaultStore.open(p, "pw");
+    const rekeyed = encryptVault("bmc_password: b\n", "new-pw");
+    writeFileSync(p, rekeyed);
+    up.set("k3s_token", "tok-value-9");
+    const err = (await up.save().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toBe(
+      `${p} changed while powerstack ran and no longer opens with this run's password (rekeyed?); \`k3s_token\` not stored, the file left as it is`,
+    );
+    expect(err.message).not.toContain("tok-value-9");
+    expect((err as { exitCode?: number }).exitCode).toBe(1);
+    expect(readFileSync(p, "utf8")).toBe(rekeyed);
+  });
+});
