@@ -2,6 +2,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
+// The unit project's temp files, run logs included, all live under one root per run (named after this
+// process, created and removed by test/support/temp-root.ts): a run leaves no temp directory behind.
+const UNIT_TMP = join(tmpdir(), `powerstack-test-run-${process.pid}`);
+
 // Two projects: `unit` needs nothing but Node; `lab` needs root and the tier-1 container lab, which its
 // globalSetup builds once (cached base image) for every lab test file and tears down afterwards.
 export default defineConfig({
@@ -15,6 +19,13 @@ export default defineConfig({
         test: {
           name: "unit",
           testTimeout: 60_000,
+          env: {
+            TMPDIR: UNIT_TMP,
+            POWERSTACK_LOG_DIR: join(UNIT_TMP, "logs"),
+            // A cache meant to outlive the run (the unzipped Helm and kubectl): outside the root.
+            POWERSTACK_TEST_CACHE: join(tmpdir(), "powerstack-cache"),
+          },
+          globalSetup: ["test/support/temp-root.ts"],
           // Projects run one after another (unit, then lab, then vm): the VMs' emulated CPUs would
           // otherwise compete with timing-sensitive unit tests on a 2-core machine.
           sequence: { groupOrder: 0 },

@@ -193,7 +193,7 @@ function parse(args: readonly string[], specs: readonly OptionSpec[], where: str
   }
   try {
     const { values, positionals } = parseArgs({
-      args: [...args],
+      args: joinNegativeValues(args, specs),
       options,
       strict: true,
       allowPositionals: true,
@@ -202,6 +202,35 @@ function parse(args: readonly string[], specs: readonly OptionSpec[], where: str
   } catch (err) {
     throw usageError(err, specs, where);
   }
+}
+
+/**
+ * `--forks -1`: parseArgs takes a value that starts with "-" for a flag and calls it missing, so the user
+ * would hear "needs a value" for a value they gave. A negative number is never a flag: pass it as the
+ * flag's value (`--forks=-1`), for the flag's own check to say what is wrong with it. Stops at `--`.
+ */
+function joinNegativeValues(args: readonly string[], specs: readonly OptionSpec[]): string[] {
+  const valued = new Map<string, string>();
+  for (const o of specs) {
+    if (!o.value) continue;
+    valued.set(`--${o.long}`, o.long);
+    if (o.short) valued.set(`-${o.short}`, o.long);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const long = valued.get(a);
+    const next = args[i + 1];
+    if (long !== undefined && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** parseArgs' errors, reworded to name the flag, what is wrong and how to fix it. */

@@ -8,10 +8,51 @@ import { opt, type OptionSpec, type ProgramSpec } from "./argv.js";
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InputError(`--forks needs a whole number >= 1, got "${value}"`, "e.g. --forks 20");
+  if (value.trim() === "" || !Number.isInteger(n) || n < 1)
+    throw new InputError(`--forks must be a whole number ≥ 1, got "${value}"`, "e.g. --forks 20");
   return n;
 }
+
+/**
+ * A comma-separated list flag that must name something: `--limit ""` (an unset variable) would
+ * otherwise mean "no limit", i.e. every node, and `--limit ,` a run on nothing that exits 0. An empty
+ * entry (`ctl,`, `ctl,,w1`) is refused too: it is how an empty variable in `--limit "$A,$B"` shows.
+ * The text is kept as typed; the command splits it.
+ */
+function nonEmptyList(
+  flag: string,
+  names: { what: string; which: string; example: string; means: string; omit: string },
+) {
+  return (value: string): string => {
+    const items = value.split(",").map((s) => s.trim());
+    if (items.every((s) => s === ""))
+      throw new InputError(
+        `--${flag} ${JSON.stringify(value)} names no ${names.what}: an empty --${flag} is refused, not taken as ${names.means}`,
+        `name ${names.which}, e.g. --${flag} ${names.example}; ${names.omit}, leave --${flag} out`,
+      );
+    if (items.some((s) => s === ""))
+      throw new InputError(
+        `--${flag} ${JSON.stringify(value)} has an empty entry (a stray comma, or an empty variable?)`,
+        `e.g. --${flag} ${names.example}`,
+      );
+    return value;
+  };
+}
+const hostList = nonEmptyList("limit", {
+  what: "node or group",
+  which: "nodes or groups (all, control, workers)",
+  example: "ctl,workers",
+  means: "every node",
+  omit: "to run on every node",
+});
+const roleList = (flag: "only" | "skip") =>
+  nonEmptyList(flag, {
+    what: "role",
+    which: "roles",
+    example: "kernel,storage",
+    means: flag === "only" ? "every role" : "skipping nothing",
+    omit: flag === "only" ? "to run every role" : "to skip nothing",
+  });
 
 const GLOBALS: OptionSpec[] = [
   opt("-i, --inventory <file>", "inventory file", {
@@ -20,6 +61,7 @@ const GLOBALS: OptionSpec[] = [
   opt(
     "--limit <hosts|groups>",
     "only these nodes or groups (comma-separated: node names, all, control, workers)",
+    { parse: hostList },
   ),
   opt("--check", "probe and plan only: report what would change, change nothing"),
   opt("--diff", "show each change (files as unified diffs)"),
@@ -63,8 +105,8 @@ export const PROGRAM: ProgramSpec = {
       ownRunLog: true,
       honors: ["check", "limit", "diff"],
       options: [
-        opt("--only <roles>", "run only these roles (comma-separated)"),
-        opt("--skip <roles>", "skip these roles (comma-separated)"),
+        opt("--only <roles>", "run only these roles (comma-separated)", { parse: roleList("only") }),
+        opt("--skip <roles>", "skip these roles (comma-separated)", { parse: roleList("skip") }),
         opt(
           "--allow-format <disk>",
           "allow formatting this disk even though it holds a filesystem or partition table",
@@ -100,8 +142,9 @@ export const PROGRAM: ProgramSpec = {
         opt(
           "--only <roles>",
           "run only these teardown roles (comma-separated; `storage` = teardown-storage)",
+          { parse: roleList("only") },
         ),
-        opt("--skip <roles>", "skip these teardown roles (comma-separated)"),
+        opt("--skip <roles>", "skip these teardown roles (comma-separated)", { parse: roleList("skip") }),
         opt("--playbook <file>", "run this playbook instead of the built-in playbooks/teardown.yaml"),
       ],
       helpAfter:
@@ -227,13 +270,19 @@ export const PROGRAM: ProgramSpec = {
         ),
         opt(
           "--wait-timeout <seconds>",
-          "off/on: bound on reaching the power state and, for on, the node becoming Ready",
+          "off/on: bound on reaching the power state (polled until this bound, the last poll at it) and, for on, the node becoming Ready",
         ),
       ],
       helpAfter:
-        "\n  off: refuses the control node; cordon, drain, Redfish GracefulShutdown, wait for Off.\n" +
+        "\n  status: per node the machine behind the BMC (make, model, system id, serial, host name), power\n" +
+        "        state and watts, or why there is no reading.\n" +
+        "  off: refuses the control node; asks once (on a terminal; otherwise --yes is required), then cordon,\n" +
+        "       drain, Redfish GracefulShutdown, wait for Off. If it does not reach Off the node stays cordoned\n" +
+        "       and drained: `powerstack power on <node>` takes it back.\n" +
         "  on:  Redfish On, wait for the node to be Ready, uncordon.\n" +
-        "  --check prints what would be done and changes nothing.\n",
+        "  --check prints what would be done and changes nothing.\n" +
+        "  Exit codes: 0 done, 1 an action failed (or a BMC gave no reading), 2 usage or input error,\n" +
+        "  3 a BMC could not be reached.\n",
       load: () => import("./power.js"),
     },
   ],

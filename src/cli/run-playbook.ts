@@ -3,11 +3,12 @@
  * tasks from its roles, run them, print the recap, and turn the results into the exit code.
  */
 import { join } from "node:path";
-import { ExitCode } from "../errors.js";
+import { ExitCode, InputError } from "../errors.js";
 import { filterRoles, loadPlaybook, selectHosts } from "../engine/playbook.js";
 import { runPlays } from "../engine/run-plays.js";
 import { Runner, type Reporter } from "../engine/runner.js";
 import { packageRoot } from "../package-root.js";
+import type { Inventory } from "../inventory/types.js";
 import { SshHost } from "../transport/ssh-host.js";
 import { setUploadProgressSink } from "../transport/upload.js";
 import { ListrReporter } from "../ui/listr-reporter.js";
@@ -31,6 +32,22 @@ export function splitList(value: string | undefined): string[] | undefined {
         .filter(Boolean);
 }
 
+/**
+ * `--limit` as the set of node names it selects; undefined without --limit. A limit that names nothing
+ * (`""`, `,`) is a usage error here too, whoever calls: never "no limit" (every node), never an empty
+ * run that exits 0. (The command line refuses it first, in commands.ts.)
+ */
+export function limitHosts(inv: Inventory, limit: string | undefined): Set<string> | undefined {
+  if (limit === undefined) return undefined;
+  const patterns = splitList(limit)!;
+  if (patterns.length === 0)
+    throw new InputError(
+      `--limit ${JSON.stringify(limit)} names no node or group: an empty --limit is refused, not taken as every node`,
+      "name nodes or groups (all, control, workers), e.g. --limit ctl,workers; to run on every node, leave --limit out",
+    );
+  return new Set(selectHosts(inv, patterns));
+}
+
 function chooseReporter(ctx: RunContext): Reporter {
   const { out, log, opts } = ctx;
   if (opts.json) return new JsonReporter(out, log, opts.diff);
@@ -46,7 +63,7 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
     po.only,
     po.skip,
   );
-  const limit = opts.limit ? new Set(selectHosts(inv, splitList(opts.limit)!)) : undefined;
+  const limit = limitHosts(inv, opts.limit);
   const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
   // Upload progress (air-gap artifacts) is output like any other line: redacted, stderr under --json.
   setUploadProgressSink((line) => ctx.out.info(line));

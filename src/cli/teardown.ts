@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError } from "../errors.js";
-import { filterRoles, loadPlaybook, selectHosts, type PlayDef } from "../engine/playbook.js";
+import { checkOnlySkip, filterRoles, loadPlaybook, selectHosts, type PlayDef } from "../engine/playbook.js";
 import type { Role, RoleContext } from "../engine/role.js";
 import { loadRole } from "../engine/role-registry.js";
 import { closest } from "../closest.js";
@@ -15,7 +15,7 @@ import type { Inventory } from "../inventory/types.js";
 import { packageRoot } from "../package-root.js";
 import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
-import { runPlaybook, splitList, type PlaybookOptions } from "./run-playbook.js";
+import { limitHosts, runPlaybook, splitList, type PlaybookOptions } from "./run-playbook.js";
 
 /** What the teardown command asks of its roles: a line per thing removed on a node, for the confirmation. */
 export interface TeardownListing {
@@ -53,7 +53,17 @@ export function selectRoles(plays: PlayDef[], flags: TeardownFlags, file: string
   };
   const only = splitList(flags.only)?.map(resolve);
   const skip = (splitList(flags.skip) ?? []).map(resolve);
-  if (!flags.purgeData) return { only, skip: [...skip, PURGE_ROLE], file };
+  checkOnlySkip(only, skip);
+  // Without --purge-data the wipe never runs, even where --only names it.
+  if (!flags.purgeData) {
+    const kept = only?.filter((r) => r !== PURGE_ROLE);
+    if (only && kept!.length === 0)
+      throw new InputError(
+        `--only ${PURGE_ROLE} without --purge-data would run nothing: the data filesystem is wiped only with --purge-data`,
+        `add --purge-data (and ${STORAGE_ROLE}, which unmounts it first)`,
+      );
+    return { only: kept, skip: [...skip, PURGE_ROLE], file };
+  }
   if (skip.includes(PURGE_ROLE) || skip.includes(STORAGE_ROLE))
     throw new InputError(
       `--purge-data with --skip ${skip.includes(PURGE_ROLE) ? PURGE_ROLE : STORAGE_ROLE}: the data filesystem can only be wiped after ${STORAGE_ROLE} unmounts it`,
@@ -124,13 +134,14 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
       "pass --yes to confirm in advance (`powerstack teardown --check` shows what it would remove)",
     );
   }
+  // The roles are chosen (and a contradiction refused) before the inventory and vault are opened.
+  const file = flags.playbook ?? join(packageRoot(), "playbooks", "teardown.yaml");
+  const plays = loadPlaybook(file);
+  const po = selectRoles(plays, flags, file);
   const ctx = await openRun("teardown", opts);
   try {
-    const file = flags.playbook ?? join(packageRoot(), "playbooks", "teardown.yaml");
-    const plays = loadPlaybook(file);
-    const po = selectRoles(plays, flags, file);
     if (ask) {
-      const limit = opts.limit ? new Set(selectHosts(ctx.inventory, splitList(opts.limit)!)) : undefined;
+      const limit = limitHosts(ctx.inventory, opts.limit);
       const lines = await describeTeardown(ctx.inventory, filterRoles(plays, po.only, po.skip), limit);
       const yes = await confirmTeardown(lines.map((l) => ctx.redactor.redact(l)));
       ctx.log.write("confirm", { answer: yes, listed: lines });

@@ -108,6 +108,19 @@ export function selectHosts(inv: Inventory, patterns: string[]): string[] {
   return inv.nodes.map((n) => n.name).filter((n) => wanted.has(n));
 }
 
+/**
+ * `--only X --skip X` contradicts itself: X would be skipped, and the run would look like it did what
+ * was asked (a silent no-op when X is the only role named). A usage error naming the role(s).
+ */
+export function checkOnlySkip(only?: readonly string[], skip?: readonly string[]): void {
+  const both = [...new Set((only ?? []).filter((r) => skip?.includes(r)))];
+  if (both.length === 0) return;
+  throw new InputError(
+    `--only and --skip both name ${both.map((r) => `\`${r}\``).join(", ")}: ${both.length === 1 ? "the role" : "those roles"} would be skipped`,
+    "name each role in only one of the two",
+  );
+}
+
 /** Apply `--only` / `--skip` to a playbook; plays left without roles are dropped. */
 export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]): PlayDef[] {
   const known = [...ROLE_NAMES, ...plays.flatMap((p) => p.roles)];
@@ -120,6 +133,7 @@ export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]):
       );
     }
   }
+  checkOnlySkip(only, skip);
   return plays
     .map((p) => ({ ...p, roles: p.roles.filter((r) => (!only || only.includes(r)) && !skip?.includes(r)) }))
     .filter((p) => p.roles.length > 0);

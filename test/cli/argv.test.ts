@@ -125,7 +125,20 @@ describe("bad command lines: what is wrong and how to fix it", () => {
     [["energy", "--by", "rack"], "--by rack is not one of node, namespace, pod", "powerstack energy --help"],
     [["vault"], "`powerstack vault` needs <action>", "powerstack vault --help"],
     [["up", "extra"], '`powerstack up` takes no arguments, got the extra argument(s) "extra"', "--help"],
-    [["--forks", "0", "up"], '--forks needs a whole number >= 1, got "0"', undefined],
+    [["--forks", "0", "up"], '--forks must be a whole number ≥ 1, got "0"', "e.g. --forks 20"],
+    // A negative number is the flag's value, not a missing one (issue 16 item 8).
+    [["--forks", "-1", "up"], '--forks must be a whole number ≥ 1, got "-1"', "e.g. --forks 20"],
+    [["up", "--forks=-1"], '--forks must be a whole number ≥ 1, got "-1"', "e.g. --forks 20"],
+    [["up", "--forks", "2.5"], '--forks must be a whole number ≥ 1, got "2.5"', "e.g. --forks 20"],
+    // An empty --limit is refused, never taken as "every host" nor as "no host" (issue 16 item 8).
+    [["teardown", "--yes", "--limit", ""], '--limit "" names no node or group', "leave --limit out"],
+    [["up", "--limit="], '--limit "" names no node or group', "leave --limit out"],
+    [["up", "--limit", ","], '--limit "," names no node or group', "leave --limit out"],
+    [["up", "--limit", " , "], '--limit " , " names no node or group', "leave --limit out"],
+    [["up", "--limit", "ctl,"], '--limit "ctl," has an empty entry', "e.g. --limit ctl,workers"],
+    [["power", "status", "--limit", ""], '--limit "" names no node or group', "leave --limit out"],
+    [["up", "--only", ""], '--only "" names no role', "leave --only out"],
+    [["teardown", "--skip", ","], '--skip "," names no role', "leave --skip out"],
     [["--check"], "no command given", "powerstack --help"],
     [
       ["vault", "rekey", "--check"],
@@ -175,7 +188,13 @@ describe("help", () => {
   });
 
   it("wraps descriptions under their own column, never past the width", () => {
-    const help = programHelp(PROGRAM, 80);
+    // As a user sees it: the tests' POWERSTACK_LOG_DIR (a path in the run's temp root, as long as TMPDIR
+    // makes it) would be one unbreakable word in --log-dir's default.
+    const asUserSees = {
+      ...PROGRAM,
+      globals: PROGRAM.globals.map((o) => (o.long === "log-dir" ? { ...o, default: "logs" } : o)),
+    };
+    const help = programHelp(asUserSees, 80);
     for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
     expect(help).toMatch(/\n {30,}\S/); // a continuation line, indented to the description column
   });
@@ -193,6 +212,61 @@ describe("help", () => {
       stderr:
         "powerstack: unknown flag --chek for `powerstack up`\n" +
         "  fix: did you mean --check? (run `powerstack up --help` for its flags)\n",
+    });
+  });
+});
+
+describe("flags that would widen or empty a run are refused before anything is read (issue 16 item 8)", () => {
+  it('`teardown --yes --limit ""` exits 2 before the inventory is opened, instead of tearing down every node', async () => {
+    // The inventory does not exist: the refusal comes first, so no node could have been contacted.
+    const r = await powerstackInProcess([
+      "-i",
+      "/nonexistent/inventory.yaml",
+      "teardown",
+      "--yes",
+      "--limit",
+      "",
+    ]);
+    expect(r).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        'powerstack: --limit "" names no node or group: an empty --limit is refused, not taken as every node\n' +
+        "  fix: name nodes or groups (all, control, workers), e.g. --limit ctl,workers; to run on every node, leave --limit out\n",
+    });
+  });
+
+  it("`--limit ,` exits 2 instead of running nothing and exiting 0", async () => {
+    const r = await powerstackInProcess(["-i", "/nonexistent/inventory.yaml", "up", "--limit", ","]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('powerstack: --limit "," names no node or group');
+  });
+
+  it("`--forks -1` says what the value must be, not that it is missing", async () => {
+    const r = await powerstackInProcess(["up", "--forks", "-1"]);
+    expect(r).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'powerstack: --forks must be a whole number ≥ 1, got "-1"\n  fix: e.g. --forks 20\n',
+    });
+  });
+
+  it("`--only X --skip X` exits 2 naming the role, before the inventory is opened", async () => {
+    const r = await powerstackInProcess([
+      "-i",
+      "/nonexistent/inventory.yaml",
+      "up",
+      "--only",
+      "kernel,storage",
+      "--skip",
+      "kernel",
+    ]);
+    expect(r).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "powerstack: --only and --skip both name `kernel`: the role would be skipped\n" +
+        "  fix: name each role in only one of the two\n",
     });
   });
 });

