@@ -248,11 +248,12 @@ export const PROGRAM: ProgramSpec = {
     },
     {
       name: "power",
-      description: "Redfish power: status of nodes, drain and power off an idle worker, power on",
+      description:
+        "Redfish power: status of nodes, drain and power off a worker, power on; idle: the idle policy, one pass",
       ownRunLog: true,
       honors: ["check", "limit"],
       args: [
-        { name: "action", description: "status | off | on", required: true },
+        { name: "action", description: "status | off | on | idle", required: true },
         {
           name: "nodes",
           description: "node names (status: default all, or --limit; off/on: exactly one)",
@@ -272,6 +273,11 @@ export const PROGRAM: ProgramSpec = {
           "--wait-timeout <seconds>",
           "off/on: bound on reaching the power state (polled until this bound, the last poll at it) and, for on, the node becoming Ready",
         ),
+        opt(
+          "--idle-for <duration>",
+          "idle: how long a worker must have been idle before it is powered off (default: the inventory's cluster.power.idle_for, 30m)",
+        ),
+        ...PROMETHEUS.filter((o) => o.long !== "grid-intensity"),
       ],
       helpAfter:
         "\n  status: per node the machine behind the BMC (make, model, system id, serial, host name), power\n" +
@@ -280,6 +286,11 @@ export const PROGRAM: ProgramSpec = {
         "       drain, Redfish GracefulShutdown, wait for Off. If it does not reach Off the node stays cordoned\n" +
         "       and drained: `powerstack power on <node>` takes it back.\n" +
         "  on:  Redfish On, wait for the node to be Ready, uncordon.\n" +
+        "  idle: one pass of the idle policy (for a systemd timer or cron): a worker with no workload pods\n" +
+        "       outside cluster.power.system_namespaces for --idle-for, and whose Kepler power stayed at its\n" +
+        "       idle draw, is drained and powered off (never the control node, never one holding volumes in\n" +
+        "       use, never below cluster.power.min_workers_on); one off worker is powered on when pods are\n" +
+        "       Pending for lack of CPU or memory. Acts only with --yes; --check says what and why per node.\n" +
         "  --check prints what would be done and changes nothing.\n" +
         "  Exit codes: 0 done, 1 an action failed (or a BMC gave no reading), 2 usage or input error,\n" +
         "  3 a BMC could not be reached.\n",

@@ -1,5 +1,5 @@
 /**
- * `powerstack power status [node...] | off <node> | on <node>`: argument checks, then the real
+ * `powerstack power status [node...] | off <node> | on <node> | idle`: argument checks, then the real
  * dependencies (inventory, vault, Redfish clients, the Cluster over SSH) handed to the logic in
  * `src/redfish/power-command.ts`.
  */
@@ -9,16 +9,23 @@ import { InputError } from "../errors.js";
 import type { NodeSpec } from "../inventory/types.js";
 import { inventoryClientFactory } from "../redfish/from-inventory.js";
 import { DEFAULT_TIMING, powerOff, powerOn, powerStatus, type PowerDeps } from "../redfish/power-command.js";
+import type { KeplerFlavour } from "../inventory/types.js";
+import { powerIdle, type IdleDeps } from "../power/idle-command.js";
+import { readKeplerFacts } from "../power/idle-facts.js";
+import { PrometheusClient } from "../prometheus/client.js";
+import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
+import { parseDuration } from "../prometheus/window.js";
 import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
 
-const ACTIONS = ["status", "off", "on"] as const;
+const ACTIONS = ["status", "off", "on", "idle"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const [actionArg, nodesArg] = cmd.args as [string, string[] | undefined];
   const action = parseAction(actionArg);
   const names = nodesArg ?? [];
+  if (action === "idle") return runIdle(opts, cmd, names);
   if (action !== "status" && names.length !== 1) {
     throw new InputError(
       `\`power ${action}\` takes exactly one node, got ${names.length}`,
@@ -128,4 +135,84 @@ function limitedNodes(nodes: readonly NodeSpec[], limit: string | undefined): st
     else wanted.add(item); // a node name; powerStatus reports an unknown one clearly
   }
   return [...wanted];
+}
+
+/** Days of Kepler history the idle draw (lowest 5-minute average power) is read from. */
+const IDLE_BASELINE_MS = 7 * 86_400_000;
+
+/**
+ * `power idle`: one pass of the idle policy. Meant for a timer: it never asks; without --yes (and not
+ * --check) it refuses before reading the inventory (exit 2).
+ */
+async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[]): Promise<number> {
+  if (names.length > 0) {
+    throw new InputError(
+      `\`power idle\` takes no node names, got ${names.join(" ")}`,
+      "it decides for every node of the inventory; `--check` shows what it would do",
+    );
+  }
+  const local = cmd.opts<{
+    drainTimeout: string;
+    waitTimeout?: string;
+    idleFor?: string;
+    prometheus?: string;
+    kepler?: string;
+  }>();
+  const idleForFlag = local.idleFor !== undefined ? parseDuration(local.idleFor, "--idle-for") : undefined;
+  const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
+  const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
+  if (!opts.check && !opts.yes) {
+    throw new InputError(
+      "power idle drains and powers off idle workers (and powers on off ones) without asking, so it needs --yes",
+      "pass --yes (as the systemd timer or cron line does); `powerstack power idle --check` shows what it would do",
+    );
+  }
+
+  const ctx = await openRun("power", opts);
+  let cluster: (Cluster & { close(): Promise<void> }) | undefined;
+  try {
+    const inv = ctx.inventory;
+    const idleForMs = idleForFlag ?? parseDuration(inv.cluster.power.idleFor, "cluster.power.idle_for");
+    const flavour = (local.kepler as KeplerFlavour | undefined) ?? inv.cluster.kepler.flavour;
+    const control = inv.nodes.find((n) => n.role === "control")!;
+    const prometheusUrl =
+      local.prometheus ?? `http://${control.externalIp}:${inv.cluster.nodePorts.prometheus}`;
+    const nowMs = Date.now();
+    const deps: IdleDeps = {
+      nodes: inv.nodes,
+      inventoryFile: inv.file,
+      clientFor: inventoryClientFactory(ctx.secret, { log: (event, data) => ctx.log.write(event, data) }),
+      cluster: async () => {
+        if (!cluster) {
+          const { connectCluster } = await import("../cluster/connect.js");
+          cluster = await connectCluster(ctx);
+        }
+        return cluster!;
+      },
+      out: ctx.out,
+      check: opts.check,
+      timing: {
+        drainTimeoutSec,
+        ...(waitTimeoutSec !== undefined
+          ? { offTimeoutSec: waitTimeoutSec, onTimeoutSec: waitTimeoutSec, readyTimeoutSec: waitTimeoutSec }
+          : {}),
+      },
+      nowMs,
+      idleForMs,
+      minWorkersOn: inv.cluster.power.minWorkersOn,
+      systemNamespaces: inv.cluster.power.systemNamespaces,
+      kepler: () =>
+        readKeplerFacts(new PrometheusClient(prometheusUrl), KEPLER_LINES[flavour], {
+          nowMs,
+          windowMs: idleForMs,
+          baselineMs: IDLE_BASELINE_MS,
+          systemNamespaces: inv.cluster.power.systemNamespaces,
+        }),
+      log: (event, data) => ctx.log.write(event, data),
+    };
+    return await powerIdle(deps);
+  } finally {
+    await cluster?.close();
+    ctx.close();
+  }
 }

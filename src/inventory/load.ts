@@ -271,6 +271,13 @@ function toInventory(raw: Raw, file: string): Inventory {
     },
     carbon: { gridIntensityGPerKwh: c.carbon.grid_intensity_g_per_kwh },
     rancher: { enabled: c.rancher.enabled, hostname: c.rancher.hostname },
+    power: {
+      minWorkersOn: c.power.min_workers_on,
+      idleFor: c.power.idle_for,
+      systemNamespaces: c.power.system_namespaces ?? [
+        ...new Set(["kube-system", c.monitoring.namespace, c.kepler.namespace]),
+      ],
+    },
   };
   const s = raw.ssh;
   const nodes: NodeSpec[] = raw.nodes.map((n: Raw): NodeSpec => {

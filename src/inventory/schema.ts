@@ -178,6 +178,21 @@ export const inventorySchema: Field = {
             },
           },
         },
+        // `powerstack power idle`: the policy that powers idle workers off and powers one on for Pending pods.
+        power: {
+          kind: "object",
+          fields: {
+            min_workers_on: { kind: "int", default: 1, min: 0, max: 1000 },
+            idle_for: {
+              kind: "string",
+              default: "30m",
+              pattern: /^(\d+(\.\d+)?(ms|s|m|h|d|w|y))+$/,
+              patternHint: "a duration such as `30m` or `1h30m`",
+            },
+            // Pods here never make a worker busy; unset: kube-system, the monitoring and Kepler namespaces.
+            system_namespaces: { kind: "strings" },
+          },
+        },
         rancher: {
           kind: "object",
           fields: { enabled: { kind: "bool", default: false }, hostname: { kind: "string" } },

@@ -127,6 +127,15 @@ export interface ClusterSettings {
     gridIntensityGPerKwh: number;
   };
   rancher: { enabled: boolean; hostname?: string };
+  /** `cluster.power`: the idle policy of `powerstack power idle`. */
+  power: {
+    /** Workers that stay on whatever their load (default 1). */
+    minWorkersOn: number;
+    /** How long a worker must have been idle before it is powered off, as written (default `30m`). */
+    idleFor: string;
+    /** Namespaces whose pods never make a worker busy (default kube-system, monitoring's and Kepler's). */
+    systemNamespaces: string[];
+  };
 }
 
 export type MonitoringService = "prometheus" | "grafana" | "alertmanager";

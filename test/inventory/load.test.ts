@@ -58,6 +58,29 @@ describe("inventory: valid files", () => {
     expect(inv.vaultFile).toBe("/vault/vault.yaml");
   });
 
+  test("cluster.power (issue 19, item 11): defaults, and the system namespaces follow monitoring's and Kepler's", () => {
+    expect(parseInventory(base, FILE).cluster.power).toEqual({
+      minWorkersOn: 1,
+      idleFor: "30m",
+      systemNamespaces: ["kube-system", "monitoring", "kepler"],
+    });
+    const moved = base.replace("cluster:\n", "cluster:\n  kepler: { namespace: energy }\n");
+    expect(parseInventory(moved, FILE).cluster.power.systemNamespaces).toEqual([
+      "kube-system",
+      "monitoring",
+      "energy",
+    ]);
+    const set = base.replace(
+      "cluster:\n",
+      "cluster:\n  power: { min_workers_on: 2, idle_for: 1h30m, system_namespaces: [kube-system, ci] }\n",
+    );
+    expect(parseInventory(set, FILE).cluster.power).toEqual({
+      minWorkersOn: 2,
+      idleFor: "1h30m",
+      systemNamespaces: ["kube-system", "ci"],
+    });
+  });
+
   test("the shipped example inventory is valid", () => {
     const inv = loadInventory("inventory/example.yaml");
     expect(inv.nodes).toHaveLength(3);
@@ -71,6 +94,14 @@ describe("inventory errors name file, line, column, key and fix", () => {
     const found = problems("cluster:\n  nfs_network: [10.0.0.0/24\nnodes: []\n");
     expect(found[0]).toMatchObject({ file: FILE, key: "(yaml)", fix: /YAML syntax/ });
     expect(found[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  test("cluster.power: a negative min_workers_on and an idle_for without a unit are refused", () => {
+    expect(
+      problems(base.replace("cluster:\n", "cluster:\n  power: { min_workers_on: -1, idle_for: 30 }\n")).map(
+        (p) => p.key,
+      ),
+    ).toEqual(["cluster.power.min_workers_on", "cluster.power.idle_for"]);
   });
 
   test("NodePort outside 30000-32767", () => {

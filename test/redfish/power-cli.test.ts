@@ -37,6 +37,31 @@ describe("powerstack power (command line)", () => {
     expect(stderr.join("")).toContain('--drain-timeout needs a whole number of seconds >= 1, got "soon"');
   });
 
+  describe("power idle (issue 19, item 11): for a timer, so it never asks", () => {
+    it("without --yes and not --check: refuses (exit 2) before the inventory is read, even on a terminal", async () => {
+      expect(await main(["-i", "/nonexistent.yaml", "power", "idle"])).toBe(2);
+      const text = stderr.join("");
+      expect(text).toContain("power idle drains and powers off idle workers");
+      expect(text).toContain("pass --yes");
+      expect(text).not.toContain("nonexistent.yaml");
+    });
+
+    it("takes no node names and checks --idle-for", async () => {
+      expect(await main(["-i", "/nonexistent.yaml", "power", "idle", "node2", "--yes"])).toBe(2);
+      expect(stderr.join("")).toContain("`power idle` takes no node names, got node2");
+      expect(await main(["-i", "/nonexistent.yaml", "power", "idle", "--check", "--idle-for", "30"])).toBe(2);
+      expect(stderr.join("")).toContain('--idle-for "30" is not a duration');
+    });
+
+    it("--yes or --check go on to the inventory", async () => {
+      for (const flag of ["--yes", "--check"]) {
+        stderr.length = 0;
+        expect(await main(["-i", "/nonexistent.yaml", "power", "idle", flag, "--idle-for", "1h"])).toBe(2);
+        expect(stderr.join("")).toContain("nonexistent.yaml");
+      }
+    });
+  });
+
   describe("power off asks first (issue 19, item 4)", () => {
     let tty: PropertyDescriptor | undefined;
     beforeEach(() => {
