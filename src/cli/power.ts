@@ -15,7 +15,8 @@ import { readKeplerFacts } from "../power/idle-facts.js";
 import { PrometheusClient } from "../prometheus/client.js";
 import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
 import { parseDuration } from "../prometheus/window.js";
-import { openRun } from "./context.js";
+import { openRun, type RunContext } from "./context.js";
+import { confirmOnTerminal } from "../ui/confirm.js";
 import type { GlobalOptions } from "./options.js";
 
 const ACTIONS = ["status", "off", "on", "idle"] as const;
@@ -53,14 +54,7 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
       nodes: ctx.inventory.nodes,
       inventoryFile: ctx.inventory.file,
       clientFor: inventoryClientFactory(ctx.secret, { log: (event, data) => ctx.log.write(event, data) }),
-      cluster: async () => {
-        if (!cluster) {
-          // Loaded on demand: `power status` needs no SSH, and the SSH stack is the heaviest import.
-          const { connectCluster } = await import("../cluster/connect.js");
-          cluster = await connectCluster(ctx);
-        }
-        return cluster!;
-      },
+      cluster: async () => (cluster ??= await connectOnDemand(ctx)),
       out: ctx.out,
       check: opts.check,
       ...(ask
@@ -87,18 +81,6 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
   } finally {
     await cluster?.close();
     ctx.close();
-  }
-}
-
-async function confirmOnTerminal(message: string): Promise<boolean> {
-  const { confirm } = await import("@inquirer/prompts");
-  try {
-    return await confirm({ message, default: false }, { output: process.stderr });
-  } catch (err) {
-    // Ctrl-C at the prompt is a "no".
-    if (err instanceof Error && (err.name === "ExitPromptError" || err.name === "AbortPromptError"))
-      return false;
-    throw err;
   }
 }
 
@@ -182,13 +164,7 @@ async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[])
       nodes: inv.nodes,
       inventoryFile: inv.file,
       clientFor: inventoryClientFactory(ctx.secret, { log: (event, data) => ctx.log.write(event, data) }),
-      cluster: async () => {
-        if (!cluster) {
-          const { connectCluster } = await import("../cluster/connect.js");
-          cluster = await connectCluster(ctx);
-        }
-        return cluster!;
-      },
+      cluster: async () => (cluster ??= await connectOnDemand(ctx)),
       out: ctx.out,
       check: opts.check,
       timing: {
@@ -215,4 +191,10 @@ async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[])
     await cluster?.close();
     ctx.close();
   }
+}
+
+/** Loaded on demand: `power status` needs no SSH, and the SSH stack is the heaviest import. */
+async function connectOnDemand(ctx: RunContext): Promise<Cluster & { close(): Promise<void> }> {
+  const { connectCluster } = await import("../cluster/connect.js");
+  return connectCluster(ctx);
 }

@@ -14,6 +14,7 @@ import { closest } from "../closest.js";
 import type { Inventory } from "../inventory/types.js";
 import { packageRoot } from "../package-root.js";
 import { openRun } from "./context.js";
+import { confirmOnTerminal } from "../ui/confirm.js";
 import type { GlobalOptions } from "./options.js";
 import { limitHosts, runPlaybook, splitList, type PlaybookOptions } from "./run-playbook.js";
 
@@ -109,20 +110,12 @@ export async function describeTeardown(
 }
 
 async function confirmTeardown(lines: string[]): Promise<boolean> {
-  const { confirm } = await import("@inquirer/prompts");
   const message = [
     "powerstack teardown will remove, in this order, whatever of this is present:",
     ...lines.map((l) => `    ${l}`),
     "  Go ahead?",
   ].join("\n");
-  try {
-    return await confirm({ message, default: false }, { output: process.stderr });
-  } catch (err) {
-    // Ctrl-C at the prompt is a "no".
-    if (err instanceof Error && (err.name === "ExitPromptError" || err.name === "AbortPromptError"))
-      return false;
-    throw err;
-  }
+  return confirmOnTerminal(message);
 }
 
 export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
