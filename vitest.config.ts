@@ -1,6 +1,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+import { testLogDir } from "./test/support/log-dir.js";
 
 // The unit project's temp files, run logs included, all live under one root per run (named after this
 // process, created and removed by test/support/temp-root.ts): a run leaves no temp directory behind.
@@ -10,8 +11,9 @@ const UNIT_TMP = join(tmpdir(), `powerstack-test-run-${process.pid}`);
 // globalSetup builds once (cached base image) for every lab test file and tears down afterwards.
 export default defineConfig({
   test: {
-    // Run logs of CLI calls made in tests go to a temp dir, never into the checkout.
-    env: { POWERSTACK_LOG_DIR: join(tmpdir(), "powerstack-test-logs") },
+    // Run logs of CLI calls made in tests go to a temp dir of this run, never into the checkout; the lab
+    // and vm projects remove it at the end (test/support/log-dir.ts), the unit project uses its own root.
+    env: { POWERSTACK_LOG_DIR: testLogDir() },
     testTimeout: 60_000,
     hookTimeout: 600_000,
     projects: [
@@ -38,7 +40,7 @@ export default defineConfig({
           name: "lab",
           sequence: { groupOrder: 1 },
           include: ["test/**/*.lab.test.ts"],
-          globalSetup: ["test/lab/global-setup.ts"],
+          globalSetup: ["test/lab/global-setup.ts", "test/support/log-dir.ts"],
           // One lab, shared: files run one after another so they never race on the same nodes.
           fileParallelism: false,
           testTimeout: 300_000,
@@ -50,7 +52,7 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
           include: ["test/**/*.vm.test.ts"],
           // Tier 2: two QEMU VMs with the Debian kernel (LAB-VM.md), booted once for all vm test files.
-          globalSetup: ["test/lab/vm/global-setup.ts"],
+          globalSetup: ["test/lab/vm/global-setup.ts", "test/support/log-dir.ts"],
           fileParallelism: false,
           testTimeout: 900_000,
         },
