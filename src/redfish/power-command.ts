@@ -20,12 +20,17 @@ import { describeError, ExitCode, InputError, PowerstackError } from "../errors.
 import type { NodeSpec } from "../inventory/types.js";
 import { formatWatts } from "./bmc-check.js";
 import { discover, soleSystem } from "./discovery.js";
-import type { RedfishClient } from "./client.js";
-import { describeTarget } from "./errors.js";
 import { hasBmc, requireBmc, type RedfishClientFactory } from "./from-inventory.js";
 import { readPowerWatts } from "./power-reading.js";
 import { stringProp, type RedfishResource } from "./resource.js";
-import { assertResetAllowed, readSystemPower, resetSystem } from "./system-power.js";
+import {
+  assertResetAllowed,
+  readSystemPower,
+  resetSystem,
+  seconds,
+  waitForPowerState,
+  type PowerClock,
+} from "./system-power.js";
 
 /** The part of `Output` this command uses. */
 export interface PowerOutput {
@@ -52,17 +57,6 @@ export const DEFAULT_TIMING: PowerTiming = {
   onTimeoutSec: 180,
   readyTimeoutSec: 600,
   pollMs: 5_000,
-};
-
-/** Time, injectable so the power-state waits can be tested on a fake clock. */
-export interface PowerClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const REAL_CLOCK: PowerClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export interface PowerDeps {
@@ -237,60 +231,6 @@ function printTable(out: PowerOutput, rows: PowerStatusRow[]): void {
     );
   }
 }
-
-// ---- waiting for a power state ------------------------------------------------------------------------
-
-/** The BMC answered, but PowerState did not reach the wanted state in time: a failed action (exit 1). */
-export class PowerStateTimeout extends PowerstackError {
-  constructor(
-    message: string,
-    fix: string,
-    readonly waitedMs: number,
-    readonly lastState: string | undefined,
-  ) {
-    super(message, ExitCode.failed, fix);
-  }
-}
-
-/**
- * Poll `PowerState` until it is `want`, every `pollMs`, and once more exactly at the deadline (the last
- * sleep is shortened to end there), so the whole bound is used. Returns the time waited; throws
- * PowerStateTimeout naming the last state seen and the time actually waited.
- */
-export async function waitForPowerState(
-  client: RedfishClient,
-  path: string,
-  want: "On" | "Off",
-  { timeoutMs, pollMs }: { timeoutMs: number; pollMs: number },
-  clock: PowerClock = REAL_CLOCK,
-): Promise<number> {
-  const start = clock.now();
-  const deadline = start + timeoutMs;
-  let last: string | undefined;
-  let lastPollAt = start;
-  for (;;) {
-    lastPollAt = clock.now();
-    last = (await readSystemPower(client, path)).powerState;
-    const now = clock.now();
-    if (last === want) return now - start;
-    if (now >= deadline) break;
-    await clock.sleep(Math.min(pollMs, deadline - now));
-  }
-  // The state was last seen at the last poll: that is how long it was waited for.
-  const waitedMs = lastPollAt - start;
-  const fix =
-    want === "Off"
-      ? "the OS did not finish shutting down (it may ignore ACPI power-button events, or a service blocks shutdown): look at the node's console in the BMC web UI; as a last resort use ForceOff there"
-      : "look at the server's console and event log in the BMC web UI (a failed POST or a power-capping policy can keep it off)";
-  throw new PowerStateTimeout(
-    `${describeTarget(client.target)}: GET ${path}: PowerState is still ${last ?? "unknown"} after ${seconds(waitedMs)} s (waiting for ${want}, bound ${seconds(timeoutMs)} s)`,
-    fix,
-    waitedMs,
-    last,
-  );
-}
-
-const seconds = (ms: number) => +(ms / 1000).toFixed(1);
 
 // ---- off ------------------------------------------------------------------------------------------------
 

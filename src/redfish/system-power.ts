@@ -4,9 +4,9 @@
  * `ResetType@Redfish.AllowableValues` or the action's `@Redfish.ActionInfo` before anything is sent.
  */
 import type { RedfishClient } from "./client.js";
-import { RedfishError } from "./errors.js";
+import { ExitCode, PowerstackError } from "../errors.js";
+import { describeTarget, RedfishError } from "./errors.js";
 import { isObject, stringProp, type RedfishResource } from "./resource.js";
-import { sleep } from "./retry-policy.js";
 
 export type ResetType =
   | "On"
@@ -92,35 +92,66 @@ export async function resetSystem(client: RedfishClient, sys: SystemPower, type:
   await client.post(target, { ResetType: type });
 }
 
-export interface WaitOptions {
-  timeoutMs: number;
-  pollMs: number;
+/** Time, injectable so the power-state waits can be tested on a fake clock. */
+export interface PowerClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
 }
 
-/** Poll `PowerState` until it is `want`; throws, naming the last state seen, when the bound passes. */
+export const REAL_CLOCK: PowerClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** The BMC answered, but PowerState did not reach the wanted state in time: a failed action (exit 1). */
+export class PowerStateTimeout extends PowerstackError {
+  constructor(
+    message: string,
+    fix: string,
+    readonly waitedMs: number,
+    readonly lastState: string | undefined,
+  ) {
+    super(message, ExitCode.failed, fix);
+  }
+}
+
+/**
+ * Poll `PowerState` until it is `want`, every `pollMs`, and once more exactly at the deadline (the last
+ * sleep is shortened to end there), so the whole bound is used. Returns the time waited; throws
+ * PowerStateTimeout naming the last state seen and the time actually waited.
+ */
 export async function waitForPowerState(
   client: RedfishClient,
   path: string,
   want: "On" | "Off",
-  { timeoutMs, pollMs }: WaitOptions,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  { timeoutMs, pollMs }: { timeoutMs: number; pollMs: number },
+  clock: PowerClock = REAL_CLOCK,
+): Promise<number> {
+  const start = clock.now();
+  const deadline = start + timeoutMs;
   let last: string | undefined;
+  let lastPollAt = start;
   for (;;) {
+    lastPollAt = clock.now();
     last = (await readSystemPower(client, path)).powerState;
-    if (last === want) return;
-    if (Date.now() + pollMs > deadline) break;
-    await sleep(pollMs);
+    const now = clock.now();
+    if (last === want) return now - start;
+    if (now >= deadline) break;
+    await clock.sleep(Math.min(pollMs, deadline - now));
   }
+  // The state was last seen at the last poll: that is how long it was waited for.
+  const waitedMs = lastPollAt - start;
   const fix =
     want === "Off"
       ? "the OS did not finish shutting down (it may ignore ACPI power-button events, or a service blocks shutdown): look at the node's console in the BMC web UI; as a last resort use ForceOff there"
       : "look at the server's console and event log in the BMC web UI (a failed POST or a power-capping policy can keep it off)";
-  throw new RedfishError(
-    "timeout",
-    client.target,
-    `GET ${path}`,
-    `PowerState is still ${last ?? "unknown"} after ${+(timeoutMs / 1000).toFixed(1)} s (waiting for ${want})`,
+  throw new PowerStateTimeout(
+    `${describeTarget(client.target)}: GET ${path}: PowerState is still ${last ?? "unknown"} after ${seconds(waitedMs)} s (waiting for ${want}, bound ${seconds(timeoutMs)} s)`,
     fix,
+    waitedMs,
+    last,
   );
 }
+
+/** Milliseconds as seconds with one decimal, as the messages and `--json` show them. */
+export const seconds = (ms: number) => +(ms / 1000).toFixed(1);

@@ -7,13 +7,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
 import { RedfishError } from "../../src/redfish/errors.js";
-import {
-  powerOff,
-  PowerStateTimeout,
-  waitForPowerState,
-  type PowerClock,
-  type PowerDeps,
-} from "../../src/redfish/power-command.js";
+import { powerOff, type PowerDeps } from "../../src/redfish/power-command.js";
+import { PowerStateTimeout, waitForPowerState, type PowerClock } from "../../src/redfish/system-power.js";
 import { clientFor, nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
 import { startTestBmc, type TestBmc, type TestBmcOptions } from "./server/server.js";
 
