@@ -4,6 +4,7 @@
  * admin login, the Slack webhook) as Kubernetes Secrets applied over stdin; the energy dashboards.
  */
 import type { Role } from "../../src/engine/role.js";
+import { nodePortUrl } from "../../src/inventory/node-port-url.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { grafanaFullname } from "../../src/grafana/chart.js";
 import { grafanaAdmin } from "../../src/modules/grafana-admin.js";
@@ -84,7 +85,7 @@ export const role: Role = {
           name: "Grafana admin login with the vault's password",
           module: grafanaAdmin,
           params: {
-            url: `http://${ctx.control.externalIp}:${inventory.cluster.nodePorts.grafana}`,
+            url: nodePortUrl(inventory, "grafana"),
             user: m.grafanaAdminUser,
             password: ctx.secret(m.grafanaAdminPasswordSecret),
             passwordSource: `vault key \`${m.grafanaAdminPasswordSecret}\``,

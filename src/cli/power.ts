@@ -6,6 +6,7 @@
 import type { ParsedCommand } from "./argv.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { InputError } from "../errors.js";
+import { nodePortUrl } from "../inventory/node-port-url.js";
 import type { NodeSpec } from "../inventory/types.js";
 import { inventoryClientFactory } from "../redfish/from-inventory.js";
 import { DEFAULT_TIMING, powerOff, powerOn, powerStatus, type PowerDeps } from "../redfish/power-command.js";
@@ -33,9 +34,7 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
       `run \`powerstack power ${action} <node>\` once per node`,
     );
   }
-  const local = cmd.opts<{ drainTimeout: string; waitTimeout?: string }>();
-  const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
-  const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
+  const timing = timingFlags(cmd.opts<TimingFlags>());
 
   // `off` drains a node and shuts it down: it asks once on a terminal; with none to ask on, --yes is
   // required, checked before the inventory or vault is read (as teardown does). --check never asks.
@@ -66,12 +65,7 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
             },
           }
         : {}),
-      timing: {
-        drainTimeoutSec,
-        ...(waitTimeoutSec !== undefined
-          ? { offTimeoutSec: waitTimeoutSec, onTimeoutSec: waitTimeoutSec, readyTimeoutSec: waitTimeoutSec }
-          : {}),
-      },
+      timing,
     };
     if (action === "off") return await powerOff(deps, names[0]!);
     if (action === "on") return await powerOn(deps, names[0]!);
@@ -87,6 +81,20 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
 function parseAction(value: string): Action {
   if ((ACTIONS as readonly string[]).includes(value)) return value as Action;
   throw new InputError(`unknown power action \`${value}\``, `use one of: ${ACTIONS.join(", ")}`);
+}
+
+interface TimingFlags {
+  drainTimeout: string;
+  waitTimeout?: string;
+}
+
+/** --drain-timeout, and --wait-timeout as the bound of every wait (off, on, Ready). */
+function timingFlags(local: TimingFlags): PowerDeps["timing"] {
+  const wait = seconds(local.waitTimeout, "--wait-timeout");
+  return {
+    drainTimeoutSec: seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec,
+    ...(wait !== undefined ? { offTimeoutSec: wait, onTimeoutSec: wait, readyTimeoutSec: wait } : {}),
+  };
 }
 
 function seconds(value: string | undefined, flag: string): number | undefined {
@@ -133,16 +141,15 @@ async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[])
       "it decides for every node of the inventory; `--check` shows what it would do",
     );
   }
-  const local = cmd.opts<{
-    drainTimeout: string;
-    waitTimeout?: string;
-    idleFor?: string;
-    prometheus?: string;
-    kepler?: string;
-  }>();
+  const local = cmd.opts<
+    TimingFlags & {
+      idleFor?: string;
+      prometheus?: string;
+      kepler?: string;
+    }
+  >();
   const idleForFlag = local.idleFor !== undefined ? parseDuration(local.idleFor, "--idle-for") : undefined;
-  const drainTimeoutSec = seconds(local.drainTimeout, "--drain-timeout") ?? DEFAULT_TIMING.drainTimeoutSec;
-  const waitTimeoutSec = seconds(local.waitTimeout, "--wait-timeout");
+  const timing = timingFlags(local);
   if (!opts.check && !opts.yes) {
     throw new InputError(
       "power idle drains and powers off idle workers (and powers on off ones) without asking, so it needs --yes",
@@ -156,9 +163,7 @@ async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[])
     const inv = ctx.inventory;
     const idleForMs = idleForFlag ?? parseDuration(inv.cluster.power.idleFor, "cluster.power.idle_for");
     const flavour = (local.kepler as KeplerFlavour | undefined) ?? inv.cluster.kepler.flavour;
-    const control = inv.nodes.find((n) => n.role === "control")!;
-    const prometheusUrl =
-      local.prometheus ?? `http://${control.externalIp}:${inv.cluster.nodePorts.prometheus}`;
+    const prometheusUrl = local.prometheus ?? nodePortUrl(inv, "prometheus");
     const nowMs = Date.now();
     const deps: IdleDeps = {
       nodes: inv.nodes,
@@ -167,12 +172,7 @@ async function runIdle(opts: GlobalOptions, cmd: ParsedCommand, names: string[])
       cluster: async () => (cluster ??= await connectOnDemand(ctx)),
       out: ctx.out,
       check: opts.check,
-      timing: {
-        drainTimeoutSec,
-        ...(waitTimeoutSec !== undefined
-          ? { offTimeoutSec: waitTimeoutSec, onTimeoutSec: waitTimeoutSec, readyTimeoutSec: waitTimeoutSec }
-          : {}),
-      },
+      timing,
       nowMs,
       idleForMs,
       minWorkersOn: inv.cluster.power.minWorkersOn,

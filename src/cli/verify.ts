@@ -7,6 +7,7 @@
 import type { ParsedCommand } from "./argv.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { connectCluster } from "../cluster/connect.js";
+import { nodePortUrl } from "../inventory/node-port-url.js";
 import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
 import { inventoryClientFactory } from "../redfish/from-inventory.js";
 import { SshHost } from "../transport/ssh-host.js";
@@ -24,7 +25,6 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
   let connecting: Promise<Cluster & { close(): Promise<void> }> | undefined;
   try {
     const inv = ctx.inventory;
-    const control = inv.nodes.find((n) => n.role === "control")!;
     const becomePassword = inv.ssh.becomePasswordSecret
       ? ctx.secret(inv.ssh.becomePasswordSecret)
       : undefined;
@@ -45,11 +45,11 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
         retry: { attempts: 2 },
       }),
       prometheus: {
-        url: local.prometheus ?? `http://${control.externalIp}:${inv.cluster.nodePorts.prometheus}`,
+        url: local.prometheus ?? nodePortUrl(inv, "prometheus"),
         line: KEPLER_LINES[inv.cluster.kepler.flavour],
       },
       grafana: {
-        url: `http://${control.externalIp}:${inv.cluster.nodePorts.grafana}`,
+        url: nodePortUrl(inv, "grafana"),
         user: inv.cluster.monitoring.grafanaAdminUser,
         password: ctx.secret(grafanaSecret),
         passwordSource: `vault key \`${grafanaSecret}\``,

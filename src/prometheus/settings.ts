@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { loadInventory } from "../inventory/load.js";
+import { nodePortUrl } from "../inventory/node-port-url.js";
 import { DEFAULTS, inventorySchema } from "../inventory/schema.js";
 import type { Field } from "../inventory/schema-walker.js";
 import type { Inventory, KeplerFlavour } from "../inventory/types.js";
@@ -35,11 +36,7 @@ export interface EnergySettings {
 export function resolveSettings(inventoryPath: string, flags: EnergyFlags): EnergySettings {
   const inventory = readInventory(inventoryPath, flags.prometheus !== undefined);
 
-  let prometheusUrl = flags.prometheus;
-  if (prometheusUrl === undefined) {
-    const control = inventory!.nodes.find((n) => n.role === "control")!;
-    prometheusUrl = `http://${control.externalIp}:${inventory!.cluster.nodePorts.prometheus}`;
-  }
+  const prometheusUrl = flags.prometheus ?? nodePortUrl(inventory!, "prometheus");
 
   let flavour: KeplerFlavour;
   let flavourSource: FlavourSource;
