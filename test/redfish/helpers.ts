@@ -8,7 +8,14 @@ import type { NodeRole, NodeSpec } from "../../src/inventory/types.js";
 import { RedfishClient, type RedfishClientOptions } from "../../src/redfish/client.js";
 import { inventoryClientFactory, type RedfishClientFactory } from "../../src/redfish/from-inventory.js";
 import type { PowerOutput } from "../../src/redfish/power-command.js";
-import { DEFAULT_PASSWORD, DEFAULT_USER, type TestBmc } from "./server/server.js";
+import { afterEach } from "vitest";
+import {
+  DEFAULT_PASSWORD,
+  DEFAULT_USER,
+  startTestBmc,
+  type TestBmc,
+  type TestBmcOptions,
+} from "./server/server.js";
 
 export const FAST_RETRY = { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
 
@@ -130,4 +137,21 @@ export async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/**
+ * Test BMCs a test starts, stopped after each test; power-state changes take 30 ms unless said otherwise.
+ * Call at the top level of a test file: `const bmc = testBmcs();` then `await bmc({ powerState: "Off" })`.
+ */
+export function testBmcs(): (options?: TestBmcOptions) => Promise<TestBmc> {
+  let started: TestBmc[] = [];
+  afterEach(async () => {
+    await Promise.all(started.map((b) => b.stop()));
+    started = [];
+  });
+  return async (options = {}) => {
+    const b = await startTestBmc({ transitionMs: 30, ...options });
+    started.push(b);
+    return b;
+  };
 }

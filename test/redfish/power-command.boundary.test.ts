@@ -3,28 +3,25 @@
  * recording Cluster (no Kubernetes exists here), asserting the exact kubectl commands and their order
  * relative to the BMC's power actions.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InputError, PowerstackError } from "../../src/errors.js";
 import type { NodeSpec } from "../../src/inventory/types.js";
 import { RedfishError } from "../../src/redfish/errors.js";
 import { powerOff, powerOn, powerStatus, type PowerDeps } from "../../src/redfish/power-command.js";
-import { closedPort, nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
-import { startTestBmc, type TestBmc, type TestBmcOptions } from "./server/server.js";
+import {
+  closedPort,
+  nodeFor,
+  RecordingCluster,
+  RecordingOutput,
+  testBmcs,
+  testClientFactory,
+} from "./helpers.js";
+import type { TestBmc } from "./server/server.js";
 
 const RESET = "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset";
 const FAST = { drainTimeoutSec: 300, offTimeoutSec: 5, onTimeoutSec: 5, readyTimeoutSec: 600, pollMs: 10 };
 
-let bmcs: TestBmc[] = [];
-afterEach(async () => {
-  await Promise.all(bmcs.map((b) => b.stop()));
-  bmcs = [];
-});
-
-async function bmc(options: TestBmcOptions = {}): Promise<TestBmc> {
-  const b = await startTestBmc({ transitionMs: 30, ...options });
-  bmcs.push(b);
-  return b;
-}
+const bmc = testBmcs();
 
 interface Harness {
   deps: PowerDeps;

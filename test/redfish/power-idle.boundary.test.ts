@@ -3,31 +3,21 @@
  * per node), a stand-in cluster answering `kubectl get pods -A -o json` with pods as Kubernetes returns
  * them and recording every kubectl command, and Kepler's facts handed in (Prometheus is tested on its own).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ExitCode, PowerstackError } from "../../src/errors.js";
 import type { NodeSpec } from "../../src/inventory/types.js";
 import { powerIdle, type IdleDeps } from "../../src/power/idle-command.js";
 import { parsePods } from "../../src/power/idle-facts.js";
 import type { KeplerNodeFacts } from "../../src/power/idle-policy.js";
-import { nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
-import { startTestBmc, type TestBmc, type TestBmcOptions } from "./server/server.js";
+import { nodeFor, RecordingCluster, RecordingOutput, testBmcs, testClientFactory } from "./helpers.js";
+import type { TestBmc } from "./server/server.js";
 
 const RESET = "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset";
 const FAST = { drainTimeoutSec: 300, offTimeoutSec: 5, onTimeoutSec: 5, readyTimeoutSec: 600, pollMs: 10 };
 const MIN = 60_000;
 const NOW = Date.parse("2026-12-06T02:00:00Z");
 
-let bmcs: TestBmc[] = [];
-afterEach(async () => {
-  await Promise.all(bmcs.map((b) => b.stop()));
-  bmcs = [];
-});
-
-async function bmc(options: TestBmcOptions = {}): Promise<TestBmc> {
-  const b = await startTestBmc({ transitionMs: 30, ...options });
-  bmcs.push(b);
-  return b;
-}
+const bmc = testBmcs();
 
 /** Pods as `kubectl get pods -A -o json` prints them (the fields the policy reads). */
 function k8sPod(

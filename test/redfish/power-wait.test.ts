@@ -4,28 +4,25 @@
  * a state that never changes is a failed action (exit 1), not an unreachable BMC (exit 3). After a failed
  * power-off the node stays cordoned and drained, and the output says so with the command that undoes it.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
 import { RedfishError } from "../../src/redfish/errors.js";
 import { powerOff, type PowerDeps } from "../../src/redfish/power-command.js";
 import { PowerStateTimeout, waitForPowerState, type PowerClock } from "../../src/redfish/system-power.js";
-import { clientFor, nodeFor, RecordingCluster, RecordingOutput, testClientFactory } from "./helpers.js";
-import { startTestBmc, type TestBmc, type TestBmcOptions } from "./server/server.js";
+import {
+  clientFor,
+  nodeFor,
+  RecordingCluster,
+  RecordingOutput,
+  testBmcs,
+  testClientFactory,
+} from "./helpers.js";
+import type { TestBmc } from "./server/server.js";
 
 const SYSTEM = "/redfish/v1/Systems/437XR1138R2";
 const RESET = `${SYSTEM}/Actions/ComputerSystem.Reset`;
 
-let bmcs: TestBmc[] = [];
-afterEach(async () => {
-  await Promise.all(bmcs.map((b) => b.stop()));
-  bmcs = [];
-});
-
-async function bmc(options: TestBmcOptions = {}): Promise<TestBmc> {
-  const b = await startTestBmc({ transitionMs: 30, ...options });
-  bmcs.push(b);
-  return b;
-}
+const bmc = testBmcs();
 
 /** Time moves only when the code under test sleeps; every sleep is recorded. */
 class FakeClock implements PowerClock {
