@@ -7,24 +7,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { RenderIndex } from "../src/render/write.js";
-import { chartsAvailable, helmTemplate, realTools, type PinnedChart } from "../test/support/real-helm.js";
+import { chartsAvailable, helmTemplate, pinnedChartFor, realTools } from "../test/support/real-helm.js";
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: tsx scripts/render-with-helm.ts DIR (written by `powerstack render DIR`)");
 if (!chartsAvailable()) process.exit(0);
 const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as RenderIndex;
-const pinned = (chart: string, version: string): PinnedChart =>
-  chart.includes("kube-prometheus-stack")
-    ? "kubePrometheusStack"
-    : version.startsWith("0.5.")
-      ? "keplerLegacy"
-      : "keplerCurrent";
-
 for (const r of index.releases) {
   const manifests = await helmTemplate({
     release: r.name,
     namespace: r.namespace,
-    chart: pinned(r.chart, r.version),
+    chart: pinnedChartFor(r),
     values: readFileSync(join(dir, r.values), "utf8"),
     postRenderer: r.post_render ? join(dir, r.post_render) : undefined,
     apiVersions: ["monitoring.coreos.com/v1"],

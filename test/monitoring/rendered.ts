@@ -17,7 +17,7 @@ import { quantityValue } from "../../src/modules/kube-apply.js";
 import { packageRoot } from "../../src/package-root.js";
 import { renderArtifacts } from "../../src/render/artifacts.js";
 import { writeRendered, type RenderIndex } from "../../src/render/write.js";
-import { CHART_FILES, helmTemplate, realTools, type PinnedChart } from "../support/real-helm.js";
+import { helmTemplate, pinnedChartFor, realTools, type PinnedChart } from "../support/real-helm.js";
 import { inventory, type InventoryOptions } from "./fixtures.js";
 
 /** A rendered Kubernetes object, loosely typed: tests navigate it and say what is missing. */
@@ -100,18 +100,6 @@ export interface RenderedVariant {
   manifests: Record<string, Obj[]>;
 }
 
-/** The pinned chart file for an index entry; a version without a pinned file fails loudly. */
-export function pinnedChart(entry: { chart: string; version: string }): PinnedChart {
-  // `repo/chart`, `oci://.../chart`, or (air-gapped) `<artifacts_dir>/<chart>-<version>.tgz`.
-  const base = entry.chart.split("/").pop()!;
-  const file = base.endsWith(".tgz") ? base : `${base}-${entry.version}.tgz`;
-  for (const [key, f] of Object.entries(CHART_FILES) as Array<[PinnedChart, string]>)
-    if (f === file) return key;
-  throw new Error(
-    `no pinned chart file for ${entry.chart} ${entry.version} (have ${Object.values(CHART_FILES).join(", ")})`,
-  );
-}
-
 export function parseObjects(text: string, source: string): Obj[] {
   return parseAllDocuments(text).flatMap((d, i) => {
     if (d.errors.length) throw new Error(`${source}: document ${i}: ${d.errors[0]!.message}`);
@@ -129,7 +117,7 @@ export async function renderVariant(name: string, inv: Inventory): Promise<Rende
   const releases = Object.fromEntries(
     await Promise.all(
       index.releases.map(async (entry) => {
-        const chart = pinnedChart(entry);
+        const chart = pinnedChartFor(entry);
         const values = read(entry.values);
         const t0 = Date.now();
         const out = await helmTemplate({

@@ -36,6 +36,21 @@ export function chartPath(chart: PinnedChart): string {
   return join(SHARED_CHARTS_DIR, CHART_FILES[chart]);
 }
 
+/**
+ * The pinned chart file behind a release as `powerstack render` lists it (index.json `chart`, `version`):
+ * `repo/chart`, `oci://.../chart`, or (air-gapped) `<artifacts_dir>/<chart>-<version>.tgz`. A version
+ * without a pinned file fails loudly.
+ */
+export function pinnedChartFor(entry: { chart: string; version: string }): PinnedChart {
+  const base = entry.chart.split("/").pop()!;
+  const file = base.endsWith(".tgz") ? base : `${base}-${entry.version}.tgz`;
+  for (const [key, f] of Object.entries(CHART_FILES) as Array<[PinnedChart, string]>)
+    if (f === file) return key;
+  throw new Error(
+    `no pinned chart file for ${entry.chart} ${entry.version} (have ${Object.values(CHART_FILES).join(", ")})`,
+  );
+}
+
 let warned = false;
 
 /** True when every pinned chart is there; otherwise says so loudly (once) on stderr. */
