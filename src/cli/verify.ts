@@ -16,9 +16,6 @@ import { runVerify } from "../verify/verify.js";
 import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
 
-/** One Redfish request; verify wants a prompt answer more than patience with a struggling BMC. */
-const BMC_TIMEOUT_MS = 10_000;
-
 export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const local = cmd.opts<{ prometheus?: string }>();
   const ctx = await openRun("verify", opts);
@@ -39,11 +36,8 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
         }),
       // One connection for every kubectl call, opened at the first one.
       cluster: () => (connecting ??= connectCluster(ctx)),
-      bmcClient: inventoryClientFactory(ctx.secret, {
-        log,
-        timeoutMs: BMC_TIMEOUT_MS,
-        retry: { attempts: 2 },
-      }),
+      // The client's defaults (10 s, one retry) already answer promptly; a node's bmc settings win.
+      bmcClient: inventoryClientFactory(ctx.secret, { log }),
       prometheus: {
         url: local.prometheus ?? nodePortUrl(inv, "prometheus"),
         line: KEPLER_LINES[inv.cluster.kepler.flavour],
