@@ -52,7 +52,8 @@ async function runCommand(command: CommandSpec, opts: GlobalOptions, parsed: Par
   }
 }
 
-const REDFISH_COMMANDS = new Set(["up", "verify", "power"]);
+// `up` is not here: its playbook run handles the signals itself (src/cli/run-playbook.ts), BMC sessions included.
+const REDFISH_COMMANDS = new Set(["verify", "power"]);
 
 async function openCommandLog(dir: string, parsed: ParsedCommand) {
   const [{ RunLog }, { Redactor }] = await Promise.all([

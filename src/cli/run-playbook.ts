@@ -14,6 +14,7 @@ import { setUploadProgressSink } from "../transport/upload.js";
 import { ListrReporter } from "../ui/listr-reporter.js";
 import { JsonReporter, PlainReporter, printRecap } from "../ui/reporters.js";
 import type { RunContext } from "./context.js";
+import { onInterrupt, signalExitCode } from "./interrupts.js";
 
 export interface PlaybookOptions {
   only?: string[];
@@ -79,6 +80,25 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
       });
     },
   });
+  // Ctrl-C / SIGTERM: stop cleanly (see interrupts.ts); the recap and the run log still get written.
+  let stopping: Promise<unknown> | undefined;
+  const uninstall = onInterrupt({
+    first: (signal) => {
+      ctx.out.error(
+        `\n${signal}: stopping: no new task starts, running commands are being ended on their nodes (again to exit at once)`,
+      );
+      stopping = Promise.all([
+        runner.interrupt(signal),
+        // BMC sessions of the Redfish play: a BMC allows few, and one left open per interrupted run fills them.
+        import("../redfish/client.js").then((m) => m.closeAllSessions()),
+      ]);
+    },
+    again: (signal) => {
+      ctx.out.error(`${signal} again: exiting now; commands may still be running on the nodes`);
+      ctx.log.write("interrupted", { signal, forced: true });
+      ctx.log.close();
+    },
+  });
   try {
     await runPlays(
       runner,
@@ -99,11 +119,22 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
       limit,
     );
   } finally {
+    await stopping;
     await runner.close();
+    uninstall();
   }
   const recap = runner.recap();
   printRecap(ctx.out, recap, Date.now() - started, opts.check);
   ctx.log.write("recap", { hosts: Object.fromEntries(recap), wallMs: Date.now() - started });
+  const signal = runner.interrupted as NodeJS.Signals | undefined;
+  if (signal) {
+    const tasks = runner.results.filter((r) => r.status === "interrupted").map((r) => `${r.host}: ${r.task}`);
+    ctx.log.write("interrupted", { signal, tasks });
+    ctx.out.error(
+      `interrupted by ${signal}: ${tasks.length ? tasks.join("; ") : "between tasks"}; rerun to converge`,
+    );
+    return signalExitCode(signal);
+  }
   const rows = [...recap.values()];
   if (rows.some((r) => r.unreachable > 0)) return ExitCode.unreachable;
   if (rows.some((r) => r.failed > 0)) return ExitCode.failed;

@@ -5,7 +5,7 @@
  */
 import { describeError, PowerstackError } from "../errors.js";
 import type { Host } from "../transport/host.js";
-import { UnreachableError } from "../transport/errors.js";
+import { InterruptedError, UnreachableError } from "../transport/errors.js";
 import { LocalHost } from "../transport/local-host.js";
 import { gatherFacts, type Facts } from "./facts.js";
 import { runProbes } from "./probe-batch.js";
@@ -62,6 +62,7 @@ export interface HostRecap {
   failed: number;
   skipped: number;
   unreachable: number;
+  interrupted: number;
 }
 
 export class Runner {
@@ -72,11 +73,45 @@ export class Runner {
   /** Hosts that failed or were unreachable: later plays skip them, as Ansible does. */
   private readonly dead = new Map<string, TaskStatus>();
   private aborted = false;
+  /** Why the run was stopped from outside (the signal's name), once it was. */
+  private interruptedBy: string | undefined;
+  /** Hosts of local plays (the operator's machine), kept so an interrupt can stop their commands too. */
+  private readonly localHosts = new Set<LocalHost>();
 
   constructor(private readonly opts: RunnerOptions) {}
 
+  get interrupted(): string | undefined {
+    return this.interruptedBy;
+  }
+
+  /**
+   * Stop the run from outside (Ctrl-C, SIGTERM): no task starts from now on, and the commands running on
+   * every node are ended there (see SshHost.stopRunning). The tasks they belonged to are recorded
+   * `interrupted`; runPlay returns once they have. Resolves when every running command has ended.
+   */
+  async interrupt(reason: string): Promise<void> {
+    if (this.interruptedBy) return;
+    this.interruptedBy = reason;
+    this.aborted = true;
+    const hosts = [
+      ...[...this.connections.values()].map((c) => c.catch(() => undefined)),
+      ...[...this.localHosts].map((h) => Promise.resolve(h)),
+    ];
+    await Promise.all(hosts.map(async (h) => (await h)?.stopRunning?.()));
+  }
+
+  /** The status of a task or host that ended in this error. */
+  private statusOf(err: unknown): TaskStatus {
+    if (err instanceof InterruptedError || this.interruptedBy) return "interrupted";
+    return err instanceof UnreachableError ? "unreachable" : "failed";
+  }
+
   private session(name: string, local = false): Promise<{ host: Host; facts: Facts }> {
-    if (local) return Promise.resolve({ host: new LocalHost(name), facts: LOCAL_FACTS });
+    if (local) {
+      const host = new LocalHost(name);
+      this.localHosts.add(host);
+      return Promise.resolve({ host, facts: LOCAL_FACTS });
+    }
     let s = this.hosts.get(name);
     if (!s) {
       const connection = this.opts.connect(name);
@@ -108,7 +143,8 @@ export class Runner {
   private record(r: TaskResult): void {
     this.results.push(r);
     this.opts.reporter.taskResult(r);
-    if (r.status === "failed" || r.status === "unreachable") this.dead.set(r.host, r.status);
+    if (r.status === "failed" || r.status === "unreachable" || r.status === "interrupted")
+      this.dead.set(r.host, r.status);
   }
 
   private async runHost(play: Play, name: string): Promise<void> {
@@ -119,7 +155,7 @@ export class Runner {
       session = await this.session(name, play.local);
       plan = await play.tasksFor(name, session.facts, session.host);
     } catch (err) {
-      const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
+      const status = this.statusOf(err);
       this.record({
         host: name,
         play: play.name,
@@ -194,7 +230,7 @@ export class Runner {
         for (const n of task.notify ?? []) notified.add(n);
         this.record({ ...base, status: "changed", changes, durationMs: Date.now() - started });
       } catch (err) {
-        const status: TaskStatus = err instanceof UnreachableError ? "unreachable" : "failed";
+        const status = this.statusOf(err);
         this.record({
           ...base,
           status,
@@ -223,6 +259,7 @@ export class Runner {
         // Refusals and lost connections are final; only ordinary failures are retried.
         if (
           a >= attempts ||
+          this.interruptedBy ||
           err instanceof UnreachableError ||
           (err instanceof PowerstackError && err.exitCode === 2)
         )
@@ -235,7 +272,14 @@ export class Runner {
   recap(): Map<string, HostRecap> {
     const recap = new Map<string, HostRecap>();
     for (const r of this.results) {
-      const row = recap.get(r.host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+      const row = recap.get(r.host) ?? {
+        ok: 0,
+        changed: 0,
+        failed: 0,
+        skipped: 0,
+        unreachable: 0,
+        interrupted: 0,
+      };
       row[r.status]++;
       recap.set(r.host, row);
     }

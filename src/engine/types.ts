@@ -61,7 +61,8 @@ export interface Task<Params = any, Observed = any> {
   delaySec?: number;
 }
 
-export type TaskStatus = "ok" | "changed" | "skipped" | "failed" | "unreachable";
+/** `interrupted`: the task was running when the run was stopped (Ctrl-C, SIGTERM); its command was ended. */
+export type TaskStatus = "ok" | "changed" | "skipped" | "failed" | "unreachable" | "interrupted";
 
 export interface TaskResult {
   host: string;

@@ -27,3 +27,16 @@ export class CommandError extends PowerstackError {
     );
   }
 }
+
+/**
+ * The run was interrupted (Ctrl-C, SIGTERM): the command was stopped on the node, or never started because
+ * the connection had been told to start nothing new. The runner records the task `interrupted`.
+ */
+export class InterruptedError extends PowerstackError {
+  constructor(
+    readonly host: string,
+    what: string,
+  ) {
+    super(`${host}: interrupted: ${what}`, ExitCode.failed, "rerun: completed tasks are not repeated");
+  }
+}

@@ -32,6 +32,11 @@ export interface Host {
    * stdin instead (see transport/upload.ts). Throws SftpUnavailableError when the node has no SFTP.
    */
   putFile?(local: string, remote: string, opts?: PutFileOptions): Promise<void>;
+  /**
+   * The run was interrupted: start no new command, end the running ones (with everything they started),
+   * and resolve once they are gone. Commands then fail with an InterruptedError.
+   */
+  stopRunning?(): Promise<void>;
   close(): Promise<void>;
 }
 

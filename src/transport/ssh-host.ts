@@ -8,8 +8,9 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { Client, type ConnectConfig, type ServerHostKeyAlgorithm, type SFTPWrapper } from "ssh2";
+import { ExitCode, PowerstackError } from "../errors.js";
 import type { SshSettings } from "../inventory/types.js";
-import { UnreachableError } from "./errors.js";
+import { InterruptedError, UnreachableError } from "./errors.js";
 import {
   SftpUnavailableError,
   shq,
@@ -19,6 +20,17 @@ import {
   type PutFileOptions,
 } from "./host.js";
 import { hostKeyAlgorithms, verifyHostKey } from "./known-hosts.js";
+import { killSessionsCommand, reportSession, splitSessionLine } from "./session-kill.js";
+
+/** After SIGTERM, how long a stopped command has to end before it gets SIGKILL. */
+const STOP_GRACE_MS = 3_000;
+
+/** A command in flight: its channel, and the node-side session it runs in once the marker arrived. */
+interface RunningCommand {
+  session?: number;
+  close(): void;
+  closed: Promise<void>;
+}
 
 export interface SshTarget {
   name: string;
@@ -42,6 +54,11 @@ export class SshHost implements Host {
   private sudoNeedsPassword: boolean | undefined;
   /** Set when the node refused the SFTP subsystem (why), so later uploads go straight to stdin. */
   private noSftp: string | undefined;
+  /** Commands and transfers in flight, so an interrupted run can stop them on the node. */
+  private readonly running = new Set<RunningCommand>();
+  private readonly transfers = new Set<SFTPWrapper>();
+  /** Set by stopRunning(): start nothing new on this connection (what is already running is being ended). */
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     private readonly target: SshTarget,
@@ -214,17 +231,75 @@ export class SshHost implements Host {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.liveClient();
+    if (this.stopping) throw new InterruptedError(this.name, "not started");
     // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
-    let line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
-    let stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.from(opts.stdin);
-    if (opts.become !== false && !this.isRoot) {
-      const sudo = await this.sudoPrefix();
-      line = `${sudo} sh -c ${shq(line)}`;
-      // The password is the first line sudo reads from stdin; it never appears in the command line.
-      if (this.sudoNeedsPassword)
-        stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
+    const line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
+    const { line: full, stdin } = await this.withBecome(line, opts.become, opts.stdin);
+    const result = await this.channel(full, stdin, opts.timeoutSec);
+    // sudo's own refusal, not the command's failure: say so once, with the fix, instead of a stderr tail.
+    if (result.code !== 0 && this.sudoNeedsPassword && /incorrect password attempt/.test(result.stderr))
+      throw new PowerstackError(
+        `${this.name}: sudo refused the become password for ${this.settings.user}`,
+        ExitCode.failed,
+        "correct the vault value named by ssh.become_password_secret (`powerstack vault edit`)",
+      );
+    return result;
+  }
+
+  /** The command line as root through sudo when the login user is not root, and the stdin that goes with it. */
+  private async withBecome(
+    line: string,
+    become: boolean | undefined,
+    input: string | Buffer | undefined,
+  ): Promise<{ line: string; stdin: Buffer | undefined }> {
+    let stdin: Buffer | undefined = input === undefined ? undefined : Buffer.from(input);
+    if (become === false || this.isRoot) return { line, stdin };
+    const sudo = await this.sudoPrefix();
+    // The password is the first line sudo reads from stdin; it never appears in the command line.
+    if (this.sudoNeedsPassword)
+      stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
+    return { line: `${sudo} sh -c ${shq(line)}`, stdin };
+  }
+
+  /**
+   * Ctrl-C: start nothing new here, and end what runs: SIGTERM to the node-side session of every command
+   * in flight (its whole process tree, sudo and `timeout` included), SIGKILL to what is left after a
+   * grace period; SFTP transfers are cut. Resolves when every command has ended (or after the grace and
+   * the kill). Idempotent: a second call returns the first one's promise.
+   */
+  stopRunning(): Promise<void> {
+    this.stopping ??= this.endRunning();
+    return this.stopping;
+  }
+
+  private async endRunning(): Promise<void> {
+    for (const t of this.transfers) t.end();
+    if (this.running.size === 0) return;
+    const allClosed = Promise.all([...this.running].map((r) => r.closed));
+    await this.signalSessions("TERM");
+    const ended = await Promise.race([
+      allClosed.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
+    ]);
+    if (ended) return;
+    await this.signalSessions("KILL");
+    // The channels close once their processes are gone; one that does not (a lost node) is closed here.
+    await Promise.race([allClosed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    for (const r of this.running) r.close();
+  }
+
+  /** Signal the sessions of the commands in flight, as root: they may run through sudo. */
+  private async signalSessions(
+    signal: "TERM" | "KILL",
+    sessions = [...this.running].flatMap((r) => (r.session === undefined ? [] : [r.session])),
+  ): Promise<void> {
+    if (sessions.length === 0 || !this.client || this.lost) return;
+    try {
+      const { line, stdin } = await this.withBecome(killSessionsCommand(sessions, signal), true, undefined);
+      await this.channel(line, stdin, 10, false);
+    } catch {
+      /* the node may be gone: the channels are closed by the caller */
     }
-    return this.channel(line, stdin, opts.timeoutSec);
   }
 
   /** `sudo -n` when passwordless sudo works, else `sudo -S -k` fed the password (never cached creds: a
@@ -262,7 +337,9 @@ export class SshHost implements Host {
         reject(new SftpUnavailableError(this.name, err.message));
       }),
     );
+    this.transfers.add(sftp);
     try {
+      if (this.stopping) throw new InterruptedError(this.name, `upload of ${local} not started`);
       await new Promise<void>((resolve, reject) =>
         sftp.open(remote, "wx", { mode: 0o600 }, (err, handle) =>
           err ? reject(err) : sftp.close(handle, (e) => (e ? reject(e) : resolve())),
@@ -282,6 +359,8 @@ export class SshHost implements Host {
         ),
       );
     } catch (err) {
+      if (err instanceof InterruptedError) throw err;
+      if (this.stopping) throw new InterruptedError(this.name, `upload of ${local} to ${remote} cut`);
       if (this.lost)
         throw new UnreachableError(
           this.name,
@@ -290,20 +369,37 @@ export class SshHost implements Host {
         );
       throw new Error(`${this.name}: SFTP upload of ${local} to ${remote} failed: ${(err as Error).message}`);
     } finally {
+      this.transfers.delete(sftp);
       sftp.end();
     }
   }
 
-  private channel(command: string, stdin: Buffer | undefined, timeoutSec?: number): Promise<ExecResult> {
+  /**
+   * One command on its own channel. A tracked command (all but our own kill commands) reports its node-side
+   * session first (taken off stderr here), so stopRunning() can end it and everything it started.
+   */
+  private channel(
+    command: string,
+    stdin: Buffer | undefined,
+    timeoutSec?: number,
+    track = true,
+  ): Promise<ExecResult> {
     const client = this.client!;
     return new Promise((resolve, reject) => {
-      client.exec(command, (err, stream) => {
+      client.exec(track ? reportSession(command) : command, (err, stream) => {
         if (err) {
           reject(new UnreachableError(this.name, `cannot open a channel: ${err.message}`));
           return;
         }
+        let markClosed = () => {};
+        const entry: RunningCommand = {
+          close: () => stream.close(),
+          closed: new Promise<void>((r) => (markClosed = r)),
+        };
+        if (track) this.running.add(entry);
         const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
+        let errOut: Buffer[] = [];
+        let sessionRead = !track;
         let timer: NodeJS.Timeout | undefined;
         let timedOut = false;
         if (timeoutSec) {
@@ -317,12 +413,28 @@ export class SshHost implements Host {
           );
         }
         stream.on("data", (d: Buffer) => out.push(d));
-        stream.stderr.on("data", (d: Buffer) => errOut.push(d));
+        stream.stderr.on("data", (d: Buffer) => {
+          errOut.push(d);
+          if (sessionRead) return;
+          const split = splitSessionLine(Buffer.concat(errOut).toString("latin1"));
+          if (!split) return;
+          sessionRead = true;
+          entry.session = split.session;
+          errOut = [Buffer.from(split.rest, "latin1")];
+          // Started while the run was being stopped: end it too.
+          if (this.stopping && split.session !== undefined) void this.signalSessions("TERM", [split.session]);
+        });
         stream.on("close", (code: number | null, signal?: string) => {
           if (timer) clearTimeout(timer);
+          this.running.delete(entry);
+          markClosed();
           const stdout = Buffer.concat(out).toString("utf8");
-          const stderr = Buffer.concat(errOut).toString("utf8");
-          if (timedOut || (timeoutSec && code === 124)) {
+          let stderr = Buffer.concat(errOut).toString("utf8");
+          // A command that ended before its marker line was complete (it never ran): drop the partial line.
+          if (!sessionRead) stderr = splitSessionLine(stderr + "\n")?.rest.replace(/\n$/, "") ?? stderr;
+          if (this.stopping && track && code !== 0) {
+            reject(new InterruptedError(this.name, "command stopped on the node"));
+          } else if (timedOut || (timeoutSec && code === 124)) {
             resolve({ code: 124, stdout, stderr: `${stderr}\ntimed out after ${timeoutSec}s` });
           } else if (code === null || code === undefined) {
             if (this.lost || signal === undefined) {

@@ -55,7 +55,8 @@ export class ListrReporter implements Reporter {
     this.buffered.push(r);
     const line = this.lines.get(r.host);
     if (!line) return;
-    if (r.status === "failed" || r.status === "unreachable") line.failed = `${r.task}: ${r.msg ?? r.status}`;
+    if (r.status === "failed" || r.status === "unreachable" || r.status === "interrupted")
+      line.failed = `${r.task}: ${r.msg ?? r.status}`;
     else line.counts[r.status]++;
     const { ok, changed, skipped } = line.counts;
     if (line.task)

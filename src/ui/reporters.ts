@@ -79,13 +79,11 @@ export function printRecap(out: Output, recap: Map<string, HostRecap>, wallMs: n
     return;
   }
   out.info(`\nRECAP${check ? " (check mode: nothing was changed)" : ""}`);
-  out.info(
-    `  ${pad("host", w)}  ${["ok", "changed", "failed", "skipped", "unreachable"].map((c) => pad(c, 11)).join(" ")}`,
-  );
-  for (const [h, r] of recap) {
-    out.info(
-      `  ${pad(h, w)}  ${[r.ok, r.changed, r.failed, r.skipped, r.unreachable].map((n) => pad(String(n), 11)).join(" ")}`,
-    );
-  }
+  // `interrupted` only after a Ctrl-C: the table users know stays as it was otherwise.
+  const columns: Array<keyof HostRecap> = ["ok", "changed", "failed", "skipped", "unreachable"];
+  if ([...recap.values()].some((r) => r.interrupted > 0)) columns.push("interrupted");
+  out.info(`  ${pad("host", w)}  ${columns.map((c) => pad(c, 11)).join(" ")}`);
+  for (const [h, r] of recap)
+    out.info(`  ${pad(h, w)}  ${columns.map((c) => pad(String(r[c]), 11)).join(" ")}`);
   out.info(`  wall time ${(wallMs / 1000).toFixed(2)} s`);
 }

@@ -145,7 +145,14 @@ describe("runner (real sshd on loopback)", () => {
     );
 
     const second = await runOnce(play);
-    expect(second.recap.get("a")).toEqual({ ok: 5, changed: 0, failed: 0, skipped: 0, unreachable: 0 });
+    expect(second.recap.get("a")).toEqual({
+      ok: 5,
+      changed: 0,
+      failed: 0,
+      skipped: 0,
+      unreachable: 0,
+      interrupted: 0,
+    });
     // Facts + one batched probe for all five tasks; nothing applied, no handler.
     expect(second.calls.a).toBe(2);
     expect(readFileSync(`${root}/restarts`, "utf8")).toBe("restarted\n");

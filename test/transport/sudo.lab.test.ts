@@ -4,9 +4,10 @@
  * still arrives intact, and a wrong password is one clear failure. With NOPASSWD, no password is sent.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { PowerstackError } from "../../src/errors.js";
 import { UnreachableError } from "../../src/transport/errors.js";
 import { SshHost } from "../../src/transport/ssh-host.js";
-import { labHost, labInventory } from "../support/lab.js";
+import { ensureSudoUser, labHost, labInventory, removeSudoUser } from "../support/lab.js";
 
 const NODE = "w1";
 const PASSWORD = "sudo-Pa55-" + Math.random().toString(36).slice(2, 8);
@@ -14,23 +15,11 @@ let root: SshHost;
 
 beforeAll(async () => {
   root = await labHost(NODE);
-  const setup = await root.exec(
-    [
-      "set -e",
-      "command -v sudo >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null))",
-      "for u in deploy nopass; do id $u >/dev/null 2>&1 || useradd -m -s /bin/sh $u; install -d -m700 -o $u -g $u /home/$u/.ssh; install -m600 -o $u -g $u /root/.ssh/authorized_keys /home/$u/.ssh/authorized_keys; done",
-      "chpasswd", // reads user:password from stdin: the password never enters a command line
-      "echo 'deploy ALL=(ALL) ALL' > /etc/sudoers.d/deploy; echo 'nopass ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/nopass; chmod 440 /etc/sudoers.d/*",
-    ].join("\n"),
-    { stdin: `deploy:${PASSWORD}\n`, timeoutSec: 300 },
-  );
-  expect(setup.stderr).toBe("");
-  expect(setup.code).toBe(0);
+  await ensureSudoUser(root, "deploy", PASSWORD);
+  await ensureSudoUser(root, "nopass");
 });
 afterAll(async () => {
-  await root?.exec(
-    "rm -f /etc/sudoers.d/deploy /etc/sudoers.d/nopass; userdel -r deploy 2>/dev/null; userdel -r nopass 2>/dev/null; true",
-  );
+  if (root) for (const u of ["deploy", "nopass"]) await removeSudoUser(root, u);
   await root?.close();
 });
 
@@ -73,12 +62,16 @@ describe(`become (sudo) on a real lab node (${NODE})`, () => {
     }
   });
 
-  test("a wrong sudo password fails the command clearly", async () => {
+  test("a wrong sudo password fails the command clearly: sudo's refusal, with the fix, not a stderr tail", async () => {
     const h = await connectAs("deploy", "wrong-password");
     try {
-      const r = await h.exec("id -u");
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/incorrect password|Sorry, try again|no password was provided/);
+      const err = await h.exec("id -u").then(
+        () => undefined,
+        (e: unknown) => e as PowerstackError,
+      );
+      expect(err?.message).toBe("w1: sudo refused the become password for deploy");
+      expect(err?.fix).toMatch(/become_password_secret/);
+      expect(err?.exitCode).toBe(1);
     } finally {
       await h.close();
     }
