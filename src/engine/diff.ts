@@ -2,16 +2,22 @@
  * Unified diff of two texts, for --diff. Files powerstack manages are small (config files), so a plain
  * LCS table is fast enough and keeps us free of a diff dependency.
  */
-export function unifiedDiff(path: string, before: string, after: string, context = 3): string {
-  const a = before === "" ? [] : before.replace(/\n$/, "").split("\n");
-  const b = after === "" ? [] : after.replace(/\n$/, "").split("\n");
+import type { Change } from "./types.js";
+
+type Op = { kind: " " | "-" | "+"; text: string; ai: number; bi: number };
+
+function lines(text: string): string[] {
+  return text === "" ? [] : text.replace(/\n$/, "").split("\n");
+}
+
+/** The edit script from `a` to `b`, line by line. */
+function diffOps(a: string[], b: string[]): Op[] {
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
     }
   }
-  type Op = { kind: " " | "-" | "+"; text: string; ai: number; bi: number };
   const ops: Op[] = [];
   let i = 0;
   let j = 0;
@@ -22,6 +28,12 @@ export function unifiedDiff(path: string, before: string, after: string, context
       ops.push({ kind: "-", text: a[i]!, ai: i++, bi: j });
     else ops.push({ kind: "+", text: b[j]!, ai: i, bi: j++ });
   }
+  return ops;
+}
+
+/** `diff -u` of two texts, `context` lines around each change. */
+export function unifiedDiff(path: string, before: string, after: string, context = 3): string {
+  const ops = diffOps(lines(before), lines(after));
   const out = [`--- ${path} (before)`, `+++ ${path} (after)`];
   for (let k = 0; k < ops.length;) {
     if (ops[k]!.kind === " ") {
@@ -55,4 +67,41 @@ export function unifiedDiff(path: string, before: string, after: string, context
     start = end;
   }
   return out.join("\n");
+}
+
+/**
+ * How many lines differ: each run of removed and added lines counts as its longer side, so a line
+ * replaced is one line changed, as a reader would say.
+ */
+export function changedLineCount(before: string, after: string): number {
+  let count = 0;
+  let removed = 0;
+  let added = 0;
+  for (const op of [...diffOps(lines(before), lines(after)), undefined]) {
+    if (op?.kind === "-") removed++;
+    else if (op?.kind === "+") added++;
+    else {
+      count += Math.max(removed, added);
+      removed = added = 0;
+    }
+  }
+  return count;
+}
+
+/** What stands in for the content of a sensitive diff, wherever a diff would be shown or logged. */
+export function sensitiveNote(before: string, after: string): string {
+  const n = changedLineCount(before, after);
+  return `(sensitive: ${n} line${n === 1 ? "" : "s"} changed)`;
+}
+
+/**
+ * The text of a change's diff as it may leave the process (--diff, --json, the run log): the unified
+ * diff, or for a sensitive change its headers and sensitiveNote, never its lines.
+ */
+export function diffText(c: Change): string | undefined {
+  if (!c.diff) return undefined;
+  const { path, before, after } = c.diff;
+  if (c.sensitive)
+    return [`--- ${path} (before)`, `+++ ${path} (after)`, sensitiveNote(before, after)].join("\n");
+  return unifiedDiff(path, before, after);
 }

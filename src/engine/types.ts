@@ -27,6 +27,11 @@ export interface Change {
   summary: string;
   /** For --diff on files: old and new content, and the path shown in the diff header. */
   diff?: { path: string; before: string; after: string };
+  /**
+   * The diff's content holds a secret (set by the module or role that renders the file from one, never
+   * guessed from the content): everything that shows or logs it gives only `(sensitive: N lines changed)`.
+   */
+  sensitive?: boolean;
 }
 
 export interface ApplyContext {

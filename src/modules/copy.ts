@@ -17,7 +17,7 @@ export interface CopyParams {
   mode?: string;
   owner?: string;
   group?: string;
-  /** Content holds a secret: never show it in --diff. */
+  /** Content holds a secret: --diff and the run log show only how many lines changed (Change.sensitive). */
   sensitive?: boolean;
 }
 
@@ -32,7 +32,8 @@ export const copy: ShellModule<CopyParams, RemoteFile> = {
     if (!seen.exists || seen.content !== p.content) {
       changes.push({
         summary: seen.exists ? `update ${p.path}` : `create ${p.path}`,
-        diff: p.sensitive ? undefined : { path: p.path, before: seen.content ?? "", after: p.content },
+        diff: { path: p.path, before: seen.content ?? "", after: p.content },
+        ...(p.sensitive ? { sensitive: true } : {}),
       });
     }
     if (seen.exists && p.mode && seen.mode !== p.mode.padStart(4, "0"))

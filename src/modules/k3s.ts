@@ -232,6 +232,8 @@ export const k3s: ShellModule<K3sParams, K3sSeen> = {
       changes.push({
         summary: `write ${K3S_CONFIG}`,
         diff: { path: K3S_CONFIG, before: seen.config ?? "", after: p.config },
+        // The config holds the cluster token (see the top comment), on both sides of the diff.
+        sensitive: true,
       });
     // Images before the install: K3s imports them when it (re)starts.
     if (p.source.mode === "airgap" && seen.images !== p.source.artifacts.images.sha256)

@@ -2,7 +2,7 @@
  * How task results reach the user: plain lines (pipes, CI logs), one JSON object per result (--json), or
  * listr2 progress (a terminal). All three see the same events; every line passes the Redactor via Output.
  */
-import { unifiedDiff } from "../engine/diff.js";
+import { diffText } from "../engine/diff.js";
 import type { HostRecap, Reporter } from "../engine/runner.js";
 import type { TaskResult } from "../engine/types.js";
 import type { Output } from "./output.js";
@@ -33,9 +33,7 @@ export class PlainReporter implements Reporter {
     this.out.info(`  ${pad(r.status, 11)} ${pad(r.host, this.width)}  ${label}${detail}`);
     if (r.msg) this.out.info(r.msg.replace(/^/gm, "      "));
     if (this.diff) {
-      for (const c of r.changes)
-        if (c.diff)
-          this.out.info(unifiedDiff(c.diff.path, c.diff.before, c.diff.after).replace(/^/gm, "      "));
+      for (const text of r.changes.map(diffText)) if (text) this.out.info(text.replace(/^/gm, "      "));
     }
   }
 
@@ -56,7 +54,8 @@ export class JsonReporter implements Reporter {
     this.log?.write("task", { ...r });
     const changes = r.changes.map((c) => ({
       summary: c.summary,
-      diff: this.diff && c.diff ? unifiedDiff(c.diff.path, c.diff.before, c.diff.after) : undefined,
+      diff: this.diff ? diffText(c) : undefined,
+      sensitive: c.sensitive,
     }));
     this.out.object({ type: "task", ...r, changes });
   }

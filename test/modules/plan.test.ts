@@ -60,7 +60,8 @@ describe("module plans", () => {
     expect(copy.plan(seen, { path: "/f", content: "a\n", owner: "0", group: "0" })).toEqual([]);
     expect(copy.plan({ exists: false }, { path: "/f", content: "s3cret", sensitive: true })[0]).toEqual({
       summary: "create /f",
-      diff: undefined,
+      diff: { path: "/f", before: "", after: "s3cret" },
+      sensitive: true,
     });
     expect(() => copy.plan({ exists: true, kind: "directory" }, { path: "/f", content: "" })).toThrow(
       /is a directory, not a file/,
@@ -154,7 +155,7 @@ describe("module plans", () => {
     ]);
     const nfs = {
       path: "/mnt/data",
-      source: { spec: "10.0.0.10:/mnt/data" },
+      source: { spec: "198.51.100.10:/mnt/data" },
       fstype: "nfs4",
       options: "_netdev",
       state: "absent" as const,
@@ -162,7 +163,7 @@ describe("module plans", () => {
     expect(
       mount
         .plan(
-          { mountedFrom: "10.0.0.10:/mnt/data", fstab: "10.0.0.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" },
+          { mountedFrom: "198.51.100.10:/mnt/data", fstab: "198.51.100.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" },
           nfs,
         )
         .map((c) => c.summary),
@@ -237,7 +238,7 @@ describe("engine pieces", () => {
 
   test("facts parse os-release, lsblk and ip output", () => {
     const f = parseFacts(
-      '@@os\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\nPRETTY_NAME="Ubuntu 24.04 LTS"\n@@arch\nx86_64\n@@kernel\n6.8.0\n@@init\nsystemd\n@@mem\n16000000\n@@lsblk\n{"blockdevices":[{"path":"/dev/vdb","type":"disk","size":2147483648,"fstype":null,"mountpoint":null}]}\n@@ip\n[{"ifname":"eth0","addr_info":[{"local":"10.0.0.10"}]}]\n@@hostname\nctl\n',
+      '@@os\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\nPRETTY_NAME="Ubuntu 24.04 LTS"\n@@arch\nx86_64\n@@kernel\n6.8.0\n@@init\nsystemd\n@@mem\n16000000\n@@lsblk\n{"blockdevices":[{"path":"/dev/vdb","type":"disk","size":2147483648,"fstype":null,"mountpoint":null}]}\n@@ip\n[{"ifname":"eth0","addr_info":[{"local":"198.51.100.10"}]}]\n@@hostname\nctl\n',
     );
     expect(f).toMatchObject({
       hostname: "ctl",
@@ -249,7 +250,7 @@ describe("engine pieces", () => {
     expect(f.blockDevices).toEqual([
       { path: "/dev/vdb", type: "disk", size: 2147483648, fstype: undefined, mountpoint: undefined },
     ]);
-    expect(f.interfaces).toEqual([{ name: "eth0", addresses: ["10.0.0.10"] }]);
+    expect(f.interfaces).toEqual([{ name: "eth0", addresses: ["198.51.100.10"] }]);
   });
 
   test("unified diff shows only the changed hunk with context", () => {
