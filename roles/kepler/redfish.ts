@@ -11,6 +11,7 @@
 import { stringify } from "yaml";
 import { InputError } from "../../src/errors.js";
 import type { BmcSpec, Inventory, NodeSpec } from "../../src/inventory/types.js";
+import { bmcUsername } from "../../src/redfish/from-inventory.js";
 
 export interface RedfishPlan {
   enabled: boolean;
@@ -84,7 +85,7 @@ export function currentRedfishFile(plan: RedfishPlan, secret: (key: string) => s
         bmcId(n),
         {
           endpoint: endpoint(n.bmc),
-          username: n.bmc.username,
+          username: bmcUsername(n.bmc, secret),
           password: secret(n.bmc.passwordSecret),
           insecure: skipVerify(n.bmc),
         },
@@ -96,10 +97,10 @@ export function currentRedfishFile(plan: RedfishPlan, secret: (key: string) => s
 export function legacyRedfishCsv(plan: RedfishPlan, secret: (key: string) => string): string {
   return plan.nodes
     .map((n) => {
-      const cols = [n.name, n.bmc.username, secret(n.bmc.passwordSecret), endpoint(n.bmc)];
+      const cols = [n.name, bmcUsername(n.bmc, secret), secret(n.bmc.passwordSecret), endpoint(n.bmc)];
       const names = [
         "node name",
-        "bmc.username",
+        n.bmc.usernameSecret !== undefined ? `the user in vault key ${n.bmc.usernameSecret}` : "bmc.username",
         `the password in vault key ${n.bmc.passwordSecret}`,
         "bmc.address",
       ];

@@ -42,6 +42,7 @@ type Action = (typeof ACTIONS)[number];
 /** Shown in the editor of `create`; left unchanged, nothing is written. */
 export const CREATE_TEMPLATE = `# powerstack vault: one secret per line, as \`key: value\` (YAML; quote values with special characters).
 # Keys the inventory refers to by default: grafana_admin_password, k3s_token, bmc_password, slack_webhook.
+# Values may be nested (\`ansible_vault:\` then \`  token: ...\`); the inventory names them by path: ansible_vault.token.
 # Lines starting with # are comments and are kept.
 `;
 

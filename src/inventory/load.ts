@@ -124,6 +124,21 @@ function crossChecks(raw: Raw, src: SourceMap): void {
         "remove `storage_disk` from this worker",
       );
     }
+    // The BMC user is in the inventory or in the vault: exactly one of the two keys.
+    if (n.bmc && n.bmc.username === undefined && n.bmc.username_secret === undefined) {
+      src.report(
+        ["nodes", i, "bmc"],
+        "required key `username` is missing",
+        "add `username: <user>`, or `username_secret: <vault key>` when the vault holds the user",
+      );
+    } else if (n.bmc?.username !== undefined && n.bmc.username_secret !== undefined) {
+      src.report(
+        ["nodes", i, "bmc", "username_secret"],
+        "`username` and `username_secret` both name the BMC user",
+        "keep one: `username_secret` (the vault key holding the user) or `username`",
+        "key",
+      );
+    }
     if (n.bmc?.insecure && n.bmc?.ca_file) {
       src.report(
         ["nodes", i, "bmc", "insecure"],
@@ -283,7 +298,9 @@ function toInventory(raw: Raw, file: string): Inventory {
   const nodes: NodeSpec[] = raw.nodes.map((n: Raw): NodeSpec => {
     const bmc: BmcSpec | undefined = n.bmc && {
       address: n.bmc.address.replace(/\/+$/, ""),
-      username: n.bmc.username,
+      ...(n.bmc.username_secret !== undefined
+        ? { usernameSecret: n.bmc.username_secret }
+        : { username: n.bmc.username }),
       passwordSecret: n.bmc.password_secret,
       insecure: n.bmc.insecure,
       caFile: n.bmc.ca_file ? resolve(file, "..", expandHome(n.bmc.ca_file)) : undefined,
@@ -347,6 +364,8 @@ export function secretReferences(inv: Inventory): Array<{ secret: string; key: s
   if (inv.ssh.becomePasswordSecret)
     refs.push({ secret: inv.ssh.becomePasswordSecret, key: "ssh.become_password_secret" });
   inv.nodes.forEach((n, i) => {
+    if (n.bmc?.usernameSecret !== undefined)
+      refs.push({ secret: n.bmc.usernameSecret, key: `nodes[${i}].bmc.username_secret` });
     if (n.bmc) refs.push({ secret: n.bmc.passwordSecret, key: `nodes[${i}].bmc.password_secret` });
   });
   return refs;

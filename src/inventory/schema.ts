@@ -259,7 +259,9 @@ export const inventorySchema: Field = {
                 pattern: /^https:\/\/[^\s/]+(:\d+)?\/?$/,
                 patternHint: "an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
               },
-              username: { kind: "string", required: true },
+              // The user name, or the vault key holding it (as the Ansible setup keeps it): exactly one of the two.
+              username: { kind: "string" },
+              username_secret: { kind: "string", pattern: secretName, patternHint: "a vault key name" },
               password_secret: {
                 kind: "string",
                 required: true,

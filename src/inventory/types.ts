@@ -15,7 +15,12 @@ export type HostKeyPolicy = "strict" | "accept-new" | "off";
 export interface BmcSpec {
   /** Base URL of the BMC, e.g. `https://10.0.1.10`. */
   address: string;
-  username: string;
+  /**
+   * The BMC user as the inventory writes it; or `usernameSecret`, the vault key holding it (as the Ansible
+   * setup keeps it). The loader lets exactly one of the two through; `bmcUsername` (redfish/) reads either.
+   */
+  username?: string;
+  usernameSecret?: string;
   /** Vault key holding the BMC password. */
   passwordSecret: string;
   /** Accept a self-signed certificate for this BMC (default false; prefer `caFile`). */

@@ -1,6 +1,6 @@
 /**
- * Redfish clients for inventory nodes: the BMC's address, trust and user from the inventory, the password
- * from the vault. One factory per run so every client logs to the run log.
+ * Redfish clients for inventory nodes: the BMC's address and trust from the inventory, the password from the
+ * vault, the user from either (`username` or `username_secret`). One factory per run so every client logs to the run log.
  */
 import { InputError } from "../errors.js";
 import type { BmcSpec, NodeSpec } from "../inventory/types.js";
@@ -17,8 +17,14 @@ export function requireBmc(node: NodeSpec, inventoryFile: string): NodeWithBmc {
   if (hasBmc(node)) return node;
   throw new InputError(
     `node ${node.name} has no BMC in ${inventoryFile}`,
-    `add a \`bmc:\` block (address, username, password_secret) to node ${node.name}`,
+    `add a \`bmc:\` block (address, username or username_secret, password_secret) to node ${node.name}`,
   );
+}
+
+/** The BMC user: the inventory's `username`, or the vault value `username_secret` names. */
+export function bmcUsername(bmc: BmcSpec, secret: (vaultKey: string) => string): string {
+  // One of the two is set (the loader checks); "" would only be a test's incomplete spec, and a BMC refuses it.
+  return bmc.usernameSecret !== undefined ? secret(bmc.usernameSecret) : (bmc.username ?? "");
 }
 
 /**
@@ -45,7 +51,7 @@ export function inventoryClientFactory(
     return new RedfishClient({
       node: node.name,
       address: node.bmc.address,
-      username: node.bmc.username,
+      username: bmcUsername(node.bmc, secret),
       password: secret(node.bmc.passwordSecret),
       passwordSource: `vault key \`${node.bmc.passwordSecret}\``,
       insecure: node.bmc.insecure,

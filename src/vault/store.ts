@@ -1,6 +1,8 @@
 /**
- * An opened vault: its secrets by key, and a way to change one and write the file back encrypted
- * (same header version and vault id, atomically, mode 0600), keeping the comments people wrote.
+ * An opened vault: its secrets by name, and a way to change one and write the file back encrypted
+ * (same header version and vault id, atomically, mode 0600), keeping what people wrote: comments, nested
+ * mappings, lists and block scalars, byte for byte outside the changed values (rewrite.ts). A name is a
+ * dotted path into nested mappings (`ansible_vault.token`); paths.ts has the rule, including keys that hold dots.
  * A save never undoes what someone else wrote to the file since it was read (a `vault edit` while `up`
  * ran): their file is read again and this store's changed keys are set on top of it.
  */
@@ -9,27 +11,39 @@ import { dirname } from "node:path";
 import type { Document } from "yaml";
 import { ExitCode, InputError, PowerstackError } from "../errors.js";
 import { ChangedMeanwhileError, writeFileAtomic } from "./atomic-write.js";
-import { newVaultDocument, parseVaultContents, setEntry } from "./contents.js";
+import { checkEntry, newVaultDocument, parseVaultContents } from "./contents.js";
 import { checkVaultId, decryptVault, encryptVault, type VaultVersion } from "./format.js";
+import { leafPaths, secretAt } from "./paths.js";
+import { renderVault, setPath } from "./rewrite.js";
 
 export class VaultStore {
   // A #private field: JSON.stringify and util.inspect (hence any log of this object) never show it.
   readonly #password: string;
   /** The file's bytes as last read or written by this store: a save replaces only these. */
   #text: string | undefined;
-  /** Keys set since the last save, re-applied if the file changed underneath. */
+  /** Names set since the last save, re-applied if the file changed underneath. */
   readonly #changed = new Map<string, string>();
+
+  /** The decrypted text; #private like the password, so no log of this object shows a secret. */
+  #plaintext: string;
+  /**
+   * Parsed from `#plaintext`, never built, so its nodes' offsets point into that text and a save can replace
+   * just the changed spans.
+   */
+  #doc: Document;
 
   private constructor(
     readonly path: string,
     password: string,
-    private doc: Document,
-    private values: Map<string, string>,
+    plaintext: string,
+    doc: Document,
     private _version: VaultVersion,
     private _vaultId: string | undefined,
     text?: string,
   ) {
     this.#password = password;
+    this.#plaintext = plaintext;
+    this.#doc = doc;
     this.#text = text;
   }
 
@@ -45,8 +59,8 @@ export class VaultStore {
   static async open(path: string, password: string): Promise<VaultStore> {
     const text = await readVaultFile(path);
     const { plaintext, version, vaultId } = decryptVault(text, password, path);
-    const { doc, values } = parseVaultContents(plaintext, path);
-    return new VaultStore(path, password, doc, values, version, vaultId, text);
+    const { doc } = parseVaultContents(plaintext, path);
+    return new VaultStore(path, password, plaintext, doc, version, vaultId, text);
   }
 
   /** Write a new vault holding `values`; refuses to replace an existing file. */
@@ -57,45 +71,64 @@ export class VaultStore {
     opts: { vaultId?: string } = {},
   ): Promise<VaultStore> {
     if (opts.vaultId !== undefined) checkVaultId(opts.vaultId);
-    const doc = newVaultDocument(values);
+    // No values: an empty text rather than `{}`, so names set later are written in block style.
+    const plaintext = Object.keys(values).length === 0 ? "" : newVaultDocument(values).toString();
     const store = new VaultStore(
       path,
       password,
-      doc,
-      new Map(Object.entries(values)),
+      plaintext,
+      parseVaultContents(plaintext, path).doc,
       opts.vaultId !== undefined && opts.vaultId !== "default" ? "1.2" : "1.1",
       opts.vaultId,
     );
     // Like `ansible-vault create`: a missing directory is made rather than an error.
     await mkdir(dirname(path), { recursive: true });
-    const text = store.encrypted();
+    const text = store.encrypt(plaintext);
     await writeFileAtomic(path, text, { noClobber: true });
     store.#text = text;
     return store;
   }
 
-  get(key: string): string | undefined {
-    return this.values.get(key);
+  /**
+   * The secret a name (a dotted path) holds, as the text written (`0123`, `yes` stay so); undefined when
+   * absent. A name of a mapping or list is an InputError naming it and what it is.
+   */
+  get(name: string): string | undefined {
+    return secretAt(this.#doc, name, this.path);
   }
 
-  has(key: string): boolean {
-    return this.values.has(key);
+  /** Whether `get(name)` has a value; a mapping or list there is the same InputError as for `get`. */
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
   }
 
+  /**
+   * Every name `get` answers, in the file's order: a flat vault's keys, as always; in a nested one the dotted
+   * path of each value (so callers that redact every secret still see them all). The same as `leafPaths()`.
+   */
   keys(): string[] {
-    return [...this.values.keys()];
+    return this.leafPaths();
   }
 
-  /** Change or add a secret in memory; `save()` writes it. An existing key keeps its comments. */
-  set(key: string, value: string): void {
-    setEntry(this.doc, key, value);
-    this.values.set(key, value);
-    this.#changed.set(key, value);
+  /** The dotted path of every single value (scalar leaf), list items by index (`ssh_keys.0`). */
+  leafPaths(): string[] {
+    return leafPaths(this.#doc);
+  }
+
+  /**
+   * Change or add a secret in memory; `save()` writes it. An existing value keeps its comments and style;
+   * a new name under nothing creates the mappings on its way (`a.b` → `a: {b: value}`).
+   */
+  set(name: string, value: string): void {
+    checkEntry(name, value);
+    setPath(this.#doc, name, value, this.path);
+    this.#changed.set(name, value);
   }
 
   async save(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const text = this.encrypted();
+      const plaintext = renderVault(this.#plaintext, this.#doc);
+      const text = this.encrypt(plaintext);
       try {
         await writeFileAtomic(
           this.path,
@@ -104,6 +137,9 @@ export class VaultStore {
         );
         this.#text = text;
         this.#changed.clear();
+        // Offsets of the new text, for the next save's splice.
+        this.#plaintext = plaintext;
+        this.#doc = parseVaultContents(plaintext, this.path).doc;
         return;
       } catch (err) {
         if (!(err instanceof ChangedMeanwhileError) || attempt >= 4) throw err;
@@ -125,19 +161,16 @@ export class VaultStore {
         `run the command again with the vault's current password${err instanceof InputError ? ` (${err.message})` : ""}`,
       );
     }
-    this.doc = fresh.doc;
-    this.values = fresh.values;
+    this.#plaintext = fresh.#plaintext;
+    this.#doc = fresh.#doc;
     this._version = fresh._version;
     this._vaultId = fresh._vaultId;
     this.#text = fresh.#text;
-    for (const [k, v] of this.#changed) {
-      setEntry(this.doc, k, v);
-      this.values.set(k, v);
-    }
+    for (const [k, v] of this.#changed) setPath(this.#doc, k, v, this.path);
   }
 
-  private encrypted(): string {
-    return encryptVault(this.doc.toString(), this.#password, {
+  private encrypt(plaintext: string): string {
+    return encryptVault(plaintext, this.#password, {
       vaultId: this._version === "1.2" ? this._vaultId : undefined,
     });
   }

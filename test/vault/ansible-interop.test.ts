@@ -48,6 +48,24 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
   const fromAnsible11 = '# by ansible\nk3s_token: "0123"\nbmc_password: grüße\n';
   const fromAnsible12 =
     "grafana_admin_password: yes # by ansible, 1.2\nslack_webhook: https://hooks.example/T/B/X\n";
+  /** The original project's shape (issue 18): one nested mapping read by the playbooks as `ansible_vault.*`. */
+  const nested = `---
+# lab secrets: {{ ansible_vault.token }} and friends
+ansible_vault:
+  token: K10abc::server:xyz   # k3s join token
+  bmc:
+    user: USERID
+    password: 0123
+  ssh_keys:
+  - ssh-ed25519 AAAA one
+  - ssh-ed25519 AAAA two
+  ca: |
+    -----BEGIN CERTIFICATE-----
+    MIIB
+    -----END CERTIFICATE-----
+
+  slack: {webhook: https://hooks.example/T/B/X}   # flow style
+`;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "powerstack-interop-test-"));
@@ -58,9 +76,19 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
     writeFileSync(newPw, NEW_PASSWORD + "\n");
     writeFileSync(join(dir, "a11.yaml"), fromAnsible11);
     writeFileSync(join(dir, "a12.yaml"), fromAnsible12);
+    writeFileSync(join(dir, "nested.yaml"), nested);
+    writeFileSync(join(dir, "nested-edit.yaml"), nested);
     await Promise.all([
       ansible("encrypt", join(dir, "a11.yaml"), "--vault-password-file", pw),
       ansible("encrypt", join(dir, "a12.yaml"), "--vault-id", `lab@${pw}`),
+      // One call for both: ansible-vault encrypts every file it is given.
+      ansible(
+        "encrypt",
+        join(dir, "nested.yaml"),
+        join(dir, "nested-edit.yaml"),
+        "--vault-password-file",
+        pw,
+      ),
     ]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,6 +107,22 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
     const store = await VaultStore.open(join(dir, "a11.yaml"), PASSWORD);
     expect(store.get("k3s_token")).toBe("0123");
     expect(store.get("bmc_password")).toBe("grüße");
+  });
+
+  it("powerstack reads a nested vault ansible-vault encrypted, by dotted paths", async () => {
+    const store = await VaultStore.open(join(dir, "nested.yaml"), PASSWORD);
+    expect(Object.fromEntries(store.leafPaths().map((k) => [k, store.get(k)]))).toEqual({
+      "ansible_vault.token": "K10abc::server:xyz",
+      "ansible_vault.bmc.user": "USERID",
+      "ansible_vault.bmc.password": "0123",
+      "ansible_vault.ssh_keys.0": "ssh-ed25519 AAAA one",
+      "ansible_vault.ssh_keys.1": "ssh-ed25519 AAAA two",
+      "ansible_vault.ca": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      "ansible_vault.slack.webhook": "https://hooks.example/T/B/X",
+    });
+    expect(() => store.get("ansible_vault.bmc")).toThrow(
+      /`ansible_vault\.bmc` is a mapping \(keys: user, password\)/,
+    );
   });
 
   it("ansible-vault view reads what powerstack wrote: format, store, and every CLI action that writes", async () => {
@@ -104,6 +148,22 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
     await store.save();
     expected.push(["store.yaml", 'k3s_token: rotated\nbmc_password: "yes"\n']);
 
+    // The nested ansible-made vault: values changed and added by path; everything else byte for byte.
+    const nestedStore = await VaultStore.open(join(dir, "nested.yaml"), PASSWORD);
+    nestedStore.set("ansible_vault.token", "K10rotated::server:new");
+    nestedStore.set("ansible_vault.ca", "-----BEGIN CERTIFICATE-----\nNEW\n-----END CERTIFICATE-----\n");
+    nestedStore.set("ansible_vault.bmc.ipmi_password", "yes");
+    nestedStore.set("grafana.admin_password", "g");
+    await nestedStore.save();
+    expected.push([
+      "nested.yaml",
+      nested
+        .replace("K10abc::server:xyz   #", "K10rotated::server:new   #")
+        .replace("    MIIB\n", "    NEW\n")
+        .replace("    password: 0123\n", '    password: 0123\n    ipmi_password: "yes"\n') +
+        "grafana:\n  admin_password: g\n",
+    ]);
+
     // The CLI, in-process: edit the ansible-made 1.2 file (keeps its header), encrypt a plain file, rekey one.
     const cli = async (...argv: string[]) => {
       resetVaultPasswordCache();
@@ -117,18 +177,21 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
     const editor = join(dir, "editor.sh");
     writeFileSync(
       editor,
-      `#!/bin/sh\nsed -i 's/^grafana_admin_password: yes/grafana_admin_password: edited/' "$1"\n`,
+      // Each expression matches in one of the files edited below.
+      `#!/bin/sh\nsed -i -e 's/^grafana_admin_password: yes/grafana_admin_password: edited/' -e 's/^    user: USERID/    user: admin # edited/' "$1"\n`,
       { mode: 0o700 },
     );
     const savedEditor = process.env.EDITOR;
     process.env.EDITOR = editor;
     try {
       expect(await cli("vault", "edit", join(dir, "a12.yaml"), "--vault-password-file", pw)).toBe(0);
+      expect(await cli("vault", "edit", join(dir, "nested-edit.yaml"), "--vault-password-file", pw)).toBe(0);
     } finally {
       process.env.EDITOR = savedEditor;
     }
     expect(readFileSync(join(dir, "a12.yaml"), "utf8").split("\n")[0]).toBe("$ANSIBLE_VAULT;1.2;AES256;lab");
     expected.push(["a12.yaml", fromAnsible12.replace("yes #", "edited #")]);
+    expected.push(["nested-edit.yaml", nested.replace("    user: USERID", "    user: admin # edited")]);
 
     writeFileSync(join(dir, "cli-enc.yaml"), "slack_webhook: https://x\n");
     expect(
@@ -143,6 +206,12 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
       ),
     ).toBe(0);
     expected.push(["cli-enc.yaml", "slack_webhook: https://x\n"]);
+    // A nested plaintext is a vault powerstack can use: `vault encrypt` takes it as it is.
+    writeFileSync(join(dir, "cli-enc-nested.yaml"), nested);
+    expect(await cli("vault", "encrypt", join(dir, "cli-enc-nested.yaml"), "--vault-password-file", pw)).toBe(
+      0,
+    );
+    expected.push(["cli-enc-nested.yaml", nested]);
 
     writeFileSync(join(dir, "cli-rekey.yaml"), encryptVault("r: 1\n", PASSWORD));
     const rekey = [

@@ -303,11 +303,11 @@ describe("vault encrypt and decrypt", () => {
   });
 
   it("encrypt refuses a file powerstack could not use as a vault", async () => {
-    const p = file("bmc:\n  user: root\n");
+    const p = file("- root\n- admin\n");
     const r = await withPw("vault", "encrypt", p);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/vault key `bmc` holds a nested mapping/);
-    expect(readFileSync(p, "utf8")).toBe("bmc:\n  user: root\n");
+    expect(r.stderr).toMatch(/the vault must be a YAML mapping of `key: value` lines, not a list/);
+    expect(readFileSync(p, "utf8")).toBe("- root\n- admin\n");
   });
 });
 
