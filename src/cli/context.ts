@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { InputError } from "../errors.js";
-import { loadInventory, secretReferences } from "../inventory/load.js";
+import { inventoryProblem, InventoryError, loadInventory, secretReferences } from "../inventory/load.js";
 import type { Inventory } from "../inventory/types.js";
 import { Output } from "../ui/output.js";
 import { Redactor } from "../ui/redact.js";
@@ -52,14 +52,16 @@ export async function openRun(
     vault = await VaultStore.open(inventory.vaultFile, password);
     const missing = secretReferences(inventory).filter((r) => !r.optional && !vault!.has(r.secret));
     if (missing.length > 0) {
-      throw new InputError(
-        missing
-          .map(
-            (m) =>
-              `${inventory.file}: ${m.key} names vault key \`${m.secret}\`, which ${inventory.vaultFile} lacks`,
-          )
-          .join("\n"),
-        `add the key(s) with \`powerstack vault edit ${inventory.vaultFile}\``,
+      // At the inventory's line of each `*_secret` key, like every other inventory problem.
+      throw new InventoryError(
+        missing.map((m) =>
+          inventoryProblem(
+            inventory,
+            m.key,
+            `names vault key \`${m.secret}\`, which ${inventory.vaultFile} lacks`,
+            `add the key with \`powerstack vault edit ${inventory.vaultFile}\`, or name a key the vault has`,
+          ),
+        ),
       );
     }
     for (const key of vault.keys()) redactor.add(vault.get(key));

@@ -69,7 +69,7 @@ export function loadPlaybook(file: string): PlayDef[] {
       }
     }),
   );
-  if (src.problems.length) throw new InventoryError(src.problems);
+  if (src.count > 0) throw new InventoryError(src.problems, src.unlisted);
   return raw.map((p) => ({
     name: p.name,
     hosts: p.hosts.split(",").map((h) => h.trim()),

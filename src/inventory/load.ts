@@ -5,14 +5,16 @@
  */
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
 import { InputError } from "../errors.js";
-import { readInputFile } from "../input-file.js";
+import { formatBytes, notTextReason, readInputFile } from "../input-file.js";
+import { closest } from "../closest.js";
 import { KEPLER_CURRENT_RULES, KEPLER_LEGACY_RULES, KUBE_PROMETHEUS_STACK_RULES } from "../charts/rules.js";
 import { checkExtraValues } from "./extra-values.js";
 import { cidrContains, quantityToBytes } from "./network.js";
 import { DEFAULTS, inventorySchema } from "./schema.js";
-import { SourceMap, walk, type Problem } from "./schema-walker.js";
+import { excerpt, SourceMap, walk, type Field, type Problem } from "./schema-walker.js";
+import { parsePath } from "./field-check.js";
+import { parseYaml } from "./yaml-source.js";
 import {
   MONITORING_SERVICES,
   type BmcSpec,
@@ -27,10 +29,29 @@ import {
 
 export const DEFAULT_INVENTORY = "inventory/inventory.yaml";
 
+/**
+ * An inventory describes a few dozen machines in a few KiB. Far past that it is the wrong file or a
+ * generated one gone wrong, and parsing it would cost seconds and gigabytes: refused before reading.
+ */
+export const MAX_INVENTORY_BYTES = 1024 * 1024;
+/**
+ * Within that size, a file of short items (`[a,a,a,...]`) still makes half a million YAML nodes, seconds
+ * and half a gigabyte to parse; lines plus commas bound the number of items, cheaply, before parsing.
+ * A thousand-node inventory has about 20 000 lines.
+ */
+export const MAX_INVENTORY_ITEMS = 100_000;
+
 export class InventoryError extends InputError {
-  constructor(readonly problems: Problem[]) {
+  /** `problems`: the listed ones (at most MAX_LISTED_PROBLEMS); `unlisted`: how many more were found. */
+  constructor(
+    readonly problems: Problem[],
+    readonly unlisted = 0,
+  ) {
     super(
-      problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.key}: ${p.message}\n  fix: ${p.fix}`).join("\n"),
+      problems
+        .map((p) => `${p.file}:${p.line}:${p.col}: ${p.key}: ${p.message}\n  fix: ${p.fix}`)
+        .join("\n") +
+        (unlisted > 0 ? `\n... and ${unlisted} more problem(s), not listed: fix these first` : ""),
     );
   }
 }
@@ -47,33 +68,85 @@ export function loadInventory(path: string = DEFAULT_INVENTORY): Inventory {
     path,
     "inventory",
     "pass -i <file>, or create one with `powerstack init` (see inventory/example.yaml)",
+    { maxBytes: MAX_INVENTORY_BYTES, text: true },
   );
   return parseInventory(text, file);
 }
 
+/** Where each loaded inventory's keys are written, for errors found after loading (a missing vault key). */
+const sources = new WeakMap<Inventory, SourceMap>();
+
+/**
+ * A problem at the key `key` (dotted, as `secretReferences` names it) of a loaded inventory: its file,
+ * line and column, or those of its nearest written ancestor when the key takes its default.
+ */
+export function inventoryProblem(inv: Inventory, key: string, message: string, fix: string): Problem {
+  const src = sources.get(inv);
+  if (!src) return { file: inv.file, line: 1, col: 1, key, message, fix };
+  const path = parsePath(key);
+  // A defaulted key is reported at its nearest written ancestor, saying the value is the default.
+  const said = src.isWritten(path) ? message : `${message} (the default: the key is not written)`;
+  return { ...src.locate(path, said, fix, "key"), key };
+}
+
 export function parseInventory(text: string, file: string): Inventory {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const src = new SourceMap(file, doc, lines);
-  if (doc.errors.length > 0) {
-    throw new InventoryError(
-      doc.errors.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return {
-          file,
-          line,
-          col,
-          key: "(yaml)",
-          message: e.message.split("\n")[0]!,
-          fix: "correct the YAML syntax here",
-        };
-      }),
+  const size = Buffer.byteLength(text);
+  if (size > MAX_INVENTORY_BYTES) {
+    throw new InputError(
+      `inventory ${file} is ${formatBytes(size)} (${size} bytes), over the ${formatBytes(MAX_INVENTORY_BYTES)} limit`,
+      "is this the right file? an inventory is a few KiB",
     );
   }
-  const raw = walk(inventorySchema, doc.toJS(), [], src) as Raw;
-  if (src.problems.length === 0) crossChecks(raw, src);
-  if (src.problems.length > 0) throw new InventoryError(src.problems);
-  return toInventory(raw, file);
+  let items = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) items++;
+  for (let i = text.indexOf(","); i >= 0; i = text.indexOf(",", i + 1)) items++;
+  if (items > MAX_INVENTORY_ITEMS) {
+    throw new InputError(
+      `inventory ${file} has ${items} lines and commas, over the ${MAX_INVENTORY_ITEMS} limit: refused before parsing it`,
+      "is this the right file? a thousand-node inventory has about 20000 lines",
+    );
+  }
+  const notText = notTextReason(text);
+  if (notText)
+    throw new InputError(`inventory ${file} is not a text/YAML file: ${notText}`, "is this the right file?");
+  const parsed = parseYaml(text, file);
+  if (!parsed.ok) throw new InventoryError(parsed.problems, parsed.unlisted);
+  const src = new SourceMap(file, parsed.doc, parsed.lines);
+  const notInventory = notAnInventory(parsed.data);
+  if (notInventory)
+    throw new InventoryError([{ file, line: 1, col: 1, key: "(top level)", ...notInventory }]);
+  const raw = walk(inventorySchema, parsed.data, [], src) as Raw;
+  if (src.count === 0) crossChecks(raw, src);
+  if (src.count > 0) throw new InventoryError(src.problems, src.unlisted);
+  const inventory = toInventory(raw, file);
+  sources.set(inventory, src);
+  return inventory;
+}
+
+/**
+ * Why a parsed file is not an inventory at all: empty, a single value (a password file given by mistake
+ * parses as one string), a list, or a mapping none of whose keys is an inventory's. Said without quoting
+ * anything of it.
+ */
+function notAnInventory(data: unknown): { message: string; fix: string } | undefined {
+  const fix = "pass the inventory with -i (see inventory/example.yaml, or create one with `powerstack init`)";
+  if (data === null || data === undefined) return { message: "the file is empty", fix };
+  if (typeof data !== "object" || Array.isArray(data)) {
+    const what = Array.isArray(data) ? "a list" : "a single value";
+    return {
+      message: `not an inventory: the file is ${what}, not a mapping of keys (content not shown)`,
+      fix,
+    };
+  }
+  const known = Object.keys((inventorySchema as Extract<Field, { kind: "object" }>).fields);
+  const keys = Object.keys(data);
+  if (keys.length > 0 && !keys.some((k) => known.includes(k) || closest(k, known))) {
+    return {
+      message: `not an inventory: none of its ${keys.length} top-level key(s) is one of ${known.join(", ")} (keys not shown)`,
+      fix,
+    };
+  }
+  return undefined;
 }
 
 /** Checks that involve more than one key; run only once every key has the right type. */
@@ -107,6 +180,30 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       );
     } else seen.set(id, i);
   };
+  // One SSH target is one machine: two nodes reaching the same one would give it both nodes' roles.
+  const targets = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    const via =
+      n.ssh_address !== undefined
+        ? "ssh_address"
+        : n.external_ip !== undefined
+          ? "external_ip"
+          : "internal_ip";
+    const target = `${String(n[via]).toLowerCase()}:${n.ssh_port ?? raw.ssh.port}`;
+    const first = targets.get(target);
+    if (first === undefined) targets.set(target, i);
+    // Both reached through their (same) internal IP: that duplicate is reported already.
+    else if (
+      via !== "internal_ip" ||
+      nodes[first].ssh_address !== undefined ||
+      nodes[first].external_ip !== undefined
+    )
+      src.report(
+        ["nodes", i, via],
+        `nodes \`${nodes[first].name}\` (nodes[${first}]) and \`${n.name}\` both connect to SSH ${target}: one machine would get both nodes' roles`,
+        "give each node its own `ssh_address`, or its own `ssh_port` when several sit behind one address",
+      );
+  });
   nodes.forEach((n, i) => {
     unique(i, "name", n.name, "name");
     unique(i, "internal_ip", n.internal_ip, "internal IP");
@@ -197,7 +294,7 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       if (!/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/.test(l))
         src.report(
           ["nodes", i, "labels", j],
-          `\`${l}\` is not a node label`,
+          `\`${excerpt(l)}\` is not a node label`,
           "write `key=value`, e.g. `powerstack.io/rack=a1`",
         );
     });
@@ -205,7 +302,7 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       if (!/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/.test(t))
         src.report(
           ["nodes", i, "taints", j],
-          `\`${t}\` is not a node taint`,
+          `\`${excerpt(t)}\` is not a node taint`,
           "write `key=value:Effect` with Effect one of NoSchedule, PreferNoSchedule, NoExecute",
         );
     });
@@ -214,7 +311,7 @@ function crossChecks(raw: Raw, src: SourceMap): void {
     if (a.startsWith("-") || !a.includes("="))
       src.report(
         ["cluster", "k3s", "kubelet_args", j],
-        `\`${a}\` is not a kubelet argument as K3s takes it`,
+        `\`${excerpt(a)}\` is not a kubelet argument as K3s takes it`,
         "write `name=value` without leading dashes, e.g. `max-pods=200`",
       );
   });

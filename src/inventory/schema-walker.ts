@@ -39,6 +39,36 @@ export type Field =
   /** Any mapping, taken as it is (Helm values); whoever uses it checks its content. */
   | { kind: "mapping"; required?: boolean; default?: Record<string, unknown> };
 
+/**
+ * How many problems an error lists: past this one more would not help a person, and a generated file
+ * with 750 000 broken items would otherwise print megabytes. The rest are counted, not formatted.
+ */
+export const MAX_LISTED_PROBLEMS = 50;
+
+/** The longest piece of a value a message quotes. */
+const MAX_EXCERPT = 40;
+
+/**
+ * Keys whose value is itself a secret (a password or token typed where a vault key name belongs, or a
+ * Helm value such as `adminPassword`). A `*_secret` key only names a vault key, so its value is shown.
+ */
+export function looksSecret(path: Path): boolean {
+  const last = [...path].reverse().find((p): p is string => typeof p === "string");
+  if (last === undefined || /_secret$/.test(last)) return false;
+  return /(pass(word|wd|phrase)?|pw|pin|token|secret|key|credentials?|auth|cookie|private|cert)$/i.test(last);
+}
+
+/**
+ * A value as a message may quote it: never for a secret-looking key, else at most MAX_EXCERPT
+ * characters with anything unprintable replaced, so a password or a binary blob is never echoed whole.
+ */
+export function excerpt(value: unknown, path: Path = []): string {
+  if (looksSecret(path)) return "(value not shown: the key looks secret)";
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  const printable = text.replace(/[\p{C}]/gu, "\uFFFD");
+  return printable.length > MAX_EXCERPT ? `${printable.slice(0, MAX_EXCERPT - 1)}…` : printable;
+}
+
 export function formatPath(path: Path): string {
   let out = "";
   for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
@@ -47,7 +77,10 @@ export function formatPath(path: Path): string {
 
 /** Locates a path in the parsed document and reports problems against it. */
 export class SourceMap {
+  /** The first MAX_LISTED_PROBLEMS problems, in the order found. */
   readonly problems: Problem[] = [];
+  /** Problems found beyond those listed. */
+  unlisted = 0;
 
   constructor(
     readonly file: string,
@@ -80,18 +113,36 @@ export class SourceMap {
     return undefined;
   }
 
-  report(path: Path, message: string, fix: string, at: "value" | "key" = "value"): void {
+  /** Whether `path` is written in the file (rather than taking its default). */
+  isWritten(path: Path): boolean {
+    return this.doc.hasIn(path);
+  }
+
+  /** Every problem found, listed or not. */
+  get count(): number {
+    return this.problems.length + this.unlisted;
+  }
+
+  /** Where `path` is written (its key, or its value), or its nearest written ancestor for a defaulted key. */
+  locate(path: Path, message: string, fix: string, at: "value" | "key" = "value"): Problem {
     const node = (at === "key" ? this.keyAt(path) : undefined) ?? this.nodeAt(path);
     const { line, col } = this.position(node?.range?.[0]);
-    this.problems.push({ file: this.file, line, col, key: formatPath(path), message, fix });
+    return { file: this.file, line, col, key: formatPath(path), message, fix };
+  }
+
+  report(path: Path, message: string, fix: string, at: "value" | "key" = "value"): void {
+    // Past the listed ones only count: locating each would cost time for lines nobody reads.
+    if (this.problems.length >= MAX_LISTED_PROBLEMS) this.unlisted++;
+    else this.problems.push(this.locate(path, message, fix, at));
   }
 }
 
-function typeName(v: unknown): string {
+function typeName(v: unknown, path: Path): string {
   if (v === null || v === undefined) return "nothing";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  return `${typeof v} ${JSON.stringify(v)}`;
+  if (looksSecret(path)) return `a ${typeof v} ${excerpt(v, path)}`;
+  return `${typeof v} ${typeof v === "string" ? JSON.stringify(excerpt(v)) : excerpt(v)}`;
 }
 
 /** A YAML mapping (reported where it is not). */
@@ -99,7 +150,7 @@ function isMapping(value: unknown, path: Path, src: SourceMap): value is Record<
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return true;
   src.report(
     path,
-    `expected a mapping, found ${typeName(value)}`,
+    `expected a mapping, found ${typeName(value, path)}`,
     "write `key: value` pairs, indented under this key",
   );
   return false;
@@ -138,14 +189,14 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       if (typeof value !== "string") {
         if (typeof value === "number" || typeof value === "boolean")
           return walk(field, String(value), path, src);
-        src.report(path, `expected a string, found ${typeName(value)}`, "write a single value");
+        src.report(path, `expected a string, found ${typeName(value, path)}`, "write a single value");
         return undefined;
       }
       if (field.oneOf && !field.oneOf.includes(value)) {
         const near = closest(value, field.oneOf);
         src.report(
           path,
-          `\`${value}\` is not one of ${field.oneOf.map((o) => `\`${o}\``).join(", ")}`,
+          `\`${excerpt(value, path)}\` is not one of ${field.oneOf.map((o) => `\`${o}\``).join(", ")}`,
           near ? `did you mean \`${near}\`?` : `use one of: ${field.oneOf.join(", ")}`,
         );
         return undefined;
@@ -153,7 +204,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       if (field.pattern && !field.pattern.test(value)) {
         src.report(
           path,
-          `\`${value}\` is not ${field.patternHint ?? `of the form ${field.pattern}`}`,
+          `\`${excerpt(value, path)}\` is not ${field.patternHint ?? `of the form ${field.pattern}`}`,
           `write ${field.patternHint}`,
         );
         return undefined;
@@ -166,7 +217,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       if (typeof n !== "number" || Number.isNaN(n) || (field.kind === "int" && !Number.isInteger(n))) {
         src.report(
           path,
-          `expected ${field.kind === "int" ? "an integer" : "a number"}, found ${typeName(value)}`,
+          `expected ${field.kind === "int" ? "an integer" : "a number"}, found ${typeName(value, path)}`,
           "write a number",
         );
         return undefined;
@@ -183,7 +234,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
     }
     case "bool": {
       if (typeof value !== "boolean") {
-        src.report(path, `expected true or false, found ${typeName(value)}`, "write `true` or `false`");
+        src.report(path, `expected true or false, found ${typeName(value, path)}`, "write `true` or `false`");
         return undefined;
       }
       return value;
@@ -192,7 +243,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
         src.report(
           path,
-          `expected a list of strings, found ${typeName(value)}`,
+          `expected a list of strings, found ${typeName(value, path)}`,
           "write a YAML list, e.g. `[traefik]`",
         );
         return undefined;
@@ -205,7 +256,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
       if (!Array.isArray(value)) {
         src.report(
           path,
-          `expected a list, found ${typeName(value)}`,
+          `expected a list, found ${typeName(value, path)}`,
           "write a YAML list (items start with `- `)",
         );
         return undefined;
@@ -228,7 +279,7 @@ export function walk(field: Field, value: unknown, path: Path, src: SourceMap): 
           const near = closest(key, known);
           src.report(
             [...path, key],
-            `unknown key \`${key}\``,
+            `unknown key \`${excerpt(key)}\``,
             near ? `did you mean \`${near}\`?` : `allowed keys here: ${known.join(", ")}`,
             "key",
           );

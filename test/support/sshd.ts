@@ -37,7 +37,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(opts: { hostKeyTypes?: HostKeyKind[] } = {}): Promise<Sshd> {
+/**
+ * `addresses`: loopback addresses it listens on, each trusted in known_hosts (default 127.0.0.1 alone): one
+ * server standing in for several nodes needs one address per node, as an inventory refuses two nodes on
+ * one SSH address and port.
+ */
+export async function startSshd(
+  opts: { hostKeyTypes?: HostKeyKind[]; addresses?: string[] } = {},
+): Promise<Sshd> {
+  const addresses = opts.addresses ?? ["127.0.0.1"];
   const dir = mkdtempSync(join(tmpdir(), "powerstack-sshd-"));
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const kinds = opts.hostKeyTypes ?? ["ed25519"];
@@ -57,13 +65,13 @@ export async function startSshd(opts: { hostKeyTypes?: HostKeyKind[] } = {}): Pr
   const hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
   writeFileSync(
     join(dir, "known_hosts"),
-    `[127.0.0.1]:${port} ${hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`,
+    addresses.map((a) => `[${a}]:${port} ${hostPublicKey.split(" ").slice(0, 2).join(" ")}\n`).join(""),
   );
   writeFileSync(
     join(dir, "sshd_config"),
     [
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      ...addresses.map((a) => `ListenAddress ${a}`),
       ...hostKeyFiles.map((f) => `HostKey ${f}`),
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
       "PermitRootLogin prohibit-password",

@@ -80,7 +80,7 @@ describe("the confirmation list", () => {
       "ctl          namespaces kepler, monitoring",
       "w1, w2       K3s agent (/usr/local/bin/k3s-agent-uninstall.sh)",
       "ctl          K3s server and every cluster object (/usr/local/bin/k3s-uninstall.sh)",
-      "w1, w2       NFS mount 10.0.0.10:/mnt/data on /mnt/data and its fstab entry",
+      "w1, w2       NFS mount 198.51.100.10:/mnt/data on /mnt/data and its fstab entry",
       "ctl          NFS export of /mnt/data (/etc/exports)",
       "ctl          /mnt/data mount and its fstab entry (the data on /dev/vdb stays)",
       "ctl, w1, w2  sysctl drop-in /etc/sysctl.d/90-powerstack.conf (the live value stays until reboot)",
@@ -103,15 +103,15 @@ describe("confirmation through the CLI", { timeout: 120_000 }, () => {
   let tty: TmuxSession | undefined;
   beforeEach(async () => {
     box = sandbox();
-    // Port 9 (discard) on loopback: nothing listens, so any connection attempt would fail loudly (exit 3).
+    // Port 9 (discard) on loopback (one address per node): nothing listens, so any connection attempt would fail loudly (exit 3).
     writeFileSync(
       join(box.dir, "inventory.yaml"),
       `vault_file: vault.yaml
-cluster: { nfs_network: 10.0.0.0/24 }
+cluster: { nfs_network: 198.51.100.0/24 }
 ssh: { user: root, known_hosts: off, connect_timeout: 2, connect_retries: 1 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, ssh_address: 127.0.0.1, ssh_port: 9, storage_disk: /dev/vdb }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, ssh_address: 127.0.0.1, ssh_port: 9 }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, ssh_address: 127.0.0.1, ssh_port: 9, storage_disk: /dev/vdb }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, ssh_address: 127.0.0.2, ssh_port: 9 }
 `,
     );
   });

@@ -16,7 +16,7 @@ import { freePort, startPrometheus, type RunningPrometheus } from "../energy/pro
 import { closedPort } from "../redfish/helpers.js";
 import { DEFAULT_PASSWORD, startTestBmc, type TestBmc } from "../redfish/server/server.js";
 import { startSshd, type Sshd } from "../support/sshd.js";
-import { inventoryYaml } from "./fixtures.js";
+import { inventoryYaml, NODE_ADDRESSES } from "./fixtures.js";
 
 const SECRETS = { grafana_admin_password: "grafana-cli-S3cret-77", bmc_password: DEFAULT_PASSWORD };
 const VAULT_PASSWORD = "verify-cli-vault-pw";
@@ -34,7 +34,11 @@ let inventory: string;
 let deadInventory: string;
 
 beforeAll(async () => {
-  [sshd, bmc, prom] = await Promise.all([startSshd(), startTestBmc(), startPrometheus()]);
+  [sshd, bmc, prom] = await Promise.all([
+    startSshd({ addresses: NODE_ADDRESSES }),
+    startTestBmc(),
+    startPrometheus(),
+  ]);
   grafanaPort = await freePort({ min: 30000, max: 32767 });
   grafana = createServer((req, res) => {
     const ok =

@@ -16,6 +16,9 @@ export interface InventoryOptions {
   ctlBmc?: string;
 }
 
+/** The nodes' SSH addresses: one loopback address each (one machine per SSH address and port). */
+export const NODE_ADDRESSES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+
 export function inventoryYaml(o: InventoryOptions = {}) {
   const port = o.sshPort ?? 22;
   const bmc = o.ctlBmc
@@ -24,7 +27,7 @@ export function inventoryYaml(o: InventoryOptions = {}) {
   return `
 vault_file: vault.yaml
 cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   data_path: ${o.dataPath ?? "/mnt/data"}
   k3s: { version: v1.31.4+k3s1 }
   node_ports: { prometheus: 30090, grafana: ${o.grafanaPort ?? 30030}, alertmanager: 30093 }
@@ -35,9 +38,9 @@ ssh:
   connect_timeout: 3
   connect_retries: 1
 ${o.keyFile ? `  key_file: ${o.keyFile}\n` : ""}${o.knownHostsFile ? `  known_hosts_file: ${o.knownHostsFile}\n` : ""}nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.11, external_ip: 127.0.0.1, ssh_address: 127.0.0.1, ssh_port: ${port}, storage_disk: /dev/vdb${bmc} }
-  - { name: w1, role: worker, internal_ip: 10.0.0.12, external_ip: 192.0.2.12, ssh_address: 127.0.0.1, ssh_port: ${port} }
-  - { name: w2, role: worker, internal_ip: 10.0.0.13, external_ip: 192.0.2.13, ssh_address: 127.0.0.1, ssh_port: ${port} }
+  - { name: ctl, role: control, internal_ip: 198.51.100.11, external_ip: 127.0.0.1, ssh_address: ${NODE_ADDRESSES[0]}, ssh_port: ${port}, storage_disk: /dev/vdb${bmc} }
+  - { name: w1, role: worker, internal_ip: 198.51.100.12, external_ip: 192.0.2.12, ssh_address: ${NODE_ADDRESSES[1]}, ssh_port: ${port} }
+  - { name: w2, role: worker, internal_ip: 198.51.100.13, external_ip: 192.0.2.13, ssh_address: ${NODE_ADDRESSES[2]}, ssh_port: ${port} }
 `;
 }
 
@@ -77,15 +80,15 @@ const list = (items: unknown[]) =>
   JSON.stringify({ apiVersion: "v1", kind: "List", items, metadata: { resourceVersion: "" } });
 
 export const NODES_HEALTHY = list([
-  node("ctl", "10.0.0.11"),
-  node("w1", "10.0.0.12"),
-  node("w2", "10.0.0.13"),
+  node("ctl", "198.51.100.11"),
+  node("w1", "198.51.100.12"),
+  node("w2", "198.51.100.13"),
 ]);
 /** w1 registered on its external address (no node-ip: the default route's NIC), w2's kubelet stopped. */
 export const NODES_BROKEN = list([
-  node("ctl", "10.0.0.11"),
+  node("ctl", "198.51.100.11"),
   node("w1", "192.0.2.12"),
-  node("w2", "10.0.0.13", ready("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")),
+  node("w2", "198.51.100.13", ready("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")),
 ]);
 
 const running = (name: string, c = "main") => ({
@@ -164,7 +167,7 @@ function nfsPv(name: string, path: string, claim?: string) {
     metadata: { name },
     spec: {
       storageClassName: "powerstack-nfs",
-      nfs: { server: "10.0.0.11", path },
+      nfs: { server: "198.51.100.11", path },
       claimRef: claim ? { namespace: "monitoring", name: claim } : undefined,
     },
     status: { phase: claim ? "Bound" : "Available" },
