@@ -7,6 +7,10 @@ import { testLogDir } from "./test/support/log-dir.js";
 // process, created and removed by test/support/temp-root.ts): a run leaves no temp directory behind.
 const UNIT_TMP = join(tmpdir(), `powerstack-test-run-${process.pid}`);
 
+// Every project's tests may connect to loopback (and the lab and vm projects to their lab's network) only:
+// anything else fails the test, naming the address and the test (issue 16 item 15).
+const NET_GUARD = "test/support/net-guard.ts";
+
 // Two projects: `unit` needs nothing but Node; `lab` needs root and the tier-1 container lab, which its
 // globalSetup builds once (cached base image) for every lab test file and tears down afterwards.
 export default defineConfig({
@@ -28,6 +32,7 @@ export default defineConfig({
             POWERSTACK_TEST_CACHE: join(tmpdir(), "powerstack-cache"),
           },
           globalSetup: ["test/support/temp-root.ts"],
+          setupFiles: [NET_GUARD],
           // Projects run one after another (unit, then lab, then vm): the VMs' emulated CPUs would
           // otherwise compete with timing-sensitive unit tests on a 2-core machine.
           sequence: { groupOrder: 0 },
@@ -41,6 +46,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ["test/**/*.lab.test.ts"],
           globalSetup: ["test/lab/global-setup.ts", "test/support/log-dir.ts"],
+          setupFiles: [NET_GUARD],
           // One lab, shared: files run one after another so they never race on the same nodes.
           fileParallelism: false,
           testTimeout: 300_000,
@@ -53,6 +59,7 @@ export default defineConfig({
           include: ["test/**/*.vm.test.ts"],
           // Tier 2: two QEMU VMs with the Debian kernel (LAB-VM.md), booted once for all vm test files.
           globalSetup: ["test/lab/vm/global-setup.ts", "test/support/log-dir.ts"],
+          setupFiles: [NET_GUARD],
           fileParallelism: false,
           testTimeout: 900_000,
         },
