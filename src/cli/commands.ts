@@ -180,6 +180,10 @@ export const PROGRAM: ProgramSpec = {
           "import an existing Ansible YAML inventory of a K3s cluster; ask only for what it lacks",
         ),
         opt(
+          "--ansible-vault <file>",
+          "with --from-ansible: the Ansible vault its values refer to ({{ ansible_vault.token }}); read with the vault password, never rewritten (default: offered when one lies beside the inventory)",
+        ),
+        opt(
           "--defaults",
           "do not prompt: use defaults, flags and POWERSTACK_* variables (for scripts and CI)",
         ),
@@ -199,7 +203,9 @@ export const PROGRAM: ProgramSpec = {
       helpAfter:
         "\nSecrets with --defaults come from the environment: POWERSTACK_GRAFANA_ADMIN_PASSWORD, POWERSTACK_BMC_PASSWORD\n" +
         "(or POWERSTACK_BMC_PASSWORD_<NODE>), POWERSTACK_SLACK_WEBHOOK, POWERSTACK_K3S_TOKEN (unset or `generate`: generated),\n" +
-        "POWERSTACK_BECOME_PASSWORD; the vault password from --vault-password-file or POWERSTACK_VAULT_PASSWORD.\n",
+        "POWERSTACK_BECOME_PASSWORD; the vault password from --vault-password-file or POWERSTACK_VAULT_PASSWORD.\n" +
+        "An imported Ansible vault opens with the same password sources; when it holds every secret, the inventory\n" +
+        "refers to its values in place (token_secret: ansible_vault.token) and no vault is written.\n",
       load: () => import("./init.js"),
     },
     {

@@ -10,14 +10,14 @@ import { InventoryError, parseInventory } from "../inventory/load.js";
 import { formatPath, type Path, type Problem } from "../inventory/schema-walker.js";
 import type { Asker } from "./asker.js";
 import { getIn, nodes, setIn, type Draft } from "./draft.js";
+import { inventoryData, planVault } from "./draft-vault.js";
 import { renderInventory } from "./render-inventory.js";
-import { withSecretNames } from "./secret-names.js";
 
 const MAX_ROUNDS = 10;
 
 export function draftProblems(draft: Draft, file: string, vaultFile: string): Problem[] {
   try {
-    parseInventory(renderInventory(withSecretNames(draft, vaultFile), []), file);
+    parseInventory(renderInventory(inventoryData(draft, planVault(draft, file, vaultFile)), []), file);
     return [];
   } catch (err) {
     if (err instanceof InventoryError) return err.problems;

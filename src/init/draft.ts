@@ -18,6 +18,14 @@ export interface Draft {
   mustEnter: Map<string, string>;
   /** The Ansible inventory this draft was imported from: then only what it lacks is asked. */
   importedFrom?: string;
+  /**
+   * Values taken from the user's Ansible vault, by the same keys as `mustEnter` (`secret:k3sToken`,
+   * `secret:bmc:0`, `nodes[0].bmc.username`): the dotted path in that vault (`ansible_vault.token`). When
+   * every secret came from there, the inventory refers to them in place instead of copying them.
+   */
+  vaultRefs: Map<string, string>;
+  /** Absolute path of that Ansible vault. */
+  ansibleVault?: string;
 }
 
 export interface Secrets {
@@ -31,7 +39,12 @@ export interface Secrets {
 }
 
 export function emptyDraft(): Draft {
-  return { doc: { cluster: {}, ssh: {}, nodes: [] }, secrets: { bmc: new Map() }, mustEnter: new Map() };
+  return {
+    doc: { cluster: {}, ssh: {}, nodes: [] },
+    secrets: { bmc: new Map() },
+    mustEnter: new Map(),
+    vaultRefs: new Map(),
+  };
 }
 
 export function getIn(doc: Raw, path: Path): unknown {

@@ -5,7 +5,7 @@ import { formatPath } from "../../src/inventory/schema-walker.js";
 
 const MINIMAL = (internalIp: string) => `
 cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
 nodes:
   - name: node1
     role: control
@@ -39,16 +39,16 @@ describe("fieldAt / parsePath", () => {
 
 describe("checkAnswer", () => {
   it("accepts a valid answer and returns it typed", () => {
-    expect(checkAnswer(["nodes", 0, "internal_ip"], "10.0.0.11")).toEqual({ ok: true, value: "10.0.0.11" });
+    expect(checkAnswer(["nodes", 0, "internal_ip"], "198.51.100.11")).toEqual({ ok: true, value: "198.51.100.11" });
     expect(checkAnswer(["cluster", "node_ports", "grafana"], "30031")).toEqual({ ok: true, value: 30031 });
     expect(checkAnswer(["nodes", 0, "bmc", "insecure"], true)).toEqual({ ok: true, value: true });
   });
 
   it("rejects with the schema's message and fix", () => {
-    const r = checkAnswer(["nodes", 0, "internal_ip"], "10.0.0.300");
+    const r = checkAnswer(["nodes", 0, "internal_ip"], "198.51.100.300");
     expect(r).toMatchObject({
       ok: false,
-      message: "`10.0.0.300` is not an IPv4 address such as `10.0.0.11`",
+      message: "`198.51.100.300` is not an IPv4 address such as `10.0.0.11`",
     });
     const port = checkAnswer(["cluster", "node_ports", "grafana"], "80");
     expect(port).toMatchObject({ ok: false, message: "80 is outside the allowed range 30000-32767" });
@@ -65,10 +65,10 @@ describe("checkAnswer", () => {
   });
 
   it("says exactly what the loader says about the same value in a file", () => {
-    const answer = checkAnswer(["nodes", 0, "internal_ip"], "10.0.0.300");
+    const answer = checkAnswer(["nodes", 0, "internal_ip"], "198.51.100.300");
     let loader: InventoryError | undefined;
     try {
-      parseInventory(MINIMAL("10.0.0.300"), "inv.yaml");
+      parseInventory(MINIMAL("198.51.100.300"), "inv.yaml");
     } catch (err) {
       loader = err as InventoryError;
     }
@@ -76,15 +76,15 @@ describe("checkAnswer", () => {
     expect(answer.ok).toBe(false);
     if (!answer.ok)
       expect([answer.message, answer.fix]).toEqual([loader!.problems[0]!.message, loader!.problems[0]!.fix]);
-    expect(() => parseInventory(MINIMAL("10.0.0.11"), "inv.yaml")).not.toThrow();
+    expect(() => parseInventory(MINIMAL("198.51.100.11"), "inv.yaml")).not.toThrow();
   });
 
   it("explains without repeating the hint twice", () => {
-    const r = checkAnswer(["nodes", 0, "bmc", "address"], "10.0.1.11");
+    const r = checkAnswer(["nodes", 0, "bmc", "address"], "203.0.113.11");
     expect(r.ok).toBe(false);
     if (!r.ok)
       expect(explain(r)).toBe(
-        "`10.0.1.11` is not an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
+        "`203.0.113.11` is not an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
       );
     const role = checkAnswer(["nodes", 0, "role"], "contrl");
     if (!role.ok) expect(explain(role)).toContain("did you mean `control`?");

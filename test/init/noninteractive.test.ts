@@ -14,9 +14,9 @@ const CLI_TIMEOUT_MS = 120_000;
 
 const NODES = [
   "--node",
-  "name=node1,role=control,internal_ip=10.0.0.11,external_ip=192.0.2.11,storage_disk=/dev/disk/by-id/ata-DATA1,bmc.address=https://10.0.1.11,bmc.username=admin",
+  "name=node1,role=control,internal_ip=198.51.100.11,external_ip=192.0.2.11,storage_disk=/dev/disk/by-id/ata-DATA1,bmc.address=https://203.0.113.11,bmc.username=admin",
   "--node",
-  "name=node2,role=worker,internal_ip=10.0.0.12,bmc.address=https://10.0.1.12,bmc.username=admin",
+  "name=node2,role=worker,internal_ip=198.51.100.12,bmc.address=https://203.0.113.12,bmc.username=admin",
 ];
 const SECRETS = {
   POWERSTACK_VAULT_PASSWORD: "vault-pw-1",
@@ -74,10 +74,10 @@ describe("powerstack init --defaults", { timeout: CLI_TIMEOUT_MS }, () => {
 
     const inv = loadInventory(inventoryFile());
     expect(inv.nodes.map((n) => [n.name, n.role, n.internalIp])).toEqual([
-      ["node1", "control", "10.0.0.11"],
-      ["node2", "worker", "10.0.0.12"],
+      ["node1", "control", "198.51.100.11"],
+      ["node2", "worker", "198.51.100.12"],
     ]);
-    expect(inv.cluster.nfsNetwork).toBe("10.0.0.0/24"); // derived from the control node's IP
+    expect(inv.cluster.nfsNetwork).toBe("198.51.100.0/24"); // derived from the control node's IP
     expect(inv.cluster.nodePorts).toEqual({ prometheus: 30090, grafana: 30031, alertmanager: 30093 });
     expect(inv.vaultFile).toBe(vaultFile());
     // Different BMC passwords: one vault key per node.
@@ -177,12 +177,12 @@ describe("powerstack init --defaults", { timeout: CLI_TIMEOUT_MS }, () => {
   });
 
   it("runs the loader's cross-field checks on the answers before writing", async () => {
-    const r = await runCli(["init", "--defaults", ...NODES, "--set", "cluster.nfs_network=10.9.0.0/24"], {
+    const r = await runCli(["init", "--defaults", ...NODES, "--set", "cluster.nfs_network=203.0.113.0/24"], {
       cwd: box.dir,
       env: SECRETS,
     });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("nodes[0].internal_ip: 10.0.0.11 is outside the NFS network 10.9.0.0/24");
+    expect(r.stderr).toContain("nodes[0].internal_ip: 198.51.100.11 is outside the NFS network 203.0.113.0/24");
     expect(existsSync(inventoryFile())).toBe(false);
   });
 
@@ -203,9 +203,11 @@ describe("powerstack init --defaults --from-ansible", { timeout: CLI_TIMEOUT_MS 
     });
     expect(missing.code).toBe(2);
     // The report: the !vault value is named with where it came from, the unknown variables are listed.
-    expect(missing.stdout).toMatch(/`bmc_password` \(group k3s_cluster\) is encrypted inline \(`!vault`\)/);
+    expect(missing.stdout).toMatch(
+      /`bmc_password` \(group k3s_cluster\) \[for [^\]]+\] is encrypted inline \(`!vault`\)/,
+    );
     expect(missing.stdout).toContain("`cilium_enabled` (group k3s_cluster)");
-    expect(missing.stdout).toContain("`gpu_model` (host 192.168.10.13)");
+    expect(missing.stdout).toContain("`gpu_model` (host 198.51.100.13)");
     // Only the BMC passwords are missing: everything else was imported or has a default.
     const problems = missing.stderr.split("\n").filter((l) => /^ {2}(?!fix:)\S/.test(l));
     expect(problems).toHaveLength(3);
@@ -227,14 +229,14 @@ describe("powerstack init --defaults --from-ansible", { timeout: CLI_TIMEOUT_MS 
     expect(ok.code).toBe(0);
     const inv = loadInventory(inventoryFile());
     expect(inv.nodes.map((n) => [n.name, n.role, n.internalIp, n.bmc?.address])).toEqual([
-      ["node1", "control", "192.168.10.11", "https://192.168.20.11"],
-      ["node2", "worker", "192.168.10.12", "https://192.168.20.12"],
-      ["node3", "worker", "192.168.10.13", "https://192.168.20.13"],
+      ["node1", "control", "198.51.100.11", "https://203.0.113.11"],
+      ["node2", "worker", "198.51.100.12", "https://203.0.113.12"],
+      ["node3", "worker", "198.51.100.13", "https://203.0.113.13"],
     ]);
     expect(inv.ssh.user).toBe("debian");
     expect(inv.cluster).toMatchObject({
       dataPath: "/srv/powerstack",
-      nfsNetwork: "192.168.10.0/24",
+      nfsNetwork: "198.51.100.0/24",
       k3s: { version: "v1.30.2+k3s1" },
     });
     const vault = await VaultStore.open(vaultFile(), "pw");
@@ -254,7 +256,7 @@ describe("powerstack init --defaults --from-ansible", { timeout: CLI_TIMEOUT_MS 
       "K3s cluster token: the imported `k3s_token` (group all) is a Jinja expression",
     );
 
-    const ok = await runCli([...args, "--set", "nodes[1].internal_ip=10.1.0.11"], {
+    const ok = await runCli([...args, "--set", "nodes[1].internal_ip=192.0.2.11"], {
       cwd: box.dir,
       env: { POWERSTACK_VAULT_PASSWORD: "pw", POWERSTACK_K3S_TOKEN: "generate" },
     });

@@ -59,16 +59,16 @@ describe("the wizard on an imported inventory", () => {
   const INVENTORY = `
 server:
   hosts:
-    c1: { ansible_host: 10.0.0.1, internal_ip: 10.0.0.1, disk: /dev/sdb, bmc_ip: "http://10.0.1.1", bmc_user: admin, bmc_password: pw }
+    c1: { ansible_host: 198.51.100.1, internal_ip: 198.51.100.1, disk: /dev/sdb, bmc_ip: "http://203.0.113.1", bmc_user: admin, bmc_password: pw }
 agent:
   hosts:
-    w1: { ansible_host: 10.0.0.2 }
+    w1: { ansible_host: 198.51.100.2 }
 `;
 
   it("asks only the keys it lacks, and re-asks an imported value the schema rejects", async () => {
     const draft = imported(INVENTORY);
     const asker = new RecordingAsker(
-      { "nodes[0].bmc.address": ["https://10.0.1.1"] },
+      { "nodes[0].bmc.address": ["https://203.0.113.1"] },
       { "Grafana admin password": "g" },
     );
     await fillDraft(draft, asker);
@@ -81,15 +81,15 @@ agent:
     expect(asker.retries).toEqual([
       {
         key: "nodes[0].bmc.address",
-        error: "`http://10.0.1.1` is not an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
+        error: "`http://203.0.113.1` is not an https URL such as `https://10.0.1.11` (Redfish requires TLS)",
       },
     ]);
-    expect(nodes(draft)[1]!.internal_ip).toBe("10.0.0.2");
-    expect(draft.doc.cluster).toMatchObject({ nfs_network: "10.0.0.0/24", k3s: { version: "v1.31.4+k3s1" } });
+    expect(nodes(draft)[1]!.internal_ip).toBe("198.51.100.2");
+    expect(draft.doc.cluster).toMatchObject({ nfs_network: "198.51.100.0/24", k3s: { version: "v1.31.4+k3s1" } });
 
     const data = withSecretNames(draft, "../vault/vault.yaml");
     const inv = parseInventory(renderInventory(data, []), "/x/inventory/inventory.yaml");
-    expect(inv.nodes[0]!.bmc).toMatchObject({ address: "https://10.0.1.1", passwordSecret: "bmc_password" });
+    expect(inv.nodes[0]!.bmc).toMatchObject({ address: "https://203.0.113.1", passwordSecret: "bmc_password" });
     const values = vaultValues(draft, data);
     expect(Object.keys(values).sort()).toEqual(["bmc_password", "grafana_admin_password", "k3s_token"]);
     expect(values.k3s_token).toMatch(/^[0-9a-f]{64}$/);
@@ -99,30 +99,30 @@ agent:
 describe("settleDraft", () => {
   it("re-asks the keys the loader's cross-field checks name, the NFS network first for an IP outside it", async () => {
     const draft = emptyDraft();
-    draft.doc.cluster = { nfs_network: "10.0.0.0/24" };
+    draft.doc.cluster = { nfs_network: "198.51.100.0/25" };
     draft.doc.nodes = [
-      { name: "a", role: "control", internal_ip: "10.0.0.1", storage_disk: "/dev/sdb" },
-      { name: "a", role: "worker", internal_ip: "10.5.0.2" },
+      { name: "a", role: "control", internal_ip: "198.51.100.1", storage_disk: "/dev/sdb" },
+      { name: "a", role: "worker", internal_ip: "198.51.100.130" },
     ];
     const asker = new RecordingAsker({
       "nodes[1].name": ["b"],
-      "cluster.nfs_network": ["10.0.0.0/8"],
-      "nodes[1].internal_ip": ["10.5.0.2"],
+      "cluster.nfs_network": ["198.51.100.0/24"],
+      "nodes[1].internal_ip": ["198.51.100.130"],
     });
     await settleDraft(draft, asker, "/x/inventory.yaml", "vault.yaml");
     expect(asker.asked).toEqual(["nodes[1].name", "cluster.nfs_network", "nodes[1].internal_ip"]);
     expect(asker.retries[0]!.error).toBe(
       "duplicate name `a` (also nodes[0]); fix: give every node its own name",
     );
-    expect(draft.doc.cluster).toMatchObject({ nfs_network: "10.0.0.0/8" });
+    expect(draft.doc.cluster).toMatchObject({ nfs_network: "198.51.100.0/24" });
   });
 
   it("asks every role when no node is the control node", async () => {
     const draft = emptyDraft();
-    draft.doc.cluster = { nfs_network: "10.0.0.0/24" };
+    draft.doc.cluster = { nfs_network: "198.51.100.0/24" };
     draft.doc.nodes = [
-      { name: "a", role: "worker", internal_ip: "10.0.0.1" },
-      { name: "b", role: "worker", internal_ip: "10.0.0.2" },
+      { name: "a", role: "worker", internal_ip: "198.51.100.1" },
+      { name: "b", role: "worker", internal_ip: "198.51.100.2" },
     ];
     const asker = new RecordingAsker({
       "nodes[0].role": ["control"],
@@ -140,11 +140,11 @@ describe("renderInventory", () => {
     const text = renderInventory(
       {
         nodes: [
-          { role: "control", name: "a", internal_ip: "10.0.0.1", storage_disk: "/dev/sdb" },
-          { name: "b", role: "worker", internal_ip: "10.0.0.2" },
+          { role: "control", name: "a", internal_ip: "198.51.100.1", storage_disk: "/dev/sdb" },
+          { name: "b", role: "worker", internal_ip: "198.51.100.2" },
         ],
         ssh: { user: "root" },
-        cluster: { node_ports: { grafana: 30030 }, nfs_network: "10.0.0.0/24" },
+        cluster: { node_ports: { grafana: 30030 }, nfs_network: "198.51.100.0/24" },
         vault_file: "../vault/vault.yaml",
       },
       ["header line"],

@@ -45,6 +45,11 @@ export interface ParsedAnsibleInventory {
   file: string;
   hosts: AnsibleHost[];
   groups: string[];
+  /**
+   * Every variable as written, once per place it is defined (also those overridden for every host), so
+   * the report can account for each one.
+   */
+  definitions: VarDef[];
   /** Structural oddities (unknown keys in a group, host patterns expanded), for the report. */
   notes: string[];
 }
@@ -188,7 +193,15 @@ class Builder {
         vars.set(name, { name, value, where: `host ${alias}` });
       return { alias, groups, vars };
     });
-    return { file, hosts, groups: [...this.depth.keys()], notes: this.notes };
+    const definitions: VarDef[] = [
+      ...[...this.groupVars].flatMap(([g, vars]) =>
+        Object.entries(vars).map(([name, value]) => ({ name, value, where: `group ${g}` })),
+      ),
+      ...[...this.hostVars].flatMap(([h, vars]) =>
+        Object.entries(vars).map(([name, value]) => ({ name, value, where: `host ${h}` })),
+      ),
+    ];
+    return { file, hosts, groups: [...this.depth.keys()], definitions, notes: this.notes };
   }
 }
 
