@@ -6,6 +6,7 @@
  */
 import type { Inventory } from "../../src/inventory/types.js";
 import { MANAGED_BY, type KubeObject } from "../../src/modules/kube-apply.js";
+import { CO2_SOURCE_REFERENCE, CO2_SOURCES } from "../../src/prometheus/co2-sources.js";
 import { KEPLER_LINES, selector } from "../../src/prometheus/kepler-metrics.js";
 import { renderTemplate } from "../../src/templates/render.js";
 
@@ -29,6 +30,18 @@ export interface DashboardContext {
   };
   /** Grafana legend templates (`{{node_name}}`), passed as data so Handlebars leaves them alone. */
   legend: { node: string; namespace: string };
+  /**
+   * CO2 had the energy been generated from coal, petroleum or natural gas (src/prometheus/co2-sources.ts,
+   * the factors `powerstack energy` uses): one Grafana target per fuel, built here whole.
+   */
+  co2BySource: { factors: string; reference: string; cluster: GrafanaTarget[]; namespace: GrafanaTarget[] };
+}
+
+export interface GrafanaTarget {
+  refId: string;
+  expr: string;
+  legendFormat: string;
+  instant: true;
 }
 
 export function dashboardContext(inventory: Inventory): DashboardContext {
@@ -59,6 +72,22 @@ export function dashboardContext(inventory: Inventory): DashboardContext {
       clusterCo2Grams: `${joules("", line.nodeCpu)} / ${J_PER_KWH} * ${intensity}`,
     },
     legend: { node: `{{${node}}}`, namespace: `{{${ns}}}` },
+    co2BySource: {
+      factors: CO2_SOURCES.map((f) => `${f.name} ${f.gPerKwh}`).join(", "),
+      reference: CO2_SOURCE_REFERENCE,
+      cluster: CO2_SOURCES.map((f, i) => ({
+        refId: String.fromCharCode(65 + i),
+        expr: `${joules("", line.nodeCpu)} / ${J_PER_KWH} * ${f.gPerKwh}`,
+        legendFormat: f.name,
+        instant: true,
+      })),
+      namespace: CO2_SOURCES.map((f, i) => ({
+        refId: String.fromCharCode(65 + i),
+        expr: `${joules(ns, line.workload)} / ${J_PER_KWH} * ${f.gPerKwh}`,
+        legendFormat: `{{${ns}}} ${f.name}`,
+        instant: true,
+      })),
+    },
   };
 }
 

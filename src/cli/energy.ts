@@ -1,7 +1,8 @@
 /**
- * `powerstack energy`: energy (J, kWh), average power (W) and CO2e (g) per node, namespace or pod over a
- * window, from Kepler's counters in Prometheus. Reads the inventory only (no vault): see
- * src/prometheus/settings.ts for where each setting comes from.
+ * `powerstack energy`: energy (J, kWh), average power (W), CO2e (g) at the grid intensity and CO2 had it
+ * come from coal, petroleum or natural gas, per node, namespace or pod over a window, from Kepler's
+ * counters in Prometheus. Reads the inventory only (no vault): see src/prometheus/settings.ts for where
+ * each setting comes from, and kepler-detect.ts for how the Kepler line is found when nothing names it.
  */
 import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError } from "../errors.js";

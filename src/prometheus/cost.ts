@@ -5,7 +5,10 @@
  *
  * A group seen in only one window (a namespace the command created) counts 0 J in the other.
  */
+import type { KeplerFlavour } from "../inventory/types.js";
+import { co2GramsBySource, type Co2BySource } from "./co2-sources.js";
 import { labelOf, type EnergyRow } from "./energy-report.js";
+import { co2Grams } from "./energy-math.js";
 import type { Window } from "./window.js";
 
 export interface CostRow {
@@ -14,6 +17,8 @@ export interface CostRow {
   baselineJ: number;
   /** runJ - baselineJ: may be negative when the cluster happened to be busier before the command. */
   costJ: number;
+  /** The Kepler line(s) the row's figures came from, in either window (see EnergyRow.lines). */
+  lines?: KeplerFlavour[];
 }
 
 export interface MeasureWindows {
@@ -42,10 +47,23 @@ export function costRows(run: EnergyRow[], baseline: EnergyRow[]): CostRow[] {
     const id = labelOf(r);
     const row = rows.get(id) ?? { key: r.key, runJ: 0, baselineJ: 0, costJ: 0 };
     rows.set(id, row);
+    for (const l of r.lines ?? []) if (!(row.lines ??= []).includes(l)) row.lines.push(l);
     return row;
   };
   for (const r of run) at(r).runJ += r.joules;
   for (const r of baseline) at(r).baselineJ += r.joules;
   const out = [...rows.values()].map((r) => ({ ...r, costJ: r.runJ - r.baselineJ }));
   return out.sort((a, b) => b.costJ - a.costJ || labelOf(a).localeCompare(labelOf(b)));
+}
+
+/** The CO2 of an amount of energy (a cost, a total): at the grid intensity, and per generating fuel. */
+export interface Co2Figures {
+  /** gCO2e at the configured grid intensity. */
+  co2G: number;
+  /** gCO2 had it been generated from coal, petroleum or natural gas (co2-sources.ts: EIA factors). */
+  co2BySourceG: Co2BySource;
+}
+
+export function co2Figures(joules: number, gridIntensityGPerKwh: number): Co2Figures {
+  return { co2G: co2Grams(joules, gridIntensityGPerKwh), co2BySourceG: co2GramsBySource(joules) };
 }

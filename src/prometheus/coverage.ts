@@ -12,8 +12,9 @@
  * samples: Kepler's ServiceMonitor interval often differs from Prometheus' global one.
  */
 import type { PrometheusClient, RawSeries } from "./client.js";
+import { planLines } from "./kepler-detect.js";
+import { isDetect, type KeplerLine, type LineSetting } from "./kepler-metrics.js";
 import { rawNodeSamples } from "./promql.js";
-import type { KeplerLine } from "./kepler-metrics.js";
 import type { Window } from "./window.js";
 
 export interface Gap {
@@ -43,7 +44,19 @@ const GAP_FACTOR = 1.5;
 /** Chunk length for raw-sample queries: 6 h of 5 s scrapes is ~4k samples per series. */
 const CHUNK_MS = 6 * 3_600_000;
 
+/** Coverage of the named line's nodes, or (detected) of each node's own line, as energy is priced. */
 export async function readCoverage(
+  client: PrometheusClient,
+  line: LineSetting,
+  w: Window,
+): Promise<NodeCoverage[]> {
+  if (!isDetect(line)) return readLineCoverage(client, line, w);
+  const plan = await planLines(client, line, w, { from: "detect" });
+  const per = await Promise.all(plan.parts.map((p) => readLineCoverage(client, p.line, w)));
+  return per.flat().sort((a, b) => a.node.localeCompare(b.node));
+}
+
+export async function readLineCoverage(
   client: PrometheusClient,
   line: KeplerLine,
   w: Window,

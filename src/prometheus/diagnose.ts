@@ -2,30 +2,31 @@
  * Why did an energy query come back empty? Asked of Prometheus in turn, so the error names the missing
  * metric and the probable cause: the series is there but with under two samples in the window (too short
  * for increase()), the metric exists without the wanted zone, the other Kepler line is what is actually
- * there (wrong `kepler.flavour`), the window predates Kepler's data, Kepler is not scraped at all, or it
- * runs with a metrics level that leaves this series out.
+ * there (a named line, `--kepler` or `cluster.kepler.flavour`, that does not match), the window predates
+ * Kepler's data, Kepler is not scraped at all, or it runs with a metrics level that leaves this series out.
+ * With the line detected (nothing names it) the questions are asked of both lines at once.
  */
 import { ExitCode, PowerstackError } from "../errors.js";
 import type { PrometheusClient } from "./client.js";
 import {
   KEPLER_LINES,
+  isDetect,
   otherFlavour,
   selector,
   type CounterSeries,
-  type KeplerLine,
+  type LineSetting,
 } from "./kepler-metrics.js";
 import { presence } from "./promql.js";
 import { isoTime, type Window } from "./window.js";
 
 export interface FlavourSource {
-  /** Where the flavour came from, for the fix: the inventory file, `--kepler`, or the default. */
-  from: "inventory" | "flag" | "default";
-  inventoryFile?: string;
+  /** Where the line came from: `--kepler current|legacy`, or detected from the series in Prometheus. */
+  from: "flag" | "detect";
 }
 
 export async function explainMissing(
   client: PrometheusClient,
-  line: KeplerLine,
+  line: LineSetting,
   series: CounterSeries,
   w: Window,
   nowMs: number,
@@ -33,7 +34,10 @@ export async function explainMissing(
 ): Promise<PowerstackError> {
   const count = async (expr: string, at = w.toMs) =>
     (await client.instant(expr, at)).reduce((n, s) => n + s.value, 0);
-  const what = `no \`${selector(series)}\` series in Prometheus at ${client.url} between ${isoTime(w.fromMs)} and ${isoTime(w.toMs)}`;
+  const where = `in Prometheus at ${client.url} between ${isoTime(w.fromMs)} and ${isoTime(w.toMs)}`;
+  const what = isDetect(line)
+    ? `no series of either Kepler line (${eitherLine(series === line.nodeCpu ? "nodeCpu" : "workload")}) ${where}`
+    : `no \`${selector(series)}\` series ${where}`;
 
   if ((await count(presence(series.metric, series.matchers, w))) > 0) {
     return fail(
@@ -42,6 +46,8 @@ export async function explainMissing(
       "ask for a longer window, at least two of Kepler's scrape intervals (its ServiceMonitor interval)",
     );
   }
+
+  if (isDetect(line)) return explainNeither(client, line, series, w, nowMs, what);
 
   if (series.matchers && (await count(presence(series.metric, "", w))) > 0) {
     const zones = await client.instant(presence(series.metric, "", w, "zone"), w.toMs);
@@ -54,17 +60,9 @@ export async function explainMissing(
 
   const other = KEPLER_LINES[otherFlavour(line.flavour)];
   if ((await count(presence(other.nodeCpu.metric, "", w))) > 0) {
-    const setting =
-      src.from === "flag"
-        ? `--kepler ${line.flavour}`
-        : src.from === "inventory"
-          ? `cluster.kepler.flavour: ${line.flavour} in ${src.inventoryFile}`
-          : `the default flavour (${line.flavour})`;
     return fail(
-      `${what}, while the ${other.flavour} line's \`${other.nodeCpu.metric}\` is there: ${setting} does not match the Kepler that runs`,
-      src.from === "inventory"
-        ? `set \`cluster.kepler.flavour: ${other.flavour}\` in ${src.inventoryFile} (or pass --kepler ${other.flavour})`
-        : `pass --kepler ${other.flavour}`,
+      `${what}, while the ${other.flavour} line's \`${other.nodeCpu.metric}\` is there: --kepler ${line.flavour} does not match the Kepler that runs`,
+      `pass --kepler ${other.flavour}, or leave --kepler out to have the line detected`,
     );
   }
 
@@ -80,8 +78,38 @@ export async function explainMissing(
     );
   }
 
+  return notDeployedOrNotExported(client, line, series, w, nowMs, what);
+}
+
+/** Detected line, nothing of either: the questions that do not depend on which line runs. */
+async function explainNeither(
+  client: PrometheusClient,
+  line: LineSetting,
+  series: CounterSeries,
+  w: Window,
+  nowMs: number,
+  what: string,
+): Promise<PowerstackError> {
+  const later = await client.series(selector(series), w.toMs, Math.max(nowMs, w.toMs));
+  if (later.length > 0) {
+    return fail(
+      `${what}; they exist after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
+      "ask for a later window (--since shorter, or --from after Kepler was deployed)",
+    );
+  }
+  return notDeployedOrNotExported(client, line, series, w, nowMs, what);
+}
+
+async function notDeployedOrNotExported(
+  client: PrometheusClient,
+  line: LineSetting,
+  series: CounterSeries,
+  w: Window,
+  nowMs: number,
+  what: string,
+): Promise<PowerstackError> {
   const kepler = await client.series(
-    `{__name__=~"${line.nodeCpu.metric}|${other.nodeCpu.metric}"}`,
+    `{__name__=~"${KEPLER_LINES.current.nodeCpu.metric}|${KEPLER_LINES.legacy.nodeCpu.metric}"}`,
     w.fromMs,
     Math.max(nowMs, w.toMs),
   );
@@ -98,6 +126,13 @@ export async function explainMissing(
       ? "Kepler's metrics level may leave out pods/containers (config `exporter.prometheus.metricsLevel`); enable them, or use --by node"
       : "check Kepler's metrics level and version against the inventory's `cluster.kepler`",
   );
+}
+
+/** `kepler_pod_cpu_joules_total{zone="package"}` (current) or `kepler_container_joules_total` (legacy). */
+function eitherLine(figure: "nodeCpu" | "workload"): string {
+  return (["current", "legacy"] as const)
+    .map((f) => `\`${selector(KEPLER_LINES[f][figure])}\` (${f})`)
+    .join(" or ");
 }
 
 function fail(message: string, fix: string): PowerstackError {

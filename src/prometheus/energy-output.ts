@@ -4,12 +4,14 @@
  * rows only: a spreadsheet sums by itself). Coverage problems (gaps, resets) and missing figures are
  * printed under the table and carried in the JSON summary, so nobody reads a number without its caveats.
  */
+import type { KeplerFlavour } from "../inventory/types.js";
 import { columnTitle, renderTable, type Column } from "../ui/table.js";
+import { CO2_SOURCE_REFERENCE, CO2_SOURCES, co2GramsBySource, describeCo2Sources } from "./co2-sources.js";
 import type { CostRow, MeasureWindows } from "./cost.js";
 import type { NodeCoverage } from "./coverage.js";
 import type { EnergyReport, EnergyRow } from "./energy-report.js";
 import { averageWatts, co2Grams, kwh, sumDefined } from "./energy-math.js";
-import type { Grouping, KeplerLine } from "./kepler-metrics.js";
+import { isDetect, KEPLER_LINES, type Grouping, type LineSetting } from "./kepler-metrics.js";
 import { humanDuration, isoTime, windowSeconds } from "./window.js";
 
 export interface Pricing {
@@ -51,6 +53,7 @@ function energyFields(report: EnergyReport, p: Pricing): Array<Field<EnergyRow>>
       decimals: 3,
       get: (r) => co2Grams(r.joules, p.gridIntensityGPerKwh),
     },
+    ...co2SourceFields<EnergyRow>((r) => r.joules),
   ];
   if (report.by === "node") {
     fields.push(
@@ -83,8 +86,8 @@ function energyTotal(report: EnergyReport): EnergyRow {
 export function energyText(report: EnergyReport, p: Pricing, prometheusUrl: string): string {
   const w = report.window;
   return [
-    `energy by ${report.by}, ${isoTime(w.fromMs)} to ${isoTime(w.toMs)} (${humanDuration(w.toMs - w.fromMs)}), Kepler ${report.line.flavour} via ${prometheusUrl}`,
-    figureLine(report.line, report.by, p),
+    `energy by ${report.by}, ${isoTime(w.fromMs)} to ${isoTime(w.toMs)} (${humanDuration(w.toMs - w.fromMs)}), Kepler ${keplerText(report.line, reportFlavours(report))} via ${prometheusUrl}`,
+    figureLine(reportFlavours(report), report.by, p),
     "",
     renderTable(energyFields(report, p), report.rows, { totals: energyTotal(report) }),
     ...caveats(report.coverage, report.notes),
@@ -102,12 +105,16 @@ export function energyJson(report: EnergyReport, p: Pricing, prometheusUrl: stri
     from: isoTime(report.window.fromMs),
     to: isoTime(report.window.toMs),
     seconds: s,
-    kepler: report.line.flavour,
+    ...keplerJson(report.line, reportFlavours(report)),
+    keplerNodes: Object.fromEntries(
+      report.plan.parts.flatMap((part) => part.nodes.map((n) => [n, part.line.flavour])).sort(),
+    ),
     prometheus: prometheusUrl,
-    figure: figureOf(report.line, report.by),
+    figure: figureOf(reportFlavours(report), report.by),
     query: report.query,
     gridIntensityGPerKwh: p.gridIntensityGPerKwh,
     gridSource: p.gridSource,
+    co2Sources: co2SourcesJson(),
     rows: report.rows.length,
     ...omitKeys(objectOf(fields, total), Object.keys(total.key)),
     ...coverageJson(report.coverage),
@@ -124,7 +131,8 @@ export function energyCsv(report: EnergyReport, p: Pricing): string {
 
 export interface CostReport {
   by: Grouping;
-  line: KeplerLine;
+  /** As asked (a named line or detection); the lines that priced each row are in `rows[].lines`. */
+  line: LineSetting;
   windows: MeasureWindows;
   rows: CostRow[];
   coverage: NodeCoverage[];
@@ -149,6 +157,7 @@ function costFields(r: CostReport, p: Pricing): Array<Field<CostRow>> {
       decimals: 3,
       get: (x) => co2Grams(x.costJ, p.gridIntensityGPerKwh),
     },
+    ...co2SourceFields<CostRow>((x) => x.costJ),
   ];
 }
 
@@ -166,8 +175,8 @@ export function costText(r: CostReport, p: Pricing, prometheusUrl: string): stri
   return [
     `\`${r.command.join(" ")}\` exited ${r.exitCode} after ${humanDuration(command.toMs - command.fromMs)}`,
     `run ${isoTime(run.fromMs)} to ${isoTime(run.toMs)}${lengthened ? " (lengthened to two scrape intervals; the baseline matches)" : ""}, ` +
-      `idle baseline ${isoTime(baseline.fromMs)} to ${isoTime(baseline.toMs)}; Kepler ${r.line.flavour} via ${prometheusUrl}`,
-    figureLine(r.line, r.by, p),
+      `idle baseline ${isoTime(baseline.fromMs)} to ${isoTime(baseline.toMs)}; Kepler ${keplerText(r.line, costFlavours(r))} via ${prometheusUrl}`,
+    figureLine(costFlavours(r), r.by, p),
     "",
     renderTable(costFields(r, p), r.rows, { totals: costTotal(r) }),
     ...caveats(r.coverage, r.notes),
@@ -193,11 +202,12 @@ export function costJson(r: CostReport, p: Pricing, prometheusUrl: string): Obj[
       to: isoTime(baseline.toMs),
       seconds: windowSeconds(baseline),
     },
-    kepler: r.line.flavour,
+    ...keplerJson(r.line, costFlavours(r)),
     prometheus: prometheusUrl,
-    figure: figureOf(r.line, r.by),
+    figure: figureOf(costFlavours(r), r.by),
     gridIntensityGPerKwh: p.gridIntensityGPerKwh,
     gridSource: p.gridSource,
+    co2Sources: co2SourcesJson(),
     rows: r.rows.length,
     ...omitKeys(objectOf(fields, total), Object.keys(total.key)),
     ...coverageJson(r.coverage),
@@ -212,12 +222,67 @@ export function costCsv(r: CostReport, p: Pricing): string {
 
 // ---- shared ---------------------------------------------------------------------------------------
 
-function figureOf(line: KeplerLine, by: Grouping): string {
-  return (by === "node" ? line.nodeCpu : line.workload).describes;
+/**
+ * Grams of CO2 had the energy come from coal, petroleum or natural gas (co2-sources.ts), beside the
+ * grid-intensity CO2e. Named `CO2 coal (g)` etc.: direct CO2 at the plant, as EIA publishes it, not CO2e.
+ */
+function co2SourceFields<R>(joulesOf: (r: R) => number): Array<Field<R>> {
+  return CO2_SOURCES.map((f) => ({
+    header: `CO2 ${f.name}`,
+    unit: "g",
+    field: `co2${f.source[0]!.toUpperCase()}${f.source.slice(1)}G`,
+    decimals: 3,
+    get: (r: R) => co2GramsBySource(joulesOf(r))[f.source],
+  }));
 }
 
-function figureLine(line: KeplerLine, by: Grouping, p: Pricing): string {
-  return `figure: ${figureOf(line, by)}; CO2e at ${p.gridIntensityGPerKwh} g/kWh (${p.gridSource})`;
+function co2SourcesJson(): Obj {
+  return {
+    reference: CO2_SOURCE_REFERENCE,
+    gPerKwh: Object.fromEntries(CO2_SOURCES.map((f) => [f.source, f.gPerKwh])),
+    lbPerKwh: Object.fromEntries(CO2_SOURCES.map((f) => [f.source, f.lbPerKwh])),
+  };
+}
+
+/** The lines that priced the report's rows (from the window's plan). */
+function reportFlavours(report: EnergyReport): KeplerFlavour[] {
+  return report.plan.parts.filter((p) => p.nodes.length || !report.plan.detected).map((p) => p.line.flavour);
+}
+
+/** The lines that priced a measurement's rows: the named line, or what each row says it came from. */
+function costFlavours(r: CostReport): KeplerFlavour[] {
+  if (!isDetect(r.line)) return [r.line.flavour];
+  const seen = new Set(r.rows.flatMap((x) => x.lines ?? []));
+  return (["current", "legacy"] as const).filter((f) => seen.has(f));
+}
+
+/** `legacy`, `legacy (detected)`, `current and legacy (detected per node, see the notes)`. */
+function keplerText(asked: LineSetting, flavours: KeplerFlavour[]): string {
+  if (!isDetect(asked)) return asked.flavour;
+  if (flavours.length === 1) return `${flavours[0]} (detected)`;
+  return `${flavours.join(" and ") || "line"} (detected per node, see the notes)`;
+}
+
+function keplerJson(asked: LineSetting, flavours: KeplerFlavour[]): Obj {
+  return {
+    kepler: isDetect(asked) ? (flavours.length === 1 ? flavours[0] : "mixed") : asked.flavour,
+    keplerDetected: isDetect(asked),
+  };
+}
+
+function figureOf(flavours: KeplerFlavour[], by: Grouping): string {
+  const describe = (f: KeplerFlavour) =>
+    (by === "node" ? KEPLER_LINES[f].nodeCpu : KEPLER_LINES[f].workload).describes;
+  return flavours.length === 1
+    ? describe(flavours[0]!)
+    : flavours.map((f) => `${f}: ${describe(f)}`).join("; ");
+}
+
+function figureLine(flavours: KeplerFlavour[], by: Grouping, p: Pricing): string {
+  return (
+    `figure: ${figureOf(flavours, by)}; CO2e at ${p.gridIntensityGPerKwh} g/kWh (${p.gridSource}); ` +
+    `CO2 if generated from ${describeCo2Sources()} (${CO2_SOURCE_REFERENCE})`
+  );
 }
 
 /** Lines under the table: every gap and reset, per node, and figures that had no data. */

@@ -45,7 +45,9 @@ export interface KeplerLine {
   nodeCpu: CounterSeries;
   nodeDram: CounterSeries;
   /** Whole-server power from the BMC (Redfish) or ACPI: a counter (legacy) or a watts gauge (current). */
-  nodePlatform: (CounterSeries & { kind: "counter" }) | { kind: "gauge"; metric: string; describes: string };
+  nodePlatform:
+    | (CounterSeries & { kind: "counter" })
+    | { kind: "gauge"; metric: string; matchers?: string; describes: string };
   workload: CounterSeries;
 }
 
@@ -111,9 +113,71 @@ export function selector(s: { metric: string; matchers?: string }): string {
   return s.matchers ? `${s.metric}{${s.matchers}}` : s.metric;
 }
 
+/**
+ * What `energy` and `measure` read when nothing names the line (no `--kepler`, no `cluster.kepler.flavour`
+ * in the inventory): whichever line Prometheus has, decided per node for each window (kepler-detect.ts).
+ * Its series select the priced series of either line at once, so "is anything there?" (measure's
+ * preflight, the idle-noise total) is one query: `zone=~"package|"` keeps the current line's package zone
+ * and the legacy series, which carry no `zone` label (an absent label matches the empty string).
+ */
+export interface DetectLines {
+  flavour: "detect";
+  /** Prices a node that has series of both lines in the window (the schema's default flavour). */
+  prefer: KeplerFlavour;
+  nodeCpu: CounterSeries;
+  workload: CounterSeries;
+}
+
+export const DETECT_LINES: DetectLines = {
+  flavour: "detect",
+  prefer: "current",
+  nodeCpu: {
+    metric: "",
+    matchers: `__name__=~"${KEPLER_LINES.current.nodeCpu.metric}|${KEPLER_LINES.legacy.nodeCpu.metric}",zone=~"package|"`,
+    describes: "CPU package (RAPL) of whichever Kepler line each node has",
+  },
+  workload: {
+    metric: "",
+    matchers: `__name__=~"${KEPLER_LINES.current.workload.metric}|${KEPLER_LINES.legacy.workload.metric}",zone=~"package|"`,
+    describes: "energy attributed to workloads by whichever Kepler line each node has",
+  },
+};
+
+/** One named line, or detection. */
+export type LineSetting = KeplerLine | DetectLines;
+
+export function isDetect(line: LineSetting): line is DetectLines {
+  return line.flavour === "detect";
+}
+
 /** The series a grouping is priced by: node CPU for `node`, the workload series otherwise. */
-export function primarySeries(line: KeplerLine, by: Grouping): CounterSeries {
+export function primarySeries(line: LineSetting, by: Grouping): CounterSeries {
   return by === "node" ? line.nodeCpu : line.workload;
+}
+
+/**
+ * The line with every series restricted to nodes other than `nodes` (those priced by the other line while
+ * both run): a node's energy is then counted by exactly one line. The same line when `nodes` is empty.
+ */
+export function excludingNodes(line: KeplerLine, nodes: string[]): KeplerLine {
+  if (nodes.length === 0) return line;
+  const not = `${line.nodeLabel}!~"${nodes.map(promRegexLiteral).join("|")}"`;
+  const add = (m: string | undefined) => (m ? `${m},${not}` : not);
+  return {
+    ...line,
+    nodeCpu: { ...line.nodeCpu, matchers: add(line.nodeCpu.matchers) },
+    nodeDram: { ...line.nodeDram, matchers: add(line.nodeDram.matchers) },
+    nodePlatform: { ...line.nodePlatform, matchers: add(line.nodePlatform.matchers) },
+    workload: { ...line.workload, matchers: add(line.workload.matchers) },
+  };
+}
+
+/** A node name as a literal inside a PromQL regex string: regex metacharacters escaped, then `\` for the string. */
+function promRegexLiteral(text: string): string {
+  return text
+    .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"');
 }
 
 /** The labels a grouping's rows are keyed by, outermost first. */

@@ -35,7 +35,7 @@ export function energyQuery(line: KeplerLine, by: Grouping, w: Window): string {
 export function platformQuery(line: KeplerLine, w: Window): { expr: string; unit: "J" | "W" } {
   const p = line.nodePlatform;
   if (p.kind === "counter") return { expr: increaseBy(p, [line.nodeLabel], w), unit: "J" };
-  return { expr: `max by (${line.nodeLabel}) (avg_over_time(${p.metric}[${promRange(w)}]))`, unit: "W" };
+  return { expr: `max by (${line.nodeLabel}) (avg_over_time(${selector(p)}[${promRange(w)}]))`, unit: "W" };
 }
 
 /** Raw samples of the node CPU series over (part of) a window: what gaps and resets are read from. */

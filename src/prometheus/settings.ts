@@ -2,6 +2,11 @@
  * Where `energy` and `measure` get their settings: flags first, then the inventory, then the schema's
  * defaults. Only the inventory is read (never the vault): these commands need no secrets, and with
  * `--prometheus URL` they run without any inventory file, e.g. from a laptop pointed at a port-forward.
+ *
+ * The Kepler line: `--kepler current|legacy` wins; otherwise (and with `--kepler auto`) it is detected per
+ * node from the series Prometheus holds (kepler-detect.ts): what runs is what gets priced, whatever the
+ * inventory says was deployed (a cluster set up by other tools, a migration under way). The inventory's
+ * `cluster.kepler.flavour` (else the schema's default) only breaks the tie for a node that has both lines.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -12,7 +17,7 @@ import { DEFAULTS, inventorySchema } from "../inventory/schema.js";
 import type { Field } from "../inventory/schema-walker.js";
 import type { Inventory, KeplerFlavour } from "../inventory/types.js";
 import type { FlavourSource } from "./diagnose.js";
-import { KEPLER_LINES, type KeplerLine } from "./kepler-metrics.js";
+import { DETECT_LINES, KEPLER_LINES, type LineSetting } from "./kepler-metrics.js";
 import { parseDuration } from "./window.js";
 
 export interface EnergyFlags {
@@ -24,7 +29,8 @@ export interface EnergyFlags {
 
 export interface EnergySettings {
   prometheusUrl: string;
-  line: KeplerLine;
+  /** A named line, or `DETECT_LINES` (collectEnergy/readCoverage/explainMissing resolve it per window). */
+  line: LineSetting;
   flavourSource: FlavourSource;
   gridIntensityGPerKwh: number;
   /** Where the grid intensity came from, printed beside the CO2 figures. */
@@ -38,24 +44,7 @@ export function resolveSettings(inventoryPath: string, flags: EnergyFlags): Ener
 
   const prometheusUrl = flags.prometheus ?? nodePortUrl(inventory!, "prometheus");
 
-  let flavour: KeplerFlavour;
-  let flavourSource: FlavourSource;
-  if (flags.kepler !== undefined) {
-    if (flags.kepler !== "current" && flags.kepler !== "legacy") {
-      throw new InputError(
-        `--kepler "${flags.kepler}" is not a Kepler line`,
-        "pass --kepler current (0.10+) or --kepler legacy (0.7.x-0.9.x)",
-      );
-    }
-    flavour = flags.kepler;
-    flavourSource = { from: "flag" };
-  } else if (inventory) {
-    flavour = inventory.cluster.kepler.flavour;
-    flavourSource = { from: "inventory", inventoryFile: inventory.file };
-  } else {
-    flavour = schemaDefault(["cluster", "kepler", "flavour"]) as KeplerFlavour;
-    flavourSource = { from: "default" };
-  }
+  const { line, flavourSource } = keplerLine(flags.kepler, inventory);
 
   let gridIntensityGPerKwh: number;
   let gridSource: string;
@@ -87,7 +76,7 @@ export function resolveSettings(inventoryPath: string, flags: EnergyFlags): Ener
 
   return {
     prometheusUrl,
-    line: KEPLER_LINES[flavour],
+    line,
     flavourSource,
     gridIntensityGPerKwh,
     gridSource,
@@ -96,13 +85,33 @@ export function resolveSettings(inventoryPath: string, flags: EnergyFlags): Ener
   };
 }
 
+const KEPLER_FLAG = ["current", "legacy", "auto"] as const;
+
+function keplerLine(
+  flag: string | undefined,
+  inventory: Inventory | undefined,
+): { line: LineSetting; flavourSource: FlavourSource } {
+  if (flag !== undefined && !(KEPLER_FLAG as readonly string[]).includes(flag)) {
+    throw new InputError(
+      `--kepler "${flag}" is not a Kepler line`,
+      "pass --kepler current (0.10+), --kepler legacy (0.7.x-0.9.x) or --kepler auto (detect it per node)",
+    );
+  }
+  if (flag === "current" || flag === "legacy") {
+    return { line: KEPLER_LINES[flag], flavourSource: { from: "flag" } };
+  }
+  const prefer =
+    inventory?.cluster.kepler.flavour ?? (schemaDefault(["cluster", "kepler", "flavour"]) as KeplerFlavour);
+  return { line: { ...DETECT_LINES, prefer }, flavourSource: { from: "detect" } };
+}
+
 /** With `--prometheus` an absent inventory is fine; a present one is still read (flavour, intensity). */
 function readInventory(path: string, haveUrl: boolean): Inventory | undefined {
   if (!existsSync(resolve(path))) {
     if (haveUrl) return undefined;
     throw new InputError(
       `no inventory at ${resolve(path)} to find Prometheus from`,
-      "pass --prometheus http://<host>:<port> (with --kepler current|legacy), or -i <inventory> (create one with `powerstack init`)",
+      "pass --prometheus http://<host>:<port>, or -i <inventory> (create one with `powerstack init`)",
     );
   }
   return loadInventory(path);

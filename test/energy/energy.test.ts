@@ -123,13 +123,14 @@ describe("powerstack energy, current Kepler line", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     const table = lines.slice(lines.findIndex((l) => l.startsWith("namespace")));
+    // CO2 per fuel: kWh x lb/kWh x 453.6, e.g. batch 11950 J = 0.0033194 kWh -> coal x 1011.528 = 3.358 g.
     expect(table.slice(0, 7)).toEqual([
-      "namespace  energy (J)  energy (kWh)  avg power (W)  CO2e (g)",
-      "---------  ----------  ------------  -------------  --------",
-      "batch         11950.0      0.003319          39.83     1.577",
-      "web            4500.0      0.001250          15.00     0.594",
-      "---------  ----------  ------------  -------------  --------",
-      "total         16450.0      0.004569          54.83     2.170",
+      "namespace  energy (J)  energy (kWh)  avg power (W)  CO2e (g)  CO2 coal (g)  CO2 petroleum (g)  CO2 natural gas (g)",
+      "---------  ----------  ------------  -------------  --------  ------------  -----------------  -------------------",
+      "batch         11950.0      0.003319          39.83     1.577         3.358              3.207                1.370",
+      "web            4500.0      0.001250          15.00     0.594         1.264              1.208                0.516",
+      "---------  ----------  ------------  -------------  --------  ------------  -----------------  -------------------",
+      "total         16450.0      0.004569          54.83     2.170         4.622              4.415                1.886",
       "",
     ]);
     expect(r.stdout).toContain(
@@ -202,21 +203,34 @@ describe("powerstack energy, legacy Kepler line", () => {
     ]);
     expect(r.code).toBe(0);
     const [header, ...body] = r.stdout.trimEnd().split("\n");
-    expect(header).toBe("node,cpu_energy_j,energy_kwh,avg_power_w,co2_g,dram_j,platform_j,platform_w");
+    expect(header).toBe(
+      "node,cpu_energy_j,energy_kwh,avg_power_w,co2_g,co2_coal_g,co2_petroleum_g,co2_natural_gas_g,dram_j,platform_j,platform_w",
+    );
+    const bySource = (j: number) => [2.23, 2.13, 0.91].map((lb) => (j / KWH) * (lb * 453.6)).join(",");
     expect(body).toEqual([
-      `node-a,15000,${15000 / KWH},50,${(15000 / KWH) * 100},1500,60000,200`,
-      `node-b,5900,${5900 / KWH},${5900 / 300},${(5900 / KWH) * 100},,,`,
+      `node-a,15000,${15000 / KWH},50,${(15000 / KWH) * 100},${bySource(15000)},1500,60000,200`,
+      `node-b,5900,${5900 / KWH},${5900 / 300},${(5900 / KWH) * 100},${bySource(5900)},,,`,
     ]);
   });
 });
 
 describe("powerstack energy, when the answer is empty or Prometheus is not there", () => {
-  it("names the missing metric and the fix when the inventory's flavour is wrong", async () => {
-    const r = await powerstackInProcess(["-i", inventory, "energy", ...window(WINDOW)]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("no `kepler_node_package_joules_total` series");
-    expect(r.stderr).toContain("the current line's `kepler_node_cpu_joules_total` is there");
-    expect(r.stderr).toContain(`fix: set \`cluster.kepler.flavour: current\` in ${inventory}`);
+  it("an inventory whose flavour is not what runs: priced with the line that runs; the flag naming it wrong stops", async () => {
+    const r = await powerstackInProcess(["-i", inventory, "--json", "energy", ...window(WINDOW)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"kepler":"current"');
+    const flagged = await powerstackInProcess([
+      "-i",
+      inventory,
+      "energy",
+      "--kepler",
+      "legacy",
+      ...window(WINDOW),
+    ]);
+    expect(flagged.code).toBe(1);
+    expect(flagged.stderr).toContain("no `kepler_node_package_joules_total` series");
+    expect(flagged.stderr).toContain("the current line's `kepler_node_cpu_joules_total` is there");
+    expect(flagged.stderr).toContain("fix: pass --kepler current, or leave --kepler out");
   });
 
   it("says the window is before Kepler's data", async () => {
@@ -230,7 +244,10 @@ describe("powerstack energy, when the answer is empty or Prometheus is not there
       "namespace",
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no `kepler_pod_cpu_joules_total{zone="package"}` series');
+    // No line named: the explanation covers both lines' series.
+    expect(r.stderr).toContain(
+      'no series of either Kepler line (`kepler_pod_cpu_joules_total{zone="package"}` (current) or `kepler_container_joules_total` (legacy))',
+    );
     expect(r.stderr).toContain("before Kepler's first sample");
   });
 

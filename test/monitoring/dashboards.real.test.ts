@@ -183,7 +183,7 @@ describe.each(LINES)(
     const mid = line.window.from + 100; // inside the window, before node-b's reset and node-a's gap
 
     test("every panel query returns data, every value finite", async () => {
-      expect(targets.length).toBe(9);
+      expect(targets.length).toBe(15); // 9 + the CO2-by-fuel panels' 3 targets each
       const empty: string[] = [];
       let points = 0;
       for (const { d, p, t } of targets) {
@@ -268,6 +268,46 @@ describe.each(LINES)(
     });
   },
 );
+
+/**
+ * The CO2-by-fuel panels: energy times EIA's lb CO2/kWh x 453.6 (coal 1011.528, petroleum 966.168,
+ * natural gas 412.776 g/kWh, worked out by hand; src/prometheus/co2-sources.ts), the same figures
+ * `powerstack energy` prints. Cluster: the fixtures' node CPU total (15000 + 5900 J) on both lines.
+ */
+const FUEL_G_PER_KWH: Record<string, number> = { coal: 1011.528, petroleum: 966.168, "natural gas": 412.776 };
+
+describe.each(LINES)("CO2 by generating fuel panels, real artifacts: $flavour Kepler", (line) => {
+  const co2 = dashboards(line.flavour).find((d) => d.uid === "powerstack-co2")!;
+  const panel = (id: number) => co2.panels.find((p) => p.id === id)!;
+
+  test("the cluster's CO2 per fuel equals its CPU package energy times the fuel's factor", async () => {
+    const w = line.window;
+    const cpuJ = EXPECTED.node["node-a"].cpu + EXPECTED.node["node-b"].cpu;
+    const got: Record<string, number> = {};
+    for (const t of panel(4).targets) {
+      expect(t.expr).toContain(line.cpu);
+      got[t.legendFormat!] = byLabel(await at(prometheus.url, t.expr, w.to, SCRAPE, w), "__none__")[""]!;
+    }
+    const want = Object.fromEntries(
+      Object.entries(FUEL_G_PER_KWH).map(([fuel, g]) => [fuel, (cpuJ / J_PER_KWH) * g]),
+    );
+    expect(mismatches(got, want)).toEqual([]);
+    // 20900 J = 0.0058056 kWh: coal 5.872482 g, by hand.
+    expect(got.coal).toBeCloseTo(5.872482, 9);
+  });
+
+  test("each namespace's CO2 per fuel equals its energy times the fuel's factor", async () => {
+    const w = line.window;
+    for (const t of panel(5).targets) {
+      const fuel = t.legendFormat!.replace(`{{${line.ns}}} `, "");
+      const got = byLabel(await at(prometheus.url, t.expr, w.to, SCRAPE, w), line.ns);
+      const want = Object.fromEntries(
+        Object.entries(line.namespaceJ).map(([ns, j]) => [ns, (j / J_PER_KWH) * FUEL_G_PER_KWH[fuel]!]),
+      );
+      expect(mismatches(got, want), `${fuel}: ${t.expr}`).toEqual([]);
+    }
+  });
+});
 
 describe("Grafana variables as Grafana substitutes them", () => {
   test("$__rate_interval = max(4 x scrape, $__interval + scrape); $__range = the time range", () => {
