@@ -80,6 +80,8 @@ export interface ParsedCommand {
   opts<T extends object>(): Readonly<T>;
   /** The positionals as typed, for the run log. */
   rawArgs: readonly string[];
+  /** How many positionals came before a `--` (all of them without one): `measure report F` is not `measure -- report F`. */
+  beforeDashDash: number;
 }
 
 export type CommandLine =
@@ -117,7 +119,7 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec):
   const command = findCommand(name, program);
   const own = command.options ?? [];
   const where = `${program.name} ${name}`;
-  const { values, positionals } = parse(rest, [...program.globals, ...own, HELP], where);
+  const { values, positionals, beforeDashDash } = parse(rest, [...program.globals, ...own, HELP], where);
   if (values.help) return { kind: "help", command };
 
   for (const flag of SCOPING) {
@@ -141,6 +143,7 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec):
       args: resolveArgs(command, positionals, where),
       opts: <T>() => options as T,
       rawArgs: positionals,
+      beforeDashDash,
     },
   };
 }
@@ -192,13 +195,16 @@ function parse(args: readonly string[], specs: readonly OptionSpec[], where: str
     };
   }
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals, tokens } = parseArgs({
       args: joinNegativeValues(args, specs),
       options,
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
-    return { values: values as Values, positionals };
+    const dashDash = tokens.find((t) => t.kind === "option-terminator")?.index ?? Infinity;
+    const beforeDashDash = tokens.filter((t) => t.kind === "positional" && t.index < dashDash).length;
+    return { values: values as Values, positionals, beforeDashDash };
   } catch (err) {
     throw usageError(err, specs, where);
   }

@@ -82,16 +82,60 @@ const PROMETHEUS: OptionSpec[] = [
     "--prometheus <url>",
     "Prometheus URL (default: the control node's NodePort); no inventory needed with it",
   ),
-  opt("--kepler <flavour>", "Kepler line (default: the inventory's cluster.kepler.flavour, else current)", {
-    choices: ["current", "legacy"],
-  }),
+  opt(
+    "--kepler <flavour>",
+    "Kepler line: current, legacy, or auto (the default: detected per node from the series Prometheus holds)",
+    { choices: ["current", "legacy", "auto"] },
+  ),
   opt(
     "--grid-intensity <gPerKwh>",
     "grid carbon intensity in gCO2e/kWh (default: the inventory's, else 475, IEA 2019 world average)",
   ),
 ];
 
+/** `power idle` reads one named line: detection (`auto`) is for energy and measure only. */
+const KEPLER_NAMED = opt(
+  "--kepler <flavour>",
+  "Kepler line (default: the inventory's cluster.kepler.flavour)",
+  {
+    choices: ["current", "legacy"],
+  },
+);
+
 const GROUP_BY = ["node", "namespace", "pod"] as const;
+
+/** Pipeline steps (issue 21): record a step into a report, render a report, gate it. */
+const MEASURE_STEPS: OptionSpec[] = [
+  opt("--step <name>", "record the command as this pipeline step (with --report)"),
+  opt("--report <file>", "append the step to this report file (JSON Lines; safe for parallel jobs)"),
+  opt(
+    "--kepler-interval <duration>",
+    "Kepler's sampling interval: a shorter step is too short to measure (default: 5s current, 3s legacy)",
+  ),
+  opt("--format <format>", "measure report: text, markdown, openmetrics or junit", {
+    choices: ["text", "markdown", "openmetrics", "junit"],
+    default: "text",
+  }),
+  opt("--baseline <file>", "gate: an earlier report to compare each step with (with --max-increase)"),
+  opt(
+    "--max-increase <percent>",
+    "gate: fail a step more than this above its baseline, e.g. 10% or build=10% (repeatable)",
+    {
+      repeatable: true,
+    },
+  ),
+  opt("--budget <energy>", "gate: fail a step above this energy, e.g. 50kJ or test=20kJ (repeatable)", {
+    repeatable: true,
+  }),
+];
+
+const MEASURE_HELP =
+  "\nPipeline steps: `powerstack measure --step build --report energy.jsonl -- make` appends the step's energy\n" +
+  "(per node and namespace above the idle baseline, platform power, CO2e, exit code, duration) as one JSON line;\n" +
+  "parallel jobs may append to one file. `powerstack measure report energy.jsonl [more.jsonl...]` prints every\n" +
+  "step and the total (--format markdown for a job summary, openmetrics for GitLab metrics, junit for test\n" +
+  "reports). Gate: --budget 50kJ, or --baseline main.jsonl --max-increase 10%: exit 1 and one line per step over\n" +
+  "its limit. A step's command exit code passes through (a failing command wins over the gate).\n";
 
 export const PROGRAM: ProgramSpec = {
   name: "powerstack",
@@ -239,7 +283,12 @@ export const PROGRAM: ProgramSpec = {
       name: "measure",
       description: "run a command and report the energy the cluster used while it ran, above idle",
       args: [
-        { name: "command", description: "the command to run, after --", required: true, variadic: true },
+        {
+          name: "command",
+          description: "the command to run, after -- (or `report FILE...`: print a report's steps)",
+          required: true,
+          variadic: true,
+        },
       ],
       options: [
         opt("--by <what>", "group by", { choices: GROUP_BY, default: "namespace" }),
@@ -249,7 +298,9 @@ export const PROGRAM: ProgramSpec = {
           "how long after the command to wait for the last scrape (default: the inventory's monitoring scrape_interval, else 30s)",
         ),
         ...PROMETHEUS,
+        ...MEASURE_STEPS,
       ],
+      helpAfter: MEASURE_HELP,
       load: () => import("./measure.js"),
     },
     {
@@ -283,7 +334,8 @@ export const PROGRAM: ProgramSpec = {
           "--idle-for <duration>",
           "idle: how long a worker must have been idle before it is powered off (default: the inventory's cluster.power.idle_for, 30m)",
         ),
-        ...PROMETHEUS.filter((o) => o.long !== "grid-intensity"),
+        ...PROMETHEUS.filter((o) => o.long !== "grid-intensity" && o.long !== "kepler"),
+        KEPLER_NAMED,
       ],
       helpAfter:
         "\n  status: per node the machine behind the BMC (make, model, system id, serial, host name), power\n" +

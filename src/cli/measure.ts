@@ -6,18 +6,27 @@
  * Prometheus is checked before the command runs: a one-hour benchmark should not end in "unreachable".
  */
 import { spawn } from "node:child_process";
+import { accessSync, constants as fsConstants, existsSync } from "node:fs";
 import { constants } from "node:os";
+import { dirname, resolve } from "node:path";
 import type { ParsedCommand } from "./argv.js";
 import { describeError, ExitCode, InputError, PowerstackError } from "../errors.js";
+import { gate, parseEnergy, parseLimits, parsePercent, type GateOptions } from "../measure/gate.js";
+import { reportJunit } from "../measure/formats/junit.js";
+import { reportMarkdown } from "../measure/formats/markdown.js";
+import { reportOpenMetrics } from "../measure/formats/openmetrics.js";
+import { reportText, stepText, type ReportView } from "../measure/formats/text.js";
+import { appendStep, latestPerStep, readReport, readReports } from "../measure/report-file.js";
+import { measureStep, overlapCaveats, type StepRecord } from "../measure/step-record.js";
 import { PrometheusClient } from "../prometheus/client.js";
-import { costRows, measureWindows } from "../prometheus/cost.js";
+import { costRows, measureWindows, type MeasureWindows } from "../prometheus/cost.js";
 import { readCoverage } from "../prometheus/coverage.js";
 import { explainMissing } from "../prometheus/diagnose.js";
 import { collectEnergy } from "../prometheus/energy-report.js";
 import { costCsv, costJson, costText, type CostReport } from "../prometheus/energy-output.js";
 import { primarySeries, selector, type Grouping } from "../prometheus/kepler-metrics.js";
 import { resolveSettings, type EnergySettings } from "../prometheus/settings.js";
-import { humanDuration, type Window } from "../prometheus/window.js";
+import { humanDuration, parseDuration, type Window } from "../prometheus/window.js";
 import { Output } from "../ui/output.js";
 import { Redactor } from "../ui/redact.js";
 import type { GlobalOptions } from "./options.js";
@@ -29,11 +38,35 @@ interface MeasureOptions {
   kepler?: string;
   gridIntensity?: string;
   scrapeInterval?: string;
+  step?: string;
+  report?: string;
+  keplerInterval?: string;
+  format: "text" | "markdown" | "openmetrics" | "junit";
+  baseline?: string;
+  maxIncrease: string[];
+  budget: string[];
 }
 
 export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const o = cmd.opts<MeasureOptions>();
   const argv = (cmd.args[0] as string[] | undefined) ?? [];
+  // `measure report F` renders a report; `measure -- report F` runs a command named report.
+  if (argv[0] === "report" && cmd.beforeDashDash > 0) return runReport(opts, o, argv.slice(1));
+  if (o.step !== undefined || o.report !== undefined) return runStep(opts, o, argv);
+  for (const [set, flag] of [
+    [o.format !== "text", "--format"],
+    [
+      o.baseline !== undefined || o.maxIncrease.length > 0 || o.budget.length > 0,
+      "--baseline/--max-increase/--budget",
+    ],
+    [o.keplerInterval !== undefined, "--kepler-interval"],
+  ] as const) {
+    if (set)
+      throw new InputError(
+        `${flag} applies to pipeline steps, and this is a plain \`measure\``,
+        "record a step with --step NAME --report FILE, or render a report with `powerstack measure report FILE`",
+      );
+  }
   if (argv.length === 0) {
     throw new InputError(
       "no command to measure",
@@ -85,12 +118,7 @@ async function measure(
   out: Output,
 ): Promise<CostReport> {
   const windows = measureWindows(command, s.scrapeIntervalMs);
-  // The last scrape inside the run window must have landed; half an interval more covers its own duration.
-  const waitMs = windows.run.toMs + s.scrapeIntervalMs * 1.5 - Date.now();
-  if (waitMs > 0) {
-    out.error(`powerstack: waiting ${humanDuration(waitMs)} for Prometheus to scrape the end of the run`);
-    await new Promise((r) => setTimeout(r, waitMs));
-  }
+  await waitForLastScrape(windows, s, out);
   const nowMs = Date.now();
   const opts = { nowMs, flavourSource: s.flavourSource, coverage: false };
   const run = await collectEnergy(client, s.line, by, windows.run, opts);
@@ -109,6 +137,161 @@ async function measure(
     command: argv,
     exitCode,
   };
+}
+
+/** The last scrape inside the run window must have landed; half an interval more covers its own duration. */
+async function waitForLastScrape(windows: MeasureWindows, s: EnergySettings, out: Output): Promise<void> {
+  const waitMs = windows.run.toMs + s.scrapeIntervalMs * 1.5 - Date.now();
+  if (waitMs > 0) {
+    out.error(`powerstack: waiting ${humanDuration(waitMs)} for Prometheus to scrape the end of the run`);
+    await new Promise((r) => setTimeout(r, waitMs));
+  }
+}
+
+// ---- pipeline steps -------------------------------------------------------------------------------
+
+/**
+ * `measure --step NAME --report FILE -- cmd`: run, measure, append one line to the report, print the
+ * step, gate it when asked. Everything that can be wrong with the flags or files is checked before the
+ * command runs. The exit code: the command's when it failed, else 1 when the gate failed, else 0.
+ */
+async function runStep(opts: GlobalOptions, o: MeasureOptions, argv: string[]): Promise<number> {
+  if (o.step === undefined || o.report === undefined)
+    throw new InputError(
+      o.step === undefined
+        ? "--report needs --step NAME: the step's name in the report"
+        : "--step needs --report FILE",
+      "e.g. powerstack measure --step build --report energy.jsonl -- make",
+    );
+  if (o.step.trim() === "") throw new InputError("--step is empty", "name the step, e.g. --step build");
+  if (argv.length === 0)
+    throw new InputError(
+      "no command to measure",
+      `put it after \`--\`: powerstack measure --step ${o.step} --report ${o.report} -- <command>`,
+    );
+  if (o.csv)
+    throw new InputError(
+      "--csv does not apply to --step",
+      "render the report with `powerstack measure report FILE`",
+    );
+  if (o.format !== "text")
+    throw new InputError(
+      "--format applies to `measure report`, not to recording a step",
+      `record as JSON Lines, then render: powerstack measure report ${o.report} --format ${o.format}`,
+    );
+  const reportDir = dirname(resolve(o.report));
+  try {
+    accessSync(reportDir, fsConstants.W_OK);
+  } catch {
+    throw new InputError(
+      `--report ${o.report}: cannot write in ${reportDir}`,
+      "create the directory or pick a writable path",
+    );
+  }
+  const gateOpts = gateOptions(o);
+  const out = new Output(new Redactor(), opts.json);
+  const settings = resolveSettings(opts.inventory, o);
+  const keplerIntervalMs =
+    o.keplerInterval !== undefined ? parseDuration(o.keplerInterval, "--kepler-interval") : undefined;
+  const client = new PrometheusClient(settings.prometheusUrl);
+  await preflight(client, settings, "node");
+
+  const { exitCode, window } = await runCommand(argv, out, Boolean(opts.json));
+  try {
+    await waitForLastScrape(measureWindows(window, settings.scrapeIntervalMs), settings, out);
+    const record = await measureStep(client, settings, {
+      name: o.step,
+      command: argv,
+      exitCode,
+      window,
+      keplerIntervalMs,
+      nowMs: Date.now(),
+    });
+    record.caveats.push(...overlapCaveats(record, earlierSteps(o.report)));
+    appendStep(o.report, record);
+    const verdicts = gate([record], gateOpts);
+    if (opts.json) {
+      out.object({ type: "step", ...record });
+      for (const g of verdicts) out.object({ type: "gate", ...g });
+    } else
+      out.info(
+        [stepText(record, o.report), ...(verdicts.length ? ["", ...verdicts.map((g) => g.text)] : [])].join(
+          "\n",
+        ),
+      );
+    if (exitCode !== 0) return exitCode;
+    return verdicts.some((g) => g.verdict === "over") ? ExitCode.failed : ExitCode.ok;
+  } catch (err) {
+    out.error(`powerstack: ${describeError(err)}`);
+    if (exitCode !== 0) return exitCode;
+    return err instanceof PowerstackError ? err.exitCode : ExitCode.failed;
+  }
+}
+
+/** `measure report FILE...`: every step (the latest of a name), the total, the gate; exit 1 when it fails. */
+async function runReport(opts: GlobalOptions, o: MeasureOptions, files: string[]): Promise<number> {
+  if (files.length === 0)
+    throw new InputError(
+      "`measure report` needs a report file",
+      "e.g. powerstack measure report energy.jsonl",
+    );
+  if (o.step !== undefined || o.report !== undefined)
+    throw new InputError(
+      "--step/--report record a step; `measure report` only reads",
+      "drop them, or record with `powerstack measure --step NAME --report FILE -- <command>`",
+    );
+  if (o.csv) throw new InputError("--csv does not apply to `measure report`", "use --format or --json");
+  if (opts.json && o.format !== "text")
+    throw new InputError(`--json and --format ${o.format} both asked for`, "pick one output format");
+  const gateOpts = gateOptions(o);
+  const { steps, replaced } = latestPerStep(readReports(files));
+  const verdicts = gate(steps, gateOpts);
+  const view: ReportView = {
+    steps,
+    source: files.join(", "),
+    notes: replaced.map((s) => `step "${s}" was recorded more than once; the latest recording is shown`),
+    gate: verdicts,
+  };
+  const out = new Output(new Redactor(), opts.json);
+  if (opts.json) {
+    for (const s of steps) out.object({ type: "step", ...s });
+    for (const g of verdicts) out.object({ type: "gate", ...g });
+  } else if (o.format === "text") out.info(reportText(view));
+  else {
+    const render = { markdown: reportMarkdown, openmetrics: reportOpenMetrics, junit: reportJunit }[o.format];
+    out.info(render(view).replace(/\n$/, ""));
+    // stdout is the artifact (`> metrics.txt`): the verdicts go to the log as well, where the job shows them.
+    if (o.format !== "markdown") for (const g of verdicts) out.error(g.text);
+  }
+  return verdicts.some((g) => g.verdict === "over") ? ExitCode.failed : ExitCode.ok;
+}
+
+/** The report's steps so far, to spot overlaps; a report that is missing or broken has none to offer. */
+function earlierSteps(file: string): StepRecord[] {
+  if (!existsSync(file)) return [];
+  try {
+    return readReport(file);
+  } catch {
+    return []; // `measure report` names the broken line; recording this step must not fail on it
+  }
+}
+
+function gateOptions(o: MeasureOptions): GateOptions {
+  const g: GateOptions = {
+    maxIncrease: parseLimits("max-increase", o.maxIncrease, parsePercent),
+    budget: parseLimits("budget", o.budget, parseEnergy),
+  };
+  const increase = g.maxIncrease.all !== undefined || g.maxIncrease.byStep.size > 0;
+  if (increase && o.baseline === undefined)
+    throw new InputError(
+      "--max-increase needs --baseline FILE: the report to compare with",
+      "e.g. --baseline main.jsonl --max-increase 10%",
+    );
+  if (o.baseline !== undefined && !increase)
+    throw new InputError("--baseline without --max-increase compares nothing", "add e.g. --max-increase 10%");
+  if (o.baseline !== undefined)
+    g.baseline = { file: o.baseline, steps: latestPerStep(readReport(o.baseline)).steps };
+  return g;
 }
 
 /**
