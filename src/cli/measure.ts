@@ -199,6 +199,7 @@ async function runStep(opts: GlobalOptions, o: MeasureOptions, argv: string[]): 
   const { exitCode, window } = await runCommand(argv, out, Boolean(opts.json));
   try {
     await waitForLastScrape(measureWindows(window, settings.scrapeIntervalMs), settings, out);
+    const earlier = earlierSteps(o.report);
     const record = await measureStep(client, settings, {
       name: o.step,
       command: argv,
@@ -206,7 +207,9 @@ async function runStep(opts: GlobalOptions, o: MeasureOptions, argv: string[]): 
       window,
       keplerIntervalMs,
       nowMs: Date.now(),
+      earlier,
     });
+    // Steps appended meanwhile by parallel jobs were not known when the baseline was chosen.
     record.caveats.push(...overlapCaveats(record, earlierSteps(o.report)));
     appendStep(o.report, record);
     const verdicts = gate([record], gateOpts);

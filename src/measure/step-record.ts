@@ -118,6 +118,8 @@ export interface StepInput {
   /** --kepler-interval; default: the Kepler line's (the longest of the lines that priced the window). */
   keplerIntervalMs?: number;
   nowMs: number;
+  /** The earlier steps of the report: their runs are not idle, so the baseline is taken before them. */
+  earlier?: readonly StepRecord[];
 }
 
 export function windowJson(w: Window): WindowJson {
@@ -130,7 +132,11 @@ export async function measureStep(
   s: EnergySettings,
   input: StepInput,
 ): Promise<StepRecord> {
-  const windows = measureWindows(input.window, s.scrapeIntervalMs);
+  const busy = (input.earlier ?? []).map((e) => ({
+    fromMs: Date.parse(e.run.from),
+    toMs: Date.parse(e.run.to),
+  }));
+  const windows = measureWindows(input.window, s.scrapeIntervalMs, busy);
   const opts = { nowMs: input.nowMs, flavourSource: s.flavourSource, coverage: false };
   const [nodeRun, nodeBase, nsRun, nsBase, coverage, noise] = await Promise.all([
     collectEnergy(client, s.line, "node", windows.run, opts),
@@ -238,10 +244,9 @@ export function withoutCredentials(url: string): string {
 }
 
 /**
- * Steps already in the report whose run overlaps this step's idle baseline or noise window. The baseline
- * is "the same length just before": in a pipeline whose steps run back to back (or in parallel) that
- * window holds another step's work, which then counts as idle and shrinks this step's cost. Said
- * under the step rather than guessed around: leave idle time between steps, or read the cost knowing it.
+ * Steps already in the report whose run overlaps this step's idle baseline or noise window. measureStep
+ * takes the baseline before the report's earlier steps, so this names only what it could not avoid: a step
+ * recorded in another report file, or one appended meanwhile by a parallel job.
  */
 export function overlapCaveats(r: StepRecord, earlier: readonly StepRecord[]): string[] {
   const overlaps = (a: { from: string; to: string }, b: { from: string; to: string }) =>
@@ -250,7 +255,7 @@ export function overlapCaveats(r: StepRecord, earlier: readonly StepRecord[]): s
   for (const e of earlier) {
     if (overlaps(e.run, r.baseline))
       out.push(
-        `overlap: the idle baseline (${r.baseline.from} to ${r.baseline.to}) overlaps step "${e.step}" (${e.run.from} to ${e.run.to}): its energy counts as idle here, so this step's cost is understated; leave ${r.run.seconds} s idle before the step`,
+        `overlap: the idle baseline (${r.baseline.from} to ${r.baseline.to}) overlaps step "${e.step}" (${e.run.from} to ${e.run.to}): its energy counts as idle here, so this step's cost is understated; leave ${r.run.seconds} s idle before the step, or record both in one report`,
       );
     else if (r.noise && overlaps(e.run, r.noise))
       out.push(

@@ -24,7 +24,7 @@ export interface CostRow {
 export interface MeasureWindows {
   /** From the command's start to its end, lengthened (see `measureWindows`) when shorter than 2 scrapes. */
   run: Window;
-  /** The same length, ending where `run` starts. */
+  /** The same length, ending where `run` starts (or, past busy windows, before the earliest of them). */
   baseline: Window;
   /** The command's own start and end. */
   command: Window;
@@ -35,10 +35,24 @@ export interface MeasureWindows {
  * window of two intervals from its start. The idle tail this adds is matched by an equally long baseline,
  * so it cancels in the difference.
  */
-export function measureWindows(command: Window, scrapeIntervalMs: number): MeasureWindows {
+export function measureWindows(
+  command: Window,
+  scrapeIntervalMs: number,
+  /**
+   * Windows known not to be idle (the earlier steps of a pipeline's report): the baseline moves back past
+   * each one it would overlap, so a step that follows another is not priced against that step's work.
+   */
+  busy: readonly Window[] = [],
+): MeasureWindows {
   const length = Math.max(command.toMs - command.fromMs, 2 * scrapeIntervalMs);
   const run = { fromMs: command.fromMs, toMs: command.fromMs + length };
-  return { run, baseline: { fromMs: run.fromMs - length, toMs: run.fromMs }, command };
+  let end = run.fromMs;
+  for (;;) {
+    const hit = busy.filter((b) => b.fromMs < end && b.toMs > end - length);
+    if (hit.length === 0) break;
+    end = Math.min(...hit.map((b) => b.fromMs)); // strictly earlier each time: the loop ends
+  }
+  return { run, baseline: { fromMs: end - length, toMs: end }, command };
 }
 
 export function costRows(run: EnergyRow[], baseline: EnergyRow[]): CostRow[] {

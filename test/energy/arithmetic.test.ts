@@ -89,6 +89,24 @@ describe("measure's windows and cost", () => {
     });
   });
 
+  it("takes the baseline before the pipeline's earlier steps when they ran in the window just before", () => {
+    const step = { fromMs: 100_000, toMs: 130_000 }; // 30 s
+    // build ran back to back before it, lint before build with a 5 s gap: the baseline goes before both.
+    const build = { fromMs: 60_000, toMs: 100_000 };
+    const lint = { fromMs: 40_000, toMs: 55_000 };
+    expect(measureWindows(step, 5_000, [build, lint]).baseline).toEqual({ fromMs: 10_000, toMs: 40_000 });
+    // An earlier step that ended long enough before leaves the window just before as it was.
+    expect(measureWindows(step, 5_000, [{ fromMs: 0, toMs: 60_000 }]).baseline).toEqual({
+      fromMs: 70_000,
+      toMs: 100_000,
+    });
+    // A parallel job that started before this step and still runs: the baseline ends before its start.
+    expect(measureWindows(step, 5_000, [{ fromMs: 90_000, toMs: 140_000 }]).baseline).toEqual({
+      fromMs: 60_000,
+      toMs: 90_000,
+    });
+  });
+
   it("subtracts the baseline per group, a group missing from one window counting 0 J, sorted by cost", () => {
     const rows = costRows(
       [

@@ -131,7 +131,7 @@ describe("step record", () => {
     const apart = step("deps", 100, { run: at("2025-01-01T00:01:00.000Z", "2025-01-01T00:02:00.000Z") });
     expect(overlapCaveats(test, [apart, before, backToBack])).toEqual([
       'overlap: the idle noise window (2025-01-01T00:08:00.000Z to 2025-01-01T00:10:00.000Z) overlaps step "lint": the noise is overstated',
-      'overlap: the idle baseline (2025-01-01T00:09:00.000Z to 2025-01-01T00:10:00.000Z) overlaps step "build" (2025-01-01T00:05:00.000Z to 2025-01-01T00:09:30.000Z): its energy counts as idle here, so this step\'s cost is understated; leave 60 s idle before the step',
+      'overlap: the idle baseline (2025-01-01T00:09:00.000Z to 2025-01-01T00:10:00.000Z) overlaps step "build" (2025-01-01T00:05:00.000Z to 2025-01-01T00:09:30.000Z): its energy counts as idle here, so this step\'s cost is understated; leave 60 s idle before the step, or record both in one report',
     ]);
   });
 
