@@ -103,7 +103,7 @@ function fileTasks(root: string): Task[] {
       params: {
         path: `${root}/etc/exports`,
         marker: "powerstack",
-        block: "/mnt/data 10.0.0.0/24(rw)",
+        block: "/mnt/data 198.51.100.0/24(rw)",
         mode: "0644",
       },
     },
@@ -141,7 +141,7 @@ describe("runner (real sshd on loopback)", () => {
     expect((statSync(`${root}/etc/app.conf`).mode & 0o777).toString(8)).toBe("640");
     expect((statSync(`${root}/etc`).mode & 0o777).toString(8)).toBe("750");
     expect(readFileSync(`${root}/etc/exports`, "utf8")).toBe(
-      "# BEGIN powerstack\n/mnt/data 10.0.0.0/24(rw)\n# END powerstack\n",
+      "# BEGIN powerstack\n/mnt/data 198.51.100.0/24(rw)\n# END powerstack\n",
     );
 
     const second = await runOnce(play);

@@ -39,7 +39,10 @@ describe("fieldAt / parsePath", () => {
 
 describe("checkAnswer", () => {
   it("accepts a valid answer and returns it typed", () => {
-    expect(checkAnswer(["nodes", 0, "internal_ip"], "198.51.100.11")).toEqual({ ok: true, value: "198.51.100.11" });
+    expect(checkAnswer(["nodes", 0, "internal_ip"], "198.51.100.11")).toEqual({
+      ok: true,
+      value: "198.51.100.11",
+    });
     expect(checkAnswer(["cluster", "node_ports", "grafana"], "30031")).toEqual({ ok: true, value: 30031 });
     expect(checkAnswer(["nodes", 0, "bmc", "insecure"], true)).toEqual({ ok: true, value: true });
   });

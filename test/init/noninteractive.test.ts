@@ -182,7 +182,9 @@ describe("powerstack init --defaults", { timeout: CLI_TIMEOUT_MS }, () => {
       env: SECRETS,
     });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("nodes[0].internal_ip: 198.51.100.11 is outside the NFS network 203.0.113.0/24");
+    expect(r.stderr).toContain(
+      "nodes[0].internal_ip: 198.51.100.11 is outside the NFS network 203.0.113.0/24",
+    );
     expect(existsSync(inventoryFile())).toBe(false);
   });
 

@@ -96,7 +96,9 @@ describe("powerstack init (interactive)", { timeout: CLI_TIMEOUT_MS }, () => {
     await t.answer("K3s cluster token", "generate");
 
     // The loader's cross-field check: node2's IP is outside the network; the network is offered first, pre-filled.
-    const cross = await t.waitFor("✖ cluster.nfs_network: 198.51.100.140 is outside the NFS network 198.51.100.0/25");
+    const cross = await t.waitFor(
+      "✖ cluster.nfs_network: 198.51.100.140 is outside the NFS network 198.51.100.0/25",
+    );
     expect(cross).toContain(
       "fix: use the node's address on the internal network, or widen `cluster.nfs_network`",
     );

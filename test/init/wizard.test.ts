@@ -85,11 +85,17 @@ agent:
       },
     ]);
     expect(nodes(draft)[1]!.internal_ip).toBe("198.51.100.2");
-    expect(draft.doc.cluster).toMatchObject({ nfs_network: "198.51.100.0/24", k3s: { version: "v1.31.4+k3s1" } });
+    expect(draft.doc.cluster).toMatchObject({
+      nfs_network: "198.51.100.0/24",
+      k3s: { version: "v1.31.4+k3s1" },
+    });
 
     const data = withSecretNames(draft, "../vault/vault.yaml");
     const inv = parseInventory(renderInventory(data, []), "/x/inventory/inventory.yaml");
-    expect(inv.nodes[0]!.bmc).toMatchObject({ address: "https://203.0.113.1", passwordSecret: "bmc_password" });
+    expect(inv.nodes[0]!.bmc).toMatchObject({
+      address: "https://203.0.113.1",
+      passwordSecret: "bmc_password",
+    });
     const values = vaultValues(draft, data);
     expect(Object.keys(values).sort()).toEqual(["bmc_password", "grafana_admin_password", "k3s_token"]);
     expect(values.k3s_token).toMatch(/^[0-9a-f]{64}$/);

@@ -163,7 +163,10 @@ describe("module plans", () => {
     expect(
       mount
         .plan(
-          { mountedFrom: "198.51.100.10:/mnt/data", fstab: "198.51.100.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n" },
+          {
+            mountedFrom: "198.51.100.10:/mnt/data",
+            fstab: "198.51.100.10:/mnt/data /mnt/data nfs4 _netdev 0 0\n",
+          },
           nfs,
         )
         .map((c) => c.summary),

@@ -48,7 +48,7 @@ describe("cluster storage manifests (boundary)", () => {
           accessModes: ["ReadWriteOnce"],
           persistentVolumeReclaimPolicy: "Retain",
           storageClassName: "powerstack-nfs",
-          nfs: { server: "10.0.0.10", path: `/mnt/data/${svc}` },
+          nfs: { server: "198.51.100.10", path: `/mnt/data/${svc}` },
           claimRef: {
             apiVersion: "v1",
             kind: "PersistentVolumeClaim",

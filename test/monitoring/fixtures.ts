@@ -40,11 +40,11 @@ export function inventory(o: InventoryOptions = {}): Inventory {
   const bmcs = o.bmcs ?? ["ctl", "w1"];
   const bmc = (n: "ctl" | "w1") =>
     bmcs.includes(n)
-      ? `, bmc: { address: "https://10.0.1.${n === "ctl" ? 10 : 11}/", username: USERID, password_secret: bmc_${n}${n === "ctl" ? ", insecure: true" : ""} }`
+      ? `, bmc: { address: "https://203.0.113.${n === "ctl" ? 10 : 11}/", username: USERID, password_secret: bmc_${n}${n === "ctl" ? ", insecure: true" : ""} }`
       : "";
   return parseInventory(
     `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   data_path: /mnt/data
   volumes:
     prometheus: { size: 60Gi, claim: 55Gi }
@@ -60,8 +60,8 @@ ${o.slack === false ? "" : '    slack_webhook_secret: slack_webhook\n    slack_c
   carbon: { grid_intensity_g_per_kwh: 380 }
 ${o.clusterExtra ?? ""}
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb${bmc("ctl")} }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, external_ip: 192.0.2.11${bmc("w1")} }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb${bmc("ctl")} }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, external_ip: 192.0.2.11${bmc("w1")} }
 `,
     join(dir, "inventory.yaml"),
   );

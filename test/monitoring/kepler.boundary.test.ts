@@ -64,13 +64,13 @@ describe("Kepler, current line (boundary)", () => {
       nodes: { ctl: "ctl-bmc", w1: "w1-bmc" },
       bmcs: {
         "ctl-bmc": {
-          endpoint: "https://10.0.1.10",
+          endpoint: "https://203.0.113.10",
           username: "USERID",
           password: VAULT.bmc_ctl,
           insecure: true,
         },
         "w1-bmc": {
-          endpoint: "https://10.0.1.11",
+          endpoint: "https://203.0.113.11",
           username: "USERID",
           password: VAULT.bmc_w1,
           insecure: false,
@@ -173,11 +173,11 @@ describe("Kepler, legacy line (boundary)", () => {
   test("redfish.csv in the Secret, one `nodename,username,password,https://bmc` line per node with a BMC", async () => {
     const { apply } = await run(inventory({ flavour: "legacy", bmcs: ["ctl", "w1"] }));
     expect(secretText(apply, "redfish.csv")).toBe(
-      `ctl,USERID,${VAULT.bmc_ctl},https://10.0.1.10\nw1,USERID,${VAULT.bmc_w1},https://10.0.1.11\n`,
+      `ctl,USERID,${VAULT.bmc_ctl},https://203.0.113.10\nw1,USERID,${VAULT.bmc_w1},https://203.0.113.11\n`,
     );
     // Legacy skips nodes without a row: Redfish stays on for the ones that have a BMC.
     const one = await run(inventory({ flavour: "legacy", bmcs: ["w1"] }));
-    expect(secretText(one.apply, "redfish.csv")).toBe(`w1,USERID,${VAULT.bmc_w1},https://10.0.1.11\n`);
+    expect(secretText(one.apply, "redfish.csv")).toBe(`w1,USERID,${VAULT.bmc_w1},https://203.0.113.11\n`);
     expect(parse(one.release.values).extraEnvVars.REDFISH_SKIP_SSL_VERIFY).toBe("false");
   });
 

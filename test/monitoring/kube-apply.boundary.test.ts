@@ -40,7 +40,7 @@ const pv: KubeObject = {
     capacity: { storage: "1024Mi" },
     accessModes: ["ReadWriteOnce"],
     persistentVolumeReclaimPolicy: "Retain",
-    nfs: { server: "10.0.0.10", path: "/mnt/data/grafana" },
+    nfs: { server: "198.51.100.10", path: "/mnt/data/grafana" },
     claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: "monitoring", name: "g" },
   },
 };

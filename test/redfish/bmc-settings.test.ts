@@ -57,9 +57,9 @@ async function plainHttp(): Promise<{ address: string; connections: () => number
 
 function inventoryWithBmc(address: string, bmcExtra: string) {
   const inv = parseInventory(
-    `cluster: { nfs_network: 10.0.0.0/24 }
+    `cluster: { nfs_network: 198.51.100.0/24 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, storage_disk: /dev/vdb, bmc: { address: "${address}", username: USERID, password_secret: bmc_ctl, insecure: true${bmcExtra} } }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, storage_disk: /dev/vdb, bmc: { address: "${address}", username: USERID, password_secret: bmc_ctl, insecure: true${bmcExtra} } }
 `,
     "/srv/inv.yaml",
   );
@@ -151,7 +151,7 @@ describe("a BMC that does not answer Redfish", () => {
   });
 
   it("the inventory rejects settings out of range", () => {
-    expect(() => inventoryWithBmc("https://10.0.1.1", ", timeout_sec: 0")).toThrow(/timeout_sec/);
-    expect(() => inventoryWithBmc("https://10.0.1.1", ", retries: -1")).toThrow(/retries/);
+    expect(() => inventoryWithBmc("https://203.0.113.1", ", timeout_sec: 0")).toThrow(/timeout_sec/);
+    expect(() => inventoryWithBmc("https://203.0.113.1", ", retries: -1")).toThrow(/retries/);
   });
 });

@@ -344,7 +344,7 @@ describe("TLS trust", () => {
   });
 
   it("checks the address against the pinned certificate's names", async () => {
-    const cert = makeSelfSignedCert("XCC-elsewhere", "IP:10.9.9.9");
+    const cert = makeSelfSignedCert("XCC-elsewhere", "IP:203.0.113.9");
     certs.push(cert);
     const b = await bmc({ cert });
     const c = client(b, { insecure: false, caFile: cert.certFile });

@@ -54,7 +54,7 @@ export function nodeFor(
     role,
     sshAddress: "192.0.2.1",
     sshPort: 22,
-    internalIp: "10.0.0.1",
+    internalIp: "198.51.100.1",
     externalIp: "192.0.2.1",
     labels: [],
     taints: [],

@@ -83,9 +83,9 @@ describe("a BMC with two systems", () => {
   it("the inventory's bmc.system_id reaches the client", async () => {
     bmc = await startTestBmc({ extraSystems: ["BLADE-2"] });
     const inv = parseInventory(
-      `cluster: { nfs_network: 10.0.0.0/24 }
+      `cluster: { nfs_network: 198.51.100.0/24 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, storage_disk: /dev/vdb, bmc: { address: "${bmc.address}", username: USERID, password_secret: bmc_password, insecure: true, system_id: BLADE-2 } }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, storage_disk: /dev/vdb, bmc: { address: "${bmc.address}", username: USERID, password_secret: bmc_password, insecure: true, system_id: BLADE-2 } }
 `,
       "/srv/inv.yaml",
     );

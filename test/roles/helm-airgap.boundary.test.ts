@@ -32,11 +32,11 @@ function artifacts(name: string, arch: string, version = "v3.16.3") {
 async function paramsFor(machine: string, dir: string): Promise<HelmParams> {
   const inv = parseInventory(
     `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   k3s: { version: v1.31.4+k3s1, install: airgap, artifacts_dir: ${dir} }
   helm: { version: v3.16.3 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
 `,
     join(tmp, "inventory.yaml"),
   );

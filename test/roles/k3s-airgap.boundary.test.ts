@@ -81,7 +81,7 @@ function release(
 const airgap = (r: Release, arch: "amd64" | "arm64", kind: K3sParams["kind"] = "agent"): K3sParams => ({
   kind,
   version: VERSION,
-  config: "server: https://10.0.0.10:6443\ntoken: t\n",
+  config: "server: https://198.51.100.10:6443\ntoken: t\n",
   source: { mode: "airgap", dir: r.dir, artifacts: airgapArtifacts(r.dir, arch, VERSION) },
 });
 
@@ -193,10 +193,10 @@ describe("k3s air-gapped install from the artifacts directory (boundary)", () =>
     const rel = release(`arch-${arch}`); // both arches in one dir: the node's arch decides
     const inv = parseInventory(
       `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   k3s: { version: ${VERSION}, install: airgap, artifacts_dir: ${rel[arch].dir} }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
 `,
       join(tmp, "inventory.yaml"),
     );

@@ -43,11 +43,11 @@ function k3sFlags(text: string): string[] {
 const inventory = (k3s = "", nodeExtra = "") =>
   parseInventory(
     `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   k3s: { version: v1.31.4+k3s1, flannel_iface: eno2, disable: [traefik, servicelb]${k3s} }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb${nodeExtra} }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, external_ip: 192.0.2.11${nodeExtra} }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb${nodeExtra} }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, external_ip: 192.0.2.11${nodeExtra} }
 `,
     join(tmp, "inventory.yaml"),
   );
@@ -89,7 +89,7 @@ describe("k3s config files: repeatable flags and node names (boundary: K3s' own 
     expect(config).toEqual({
       "node-name": "ctl",
       "write-kubeconfig-mode": "0600",
-      "node-ip": "10.0.0.10",
+      "node-ip": "198.51.100.10",
       "node-external-ip": "192.0.2.10",
       token: TOKEN,
       "flannel-iface": "eno2",
@@ -122,8 +122,8 @@ describe("k3s config files: repeatable flags and node names (boundary: K3s' own 
     const config = parse(await configOf("w1", inv)) as Record<string, unknown>;
     expect(config).toEqual({
       "node-name": "w1",
-      server: "https://10.0.0.10:6443",
-      "node-ip": "10.0.0.11",
+      server: "https://198.51.100.10:6443",
+      "node-ip": "198.51.100.11",
       "node-external-ip": "192.0.2.11",
       token: TOKEN,
       "flannel-iface": "eno2",
@@ -142,9 +142,9 @@ describe("k3s config files: repeatable flags and node names (boundary: K3s' own 
 
   test("empty lists are left out rather than written as `key: []`", async () => {
     const inv = parseInventory(
-      `cluster: { nfs_network: 10.0.0.0/24 }
+      `cluster: { nfs_network: 198.51.100.0/24 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, storage_disk: /dev/vdb }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, storage_disk: /dev/vdb }
 `,
       join(tmp, "plain.yaml"),
     );

@@ -22,11 +22,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const inventory = (extra = "") =>
   parseInventory(
     `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
   k3s: { version: v1.31.4+k3s1, flannel_iface: eno2, disable: [traefik]${extra} }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, external_ip: 192.0.2.11 }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, external_ip: 192.0.2.11 }
 `,
     join(tmp, "inventory.yaml"),
   );

@@ -28,11 +28,11 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, "inventory.yaml"),
     `vault_file: vault.yaml
-cluster: { nfs_network: 10.0.0.0/24 }
+cluster: { nfs_network: 198.51.100.0/24 }
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, storage_disk: /dev/vdb, bmc: { address: "${ctl.address}", username: USERID, password_secret: bmc_ctl, insecure: true } }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, bmc: { address: "${w1.address}", username: USERID, password_secret: bmc_w1, insecure: true, ipmi_over_lan: true } }
-  - { name: w2, role: worker, internal_ip: 10.0.0.12 }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, storage_disk: /dev/vdb, bmc: { address: "${ctl.address}", username: USERID, password_secret: bmc_ctl, insecure: true } }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, bmc: { address: "${w1.address}", username: USERID, password_secret: bmc_w1, insecure: true, ipmi_over_lan: true } }
+  - { name: w2, role: worker, internal_ip: 198.51.100.12 }
 `,
   );
 });

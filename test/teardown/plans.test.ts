@@ -17,7 +17,7 @@ import { stackNamespaces } from "../../roles/teardown-cluster-storage/index.js";
 import { inventory, INVENTORY } from "./support/run-teardown.js";
 
 const read = (output: string, code = 0) => ({ installed: true as const, code, output });
-const params = { dataPath: "/mnt/data", servers: ["10.0.0.10", "ctl", "192.0.2.10"] };
+const params = { dataPath: "/mnt/data", servers: ["198.51.100.10", "ctl", "192.0.2.10"] };
 const pv = (
   name: string,
   spec: NonNullable<KubeItem["spec"]>,
@@ -83,8 +83,8 @@ describe("namespaces", () => {
     expect(stackNamespaces(inventory())).toEqual(["kepler", "monitoring"]);
     const shared = inventory(
       INVENTORY.replace(
-        "  nfs_network: 10.0.0.0/24\n",
-        "  nfs_network: 10.0.0.0/24\n  monitoring: { namespace: kube-system }\n  kepler: { namespace: kube-system }\n",
+        "  nfs_network: 198.51.100.0/24\n",
+        "  nfs_network: 198.51.100.0/24\n  monitoring: { namespace: kube-system }\n  kepler: { namespace: kube-system }\n",
       ),
     );
     expect(stackNamespaces(shared)).toEqual([]);
@@ -94,15 +94,15 @@ describe("namespaces", () => {
 describe("volumes on the data path", () => {
   test("ours by where their storage is: NFS from the control node, hostPath/local below the data path, csi-driver-nfs, our label", () => {
     const items = [
-      pv("nfs-ip", { nfs: { server: "10.0.0.10", path: "/mnt/data/prometheus" } }),
+      pv("nfs-ip", { nfs: { server: "198.51.100.10", path: "/mnt/data/prometheus" } }),
       pv("nfs-name", { nfs: { server: "ctl", path: "/mnt/data/" } }),
       pv("host", { hostPath: { path: "/mnt/data/grafana" } }),
       pv("local", { local: { path: "/mnt/data/alertmanager" } }),
       pv("csi", {
-        csi: { driver: "nfs.csi.k8s.io", volumeAttributes: { server: "10.0.0.10", share: "/mnt/data" } },
+        csi: { driver: "nfs.csi.k8s.io", volumeAttributes: { server: "198.51.100.10", share: "/mnt/data" } },
       }),
       pv("labelled", {}, { "app.kubernetes.io/managed-by": "powerstack" }),
-      pv("other-server", { nfs: { server: "10.9.9.9", path: "/mnt/data/prometheus" } }),
+      pv("other-server", { nfs: { server: "203.0.113.9", path: "/mnt/data/prometheus" } }),
       pv("lookalike", { hostPath: { path: "/mnt/database" } }),
       pv("elsewhere", { hostPath: { path: "/var/lib/rancher/k3s/storage/x" } }),
     ];
@@ -156,8 +156,8 @@ describe("volumes on the data path", () => {
       sc("labelled", {
         metadata: { name: "labelled", labels: { "app.kubernetes.io/managed-by": "powerstack" } },
       }),
-      sc("csi", { parameters: { server: "10.0.0.10", share: "/mnt/data" } }),
-      sc("csi-other", { parameters: { server: "10.0.0.10", share: "/srv/other" } }),
+      sc("csi", { parameters: { server: "198.51.100.10", share: "/mnt/data" } }),
+      sc("csi-other", { parameters: { server: "198.51.100.10", share: "/srv/other" } }),
       sc("local-path"),
     ];
     expect(selectDataVolumes(items, { ...params, storageClasses: ["named"] }).classes).toEqual([

@@ -152,7 +152,7 @@ describe("teardown of a provisioned cluster (boundary)", () => {
         "ctl: teardown-cluster-storage: namespace monitoring",
         "w1: teardown-k3s-agent: K3s agent",
         "ctl: teardown-k3s-server: K3s server",
-        "w2: teardown-nfs-client: mount 10.0.0.10:/mnt/data",
+        "w2: teardown-nfs-client: mount 198.51.100.10:/mnt/data",
         "ctl: teardown-nfs-server: export /mnt/data",
         "ctl: teardown-storage: mount /mnt/data",
         "w1: teardown-kernel: sysctl drop-in /etc/sysctl.d/90-powerstack.conf",
@@ -227,7 +227,7 @@ describe("teardown where the cluster is absent or broken (boundary)", () => {
     const run = await runTeardown(nodes);
     const failed = run.results.filter((r) => r.status === "failed");
     expect(failed.map((r) => `${r.host}: ${r.task}`)).toEqual([
-      "w1: teardown-nfs-client: mount 10.0.0.10:/mnt/data",
+      "w1: teardown-nfs-client: mount 198.51.100.10:/mnt/data",
     ]);
     expect(failed[0]!.msg).toMatch(/umount '\/mnt\/data'[\s\S]*target is busy/);
     expect(run.changes().filter((c) => /^ctl: (write \/etc\/exports|exportfs|umount)/.test(c))).toEqual([]);

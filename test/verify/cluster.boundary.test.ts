@@ -80,9 +80,9 @@ describe("cluster checks through kubectl on the control node (boundary)", () => 
     expect(rec.logged.map((l) => l.command)).toEqual(rec.host.commands());
     expect(r.map((x) => [x.name, x.scope, x.status, x.detail])).toEqual([
       ["k8s.api", "ctl", "pass", "kubectl on ctl answers: 3 nodes registered"],
-      ["k8s.node-ready", "ctl", "pass", "Ready on 10.0.0.11 (v1.31.4+k3s1)"],
-      ["k8s.node-ready", "w1", "pass", "Ready on 10.0.0.12 (v1.31.4+k3s1)"],
-      ["k8s.node-ready", "w2", "pass", "Ready on 10.0.0.13 (v1.31.4+k3s1)"],
+      ["k8s.node-ready", "ctl", "pass", "Ready on 198.51.100.11 (v1.31.4+k3s1)"],
+      ["k8s.node-ready", "w1", "pass", "Ready on 198.51.100.12 (v1.31.4+k3s1)"],
+      ["k8s.node-ready", "w2", "pass", "Ready on 198.51.100.13 (v1.31.4+k3s1)"],
       ["k8s.pods", "kube-system", "pass", "4 pods: 2 running, 2 completed"],
       ["k8s.pods", "monitoring", "pass", "2 pods: 2 running"],
       ["k8s.pods", "kepler", "pass", "2 pods: 2 running"],
@@ -90,7 +90,7 @@ describe("cluster checks through kubectl on the control node (boundary)", () => 
         "k8s.pvcs-bound",
         "monitoring",
         "pass",
-        "3 claims Bound to NFS: prometheus-kps-prometheus-db-prometheus-kps-prometheus-0 -> 10.0.0.11:/mnt/data/prometheus, kps-grafana -> 10.0.0.11:/mnt/data/grafana, alertmanager-kps-alertmanager-db-alertmanager-kps-alertmanager-0 -> 10.0.0.11:/mnt/data/alertmanager",
+        "3 claims Bound to NFS: prometheus-kps-prometheus-db-prometheus-kps-prometheus-0 -> 198.51.100.11:/mnt/data/prometheus, kps-grafana -> 198.51.100.11:/mnt/data/grafana, alertmanager-kps-alertmanager-db-alertmanager-kps-alertmanager-0 -> 198.51.100.11:/mnt/data/alertmanager",
       ],
     ]);
   });
@@ -100,10 +100,10 @@ describe("cluster checks through kubectl on the control node (boundary)", () => 
     const w1 = row(r, "k8s.node-ready", "w1");
     expect(w1).toMatchObject({
       status: "fail",
-      detail: "registered on InternalIP 192.0.2.12, not the inventory's internal_ip 10.0.0.12",
+      detail: "registered on InternalIP 192.0.2.12, not the inventory's internal_ip 198.51.100.12",
     });
     expect(w1.fix).toBe(
-      "set node-ip: 10.0.0.12 in /etc/rancher/k3s/config.yaml on w1 (`powerstack up` writes it and restarts k3s-agent)",
+      "set node-ip: 198.51.100.12 in /etc/rancher/k3s/config.yaml on w1 (`powerstack up` writes it and restarts k3s-agent)",
     );
     const w2 = row(r, "k8s.node-ready", "w2");
     expect(w2.detail).toBe("not Ready (Unknown, NodeStatusUnknown: Kubelet stopped posting node status.)");

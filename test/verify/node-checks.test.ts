@@ -25,11 +25,11 @@ UUID=0a1b2c3d-0000-4000-8000-000000000001 / ext4 errors=remount-ro 0 1
 UUID=${UUID} /mnt/data btrfs defaults,noatime 0 2
 `;
 const EXPORTFS =
-  "/mnt/data     \t10.0.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,no_root_squash,no_all_squash)\n";
+  "/mnt/data     \t198.51.100.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,no_root_squash,no_all_squash)\n";
 const NFS_MOUNT =
-  'SOURCE="10.0.0.11:/mnt/data" FSTYPE="nfs4" OPTIONS="rw,noatime,vers=4.2,rsize=1048576,hard"';
+  'SOURCE="198.51.100.11:/mnt/data" FSTYPE="nfs4" OPTIONS="rw,noatime,vers=4.2,rsize=1048576,hard"';
 const WORKER_FSTAB =
-  "UUID=0a1b / ext4 defaults 0 1\n10.0.0.11:/mnt/data /mnt/data nfs4 _netdev,nofail,noatime,hard 0 0\n";
+  "UUID=0a1b / ext4 defaults 0 1\n198.51.100.11:/mnt/data /mnt/data nfs4 _netdev,nofail,noatime,hard 0 0\n";
 
 function control(over: Partial<NodeFacts> = {}): NodeFacts {
   return {
@@ -99,17 +99,17 @@ describe("the read script's output", () => {
   it("reads exportfs -v, long paths on their own line, <world>, and compares networks as networks", () => {
     const e = parseExportfs(
       EXPORTFS +
-        "/srv/a/rather/long/export/path\n\t\t10.0.0.0/255.255.255.0(ro,sync)\n/pub          \t<world>(ro)\n",
+        "/srv/a/rather/long/export/path\n\t\t198.51.100.0/255.255.255.0(ro,sync)\n/pub          \t<world>(ro)\n",
     );
     expect(e.map((x) => [x.path, x.client, x.options[0]])).toEqual([
-      ["/mnt/data", "10.0.0.0/24", "sync"],
-      ["/srv/a/rather/long/export/path", "10.0.0.0/255.255.255.0", "ro"],
+      ["/mnt/data", "198.51.100.0/24", "sync"],
+      ["/srv/a/rather/long/export/path", "198.51.100.0/255.255.255.0", "ro"],
       ["/pub", "<world>", "ro"],
     ]);
-    expect(sameNetwork("10.0.0.0/255.255.255.0", "10.0.0.0/24")).toBe(true);
-    expect(sameNetwork("10.0.0.0/16", "10.0.0.0/24")).toBe(false);
-    expect(sameNetwork("10.0.0.11", "10.0.0.0/24")).toBe(false);
-    expect(sameNetwork("<world>", "10.0.0.0/24")).toBe(false);
+    expect(sameNetwork("198.51.100.0/255.255.255.0", "198.51.100.0/24")).toBe(true);
+    expect(sameNetwork("198.51.100.0/25", "198.51.100.0/24")).toBe(false);
+    expect(sameNetwork("198.51.100.11", "198.51.100.0/24")).toBe(false);
+    expect(sameNetwork("<world>", "198.51.100.0/24")).toBe(false);
   });
 });
 
@@ -194,14 +194,14 @@ describe("storage.data-mount (control)", () => {
 
 describe("nfs.export (control)", () => {
   it("passes for a rw export of the data path to the cluster network", () => {
-    expect(checkNfsExport(control(), "/mnt/data", "10.0.0.0/24", "ctl")).toEqual({
+    expect(checkNfsExport(control(), "/mnt/data", "198.51.100.0/24", "ctl")).toEqual({
       status: "pass",
-      detail: "/mnt/data exported to 10.0.0.0/24 (rw,sync,no_root_squash)",
+      detail: "/mnt/data exported to 198.51.100.0/24 (rw,sync,no_root_squash)",
     });
   });
 
   it("fails without nfs-kernel-server, without the export, to another network, or read-only", () => {
-    const r = (over: Partial<NodeFacts>, net = "10.0.0.0/24") =>
+    const r = (over: Partial<NodeFacts>, net = "198.51.100.0/24") =>
       checkNfsExport(control(over), "/mnt/data", net, "ctl");
     const missing = r({ exports: { code: 127, out: "/bin/sh: 1: exportfs: not found" } });
     expect(missing.detail).toBe(
@@ -212,10 +212,10 @@ describe("nfs.export (control)", () => {
     expect(r({ exports: ok("/srv\t*(ro)\n") }).detail).toBe(
       "/mnt/data is not exported (the export table holds /srv)",
     );
-    expect(r({}, "10.1.0.0/24").detail).toBe(
-      "/mnt/data is exported to 10.0.0.0/24, not to the cluster network 10.1.0.0/24 (cluster.nfs_network)",
+    expect(r({}, "203.0.113.0/24").detail).toBe(
+      "/mnt/data is exported to 198.51.100.0/24, not to the cluster network 203.0.113.0/24 (cluster.nfs_network)",
     );
-    expect(r({ exports: ok("/mnt/data\t10.0.0.0/24(ro,sync)\n") }).detail).toContain("read-only");
+    expect(r({ exports: ok("/mnt/data\t198.51.100.0/24(ro,sync)\n") }).detail).toContain("read-only");
     expect(r({ exports: { code: 1, out: "exportfs: could not open /proc/fs/nfs/exports" } }).fix).toContain(
       "systemctl status nfs-server",
     );
@@ -224,12 +224,12 @@ describe("nfs.export (control)", () => {
 
 describe("nfs.client-mount (workers)", () => {
   const check = (over: Partial<NodeFacts> = {}) =>
-    checkNfsClientMount(worker(over), "/mnt/data", "10.0.0.11:/mnt/data", "w1");
+    checkNfsClientMount(worker(over), "/mnt/data", "198.51.100.11:/mnt/data", "w1");
 
   it("passes for the control node's share mounted with a _netdev fstab entry", () => {
     expect(check()).toEqual({
       status: "pass",
-      detail: "nfs4 10.0.0.11:/mnt/data at /mnt/data; fstab: _netdev,nofail,noatime,hard",
+      detail: "nfs4 198.51.100.11:/mnt/data at /mnt/data; fstab: _netdev,nofail,noatime,hard",
     });
   });
 
@@ -237,13 +237,13 @@ describe("nfs.client-mount (workers)", () => {
     expect(check({ mount: ok("") }).fix).toContain("run `mount /mnt/data` on w1");
     expect(check({ mount: ok(""), fstab: ok("") }).fix).toContain("powerstack up --only nfs-client");
     expect(check({ mount: ok('SOURCE="/dev/vda1" FSTYPE="ext4" OPTIONS="rw"') }).detail).toBe(
-      "/mnt/data is ext4 from /dev/vda1, not the NFS share 10.0.0.11:/mnt/data",
+      "/mnt/data is ext4 from /dev/vda1, not the NFS share 198.51.100.11:/mnt/data",
     );
-    expect(check({ mount: ok('SOURCE="10.0.0.99:/mnt/data" FSTYPE="nfs4" OPTIONS="rw"') }).detail).toBe(
-      "/mnt/data is mounted from 10.0.0.99:/mnt/data, not from the control node's 10.0.0.11:/mnt/data",
+    expect(check({ mount: ok('SOURCE="198.51.100.99:/mnt/data" FSTYPE="nfs4" OPTIONS="rw"') }).detail).toBe(
+      "/mnt/data is mounted from 198.51.100.99:/mnt/data, not from the control node's 198.51.100.11:/mnt/data",
     );
     expect(check({ fstab: ok("UUID=0a1b / ext4 defaults 0 1\n") }).detail).toContain("no entry for it");
-    const noNetdev = check({ fstab: ok("10.0.0.11:/mnt/data /mnt/data nfs4 defaults 0 0\n") });
+    const noNetdev = check({ fstab: ok("198.51.100.11:/mnt/data /mnt/data nfs4 defaults 0 0\n") });
     expect(noNetdev.detail).toBe(
       "the fstab entry for /mnt/data lacks _netdev (defaults): at boot it is mounted before the network is up, and fails",
     );

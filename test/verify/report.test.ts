@@ -8,7 +8,13 @@ import type { CheckResult } from "../../src/verify/check.js";
 import { exitCodeFor, verifyJson, verifyText } from "../../src/verify/report.js";
 
 const PASSING: CheckResult[] = [
-  { name: "ssh.connect", scope: "ctl", status: "pass", detail: "connected to root@10.0.0.11:22", ms: 120 },
+  {
+    name: "ssh.connect",
+    scope: "ctl",
+    status: "pass",
+    detail: "connected to root@198.51.100.11:22",
+    ms: 120,
+  },
   { name: "kernel.perf_event_paranoid", scope: "ctl", status: "pass", detail: "-1 (inventory: -1)", ms: 300 },
   {
     name: "nfs.round-trip",
@@ -29,7 +35,7 @@ const UNREACHABLE: CheckResult = {
   name: "ssh.connect",
   scope: "w1",
   status: "fail",
-  detail: "w1: connection refused by root@10.0.0.12:22",
+  detail: "w1: connection refused by root@198.51.100.12:22",
   fix: "is sshd running and is the port right (ssh.port / ssh_port)?",
   unreachable: true,
   ms: 5,
@@ -48,11 +54,11 @@ describe("verify's report", () => {
       [
         "check                       scope  result       detail",
         `${"-".repeat(26)}  -----  -----------  ${"-".repeat(58)}`,
-        "ssh.connect                 ctl    ok           connected to root@10.0.0.11:22",
+        "ssh.connect                 ctl    ok           connected to root@198.51.100.11:22",
         "kernel.perf_event_paranoid  ctl    ok           -1 (inventory: -1)",
         "nfs.round-trip              ctl    skip         no workers in the inventory: nothing mounts the share",
         "nfs.export                  ctl    FAIL         /mnt/data is not exported (the export table holds nothing)",
-        "ssh.connect                 w1     UNREACHABLE  w1: connection refused by root@10.0.0.12:22",
+        "ssh.connect                 w1     UNREACHABLE  w1: connection refused by root@198.51.100.12:22",
         "",
         "To fix:",
         "  nfs.export (ctl): run `powerstack up --only nfs-server`",
@@ -71,7 +77,7 @@ describe("verify's report", () => {
         name: "ssh.connect",
         scope: "ctl",
         status: "pass",
-        detail: "connected to root@10.0.0.11:22",
+        detail: "connected to root@198.51.100.11:22",
         ms: 120,
       },
       {
@@ -88,7 +94,7 @@ describe("verify's report", () => {
         name: "ssh.connect",
         scope: "w1",
         status: "fail",
-        detail: "w1: connection refused by root@10.0.0.12:22",
+        detail: "w1: connection refused by root@198.51.100.12:22",
         fix: "is sshd running and is the port right (ssh.port / ssh_port)?",
         unreachable: true,
         ms: 5,

@@ -8,11 +8,11 @@ import { POST_RENDER_PATCH, POST_RENDER_SCRIPT } from "../../../roles/kepler/rel
 import { GRAFANA_CLAIM, PROMETHEUS_CLAIM } from "../../../roles/monitoring/release.js";
 import { emptyModel, HELM, K3S, type NodeModel } from "./fake-node.js";
 
-export const OUR_EXPORT = "/mnt/data 10.0.0.0/24(rw,sync,no_subtree_check,no_root_squash)";
-export const OTHER_EXPORT = "/srv/backup 10.0.0.0/24(ro)";
+export const OUR_EXPORT = "/mnt/data 198.51.100.0/24(rw,sync,no_subtree_check,no_root_squash)";
+export const OTHER_EXPORT = "/srv/backup 198.51.100.0/24(ro)";
 export const ROOT_FSTAB = "UUID=1111 / ext4 errors=remount-ro 0 1";
 export const DATA_FSTAB = "UUID=2222 /mnt/data btrfs defaults,noatime 0 2";
-export const NFS_FSTAB = "10.0.0.10:/mnt/data /mnt/data nfs4 _netdev,nofail,noatime,hard 0 0";
+export const NFS_FSTAB = "198.51.100.10:/mnt/data /mnt/data nfs4 _netdev,nofail,noatime,hard 0 0";
 export const DROP_IN = "/etc/sysctl.d/90-powerstack.conf";
 /** An air-gapped install keeps K3s' install script in powerstack's directory. */
 export const INSTALL_SCRIPT = "/var/lib/powerstack/k3s-install.sh";
@@ -41,7 +41,7 @@ const sc = (name: string, provisioner: string): KubeItem =>
 
 /** Kubernetes objects on the control node: ours on /mnt/data over NFS, and others. */
 export function clusterObjects(): KubeItem[] {
-  const nfs = (path: string) => ({ nfs: { server: "10.0.0.10", path }, storageClassName: STORAGE_CLASS });
+  const nfs = (path: string) => ({ nfs: { server: "198.51.100.10", path }, storageClassName: STORAGE_CLASS });
   return [
     sc(STORAGE_CLASS, "kubernetes.io/no-provisioner"),
     sc("local-path", "rancher.io/local-path"),
@@ -89,7 +89,7 @@ export function provisionedWorker(): NodeModel {
   m.files.set(INSTALL_SCRIPT, "#!/bin/sh");
   m.files.set(DROP_IN, "# Managed by powerstack\nkernel.perf_event_paranoid = -1\n");
   m.dirs.add("/mnt/data");
-  m.mounts.set("/mnt/data", "10.0.0.10:/mnt/data");
+  m.mounts.set("/mnt/data", "198.51.100.10:/mnt/data");
   return m;
 }
 

@@ -18,11 +18,11 @@ function readable(command: string): string {
 }
 
 export const INVENTORY = `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
 nodes:
-  - { name: ctl, role: control, internal_ip: 10.0.0.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
-  - { name: w1, role: worker, internal_ip: 10.0.0.11, external_ip: 192.0.2.11 }
-  - { name: w2, role: worker, internal_ip: 10.0.0.12, external_ip: 192.0.2.12 }
+  - { name: ctl, role: control, internal_ip: 198.51.100.10, external_ip: 192.0.2.10, storage_disk: /dev/vdb }
+  - { name: w1, role: worker, internal_ip: 198.51.100.11, external_ip: 192.0.2.11 }
+  - { name: w2, role: worker, internal_ip: 198.51.100.12, external_ip: 192.0.2.12 }
 `;
 
 export const inventory = (text = INVENTORY): Inventory =>
