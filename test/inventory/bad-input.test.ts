@@ -23,15 +23,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A valid minimal inventory; each test breaks one thing in it. Line numbers below refer to it. */
 const base = `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
 nodes:
   - name: ctl
     role: control
-    internal_ip: 10.0.0.10
+    internal_ip: 198.51.100.10
     storage_disk: /dev/vdb
   - name: w1
     role: worker
-    internal_ip: 10.0.0.11
+    internal_ip: 198.51.100.11
 `;
 
 function problems(text: string): InventoryError {
@@ -66,7 +66,7 @@ describe("item 9: YAML errors, each once, at the real line:col", () => {
     expect(p).toMatchObject({ file: FILE, line: 8, col: 11, key: "(yaml)" });
     expect(p.message).toMatch(/double quote opened here is never closed/);
     expect(p.fix).toMatch(/close it with "/);
-    const single = one(base.replace("nfs_network: 10.0.0.0/24", "nfs_network: '10.0.0.0/24"));
+    const single = one(base.replace("nfs_network: 198.51.100.0/24", "nfs_network: '198.51.100.0/24"));
     expect(single).toMatchObject({ line: 2, col: 16 });
     expect(single.message).toMatch(/single quote/);
   });
@@ -81,7 +81,7 @@ describe("item 9: YAML errors, each once, at the real line:col", () => {
     for (const [text, line, col] of [
       [base.replace("    role: worker", "\trole: worker"), 9, 1],
       [base.replace("  nfs_network", "\tnfs_network"), 2, 1],
-      [base.replace("    internal_ip: 10.0.0.10", "  \t  internal_ip: 10.0.0.10"), 6, 3],
+      [base.replace("    internal_ip: 198.51.100.10", "  \t  internal_ip: 198.51.100.10"), 6, 3],
     ] as const) {
       const p = one(text);
       expect(p).toMatchObject({ line, col, key: "(yaml)" });
@@ -111,7 +111,7 @@ describe("item 9: YAML errors, each once, at the real line:col", () => {
   });
 
   test("a parser message that would quote the file is replaced by its meaning", () => {
-    const p = one(base.replace("nfs_network: 10.0.0.0/24", 'nfs_network: "\\q-not-shown"'));
+    const p = one(base.replace("nfs_network: 198.51.100.0/24", 'nfs_network: "\\q-not-shown"'));
     expect(p).toMatchObject({ line: 2, col: 17 });
     expect(p.message).toBe("an invalid escape sequence in a double-quoted string");
   });
@@ -224,7 +224,7 @@ describe("item 7: errors never echo a secret", () => {
 describe("item 10: limits", () => {
   test("an inventory over 1 MiB is refused before parsing, naming the limit and its size; fast", async () => {
     // 20 MB of a plausible inventory: nodes after nodes.
-    const node = (i: number) => `  - name: n${i}\n    role: worker\n    internal_ip: 10.0.${i % 256}.1\n`;
+    const node = (i: number) => `  - name: n${i}\n    role: worker\n    internal_ip: 198.51.100.${i % 256}\n`;
     const chunk = Array.from({ length: 1000 }, (_, i) => node(i)).join("");
     const big = file(base + chunk.repeat(Math.ceil((20 * 1024 * 1024) / chunk.length)));
     let started = performance.now();
@@ -304,21 +304,21 @@ describe("item 12: two nodes on one SSH address and port", () => {
   const withSsh = (ctl: string, w1: string, top = "") =>
     top +
     base
-      .replace("    internal_ip: 10.0.0.10\n", `    internal_ip: 10.0.0.10\n${ctl}`)
-      .replace("    internal_ip: 10.0.0.11\n", `    internal_ip: 10.0.0.11\n${w1}`);
+      .replace("    internal_ip: 198.51.100.10\n", `    internal_ip: 198.51.100.10\n${ctl}`)
+      .replace("    internal_ip: 198.51.100.11\n", `    internal_ip: 198.51.100.11\n${w1}`);
 
   test("the same ssh_address and default port: refused, naming both nodes", () => {
-    const p = one(withSsh("", "    ssh_address: 10.0.0.10\n"));
+    const p = one(withSsh("", "    ssh_address: 198.51.100.10\n"));
     expect(p).toMatchObject({ line: 11, col: 18, key: "nodes[1].ssh_address" });
     expect(p.message).toBe(
-      "nodes `ctl` (nodes[0]) and `w1` both connect to SSH 10.0.0.10:22: one machine would get both nodes' roles",
+      "nodes `ctl` (nodes[0]) and `w1` both connect to SSH 198.51.100.10:22: one machine would get both nodes' roles",
     );
   });
 
   test("the effective port counts: the node's ssh_port, else ssh.port", () => {
     expect(
-      one(withSsh("    ssh_port: 2222\n", "    ssh_address: 10.0.0.10\n    ssh_port: 2222\n")).message,
-    ).toMatch(/both connect to SSH 10\.0\.0\.10:2222/);
+      one(withSsh("    ssh_port: 2222\n", "    ssh_address: 198.51.100.10\n    ssh_port: 2222\n")).message,
+    ).toMatch(/both connect to SSH 198\.51\.100\.10:2222/);
     expect(
       one(
         withSsh(
@@ -341,7 +341,7 @@ describe("item 12: two nodes on one SSH address and port", () => {
     expect(one(withSsh("    external_ip: 192.0.2.1\n", "    external_ip: 192.0.2.1\n")).key).toBe(
       "nodes[1].external_ip",
     );
-    expect(one(base.replace("10.0.0.11", "10.0.0.10")).message).toMatch(/duplicate internal IP/);
+    expect(one(base.replace("198.51.100.11", "198.51.100.10")).message).toMatch(/duplicate internal IP/);
   });
 });
 

@@ -5,15 +5,15 @@ const FILE = "/srv/inv.yaml";
 
 /** A valid minimal inventory; each test breaks one thing in it. */
 const base = `cluster:
-  nfs_network: 10.0.0.0/24
+  nfs_network: 198.51.100.0/24
 nodes:
   - name: ctl
     role: control
-    internal_ip: 10.0.0.10
+    internal_ip: 198.51.100.10
     storage_disk: /dev/vdb
   - name: w1
     role: worker
-    internal_ip: 10.0.0.11
+    internal_ip: 198.51.100.11
 `;
 
 function problems(text: string) {
@@ -48,8 +48,8 @@ describe("inventory: valid files", () => {
   test("the minimal inventory loads with defaults filled in", () => {
     const inv = parseInventory(base, FILE);
     expect(inv.nodes.map((n) => [n.name, n.role, n.sshAddress, n.externalIp])).toEqual([
-      ["ctl", "control", "10.0.0.10", "10.0.0.10"],
-      ["w1", "worker", "10.0.0.11", "10.0.0.11"],
+      ["ctl", "control", "198.51.100.10", "198.51.100.10"],
+      ["w1", "worker", "198.51.100.11", "198.51.100.11"],
     ]);
     expect(inv.cluster.dataPath).toBe("/mnt/data");
     expect(inv.cluster.nodePorts).toEqual({ prometheus: 30090, grafana: 30030, alertmanager: 30093 });
@@ -91,7 +91,7 @@ describe("inventory: valid files", () => {
 
 describe("inventory errors name file, line, column, key and fix", () => {
   test("YAML syntax error", () => {
-    const found = problems("cluster:\n  nfs_network: [10.0.0.0/24\nnodes: []\n");
+    const found = problems("cluster:\n  nfs_network: [198.51.100.0/24\nnodes: []\n");
     expect(found[0]).toMatchObject({ file: FILE, key: "(yaml)", fix: /YAML syntax/ });
     expect(found[0]!.line).toBeGreaterThanOrEqual(2);
   });
@@ -145,11 +145,11 @@ describe("inventory errors name file, line, column, key and fix", () => {
   });
 
   test("duplicate internal IPs", () => {
-    expectOne(base.replace("10.0.0.11", "10.0.0.10"), {
+    expectOne(base.replace("198.51.100.11", "198.51.100.10"), {
       line: 10,
       col: 18,
       key: "nodes[1].internal_ip",
-      message: /duplicate internal IP `10.0.0.10`/,
+      message: /duplicate internal IP `198.51.100.10`/,
       fix: /its own internal IP/,
     });
   });
@@ -175,27 +175,27 @@ describe("inventory errors name file, line, column, key and fix", () => {
   });
 
   test("internal IP outside the NFS network", () => {
-    expectOne(base.replace("10.0.0.11", "10.9.0.11"), {
+    expectOne(base.replace("198.51.100.11", "203.0.113.11"), {
       line: 10,
       col: 18,
       key: "nodes[1].internal_ip",
-      message: /10.9.0.11 is outside the NFS network 10.0.0.0\/24/,
+      message: /203.0.113.11 is outside the NFS network 198.51.100.0\/24/,
       fix: /widen `cluster.nfs_network`/,
     });
   });
 
   test("malformed IP address", () => {
-    expectOne(base.replace("10.0.0.11", "10.0.0.256"), {
+    expectOne(base.replace("198.51.100.11", "198.51.100.256"), {
       line: 10,
       col: 18,
       key: "nodes[1].internal_ip",
-      message: /`10.0.0.256` is not an IPv4 address/,
+      message: /`198.51.100.256` is not an IPv4 address/,
       fix: /IPv4 address such as/,
     });
   });
 
   test("missing required key", () => {
-    expectOne(base.replace("    internal_ip: 10.0.0.11\n", ""), {
+    expectOne(base.replace("    internal_ip: 198.51.100.11\n", ""), {
       line: 8,
       col: 5,
       key: "nodes[1].internal_ip",
@@ -228,7 +228,7 @@ describe("inventory errors name file, line, column, key and fix", () => {
     expectOne(
       base.replace(
         "    storage_disk: /dev/vdb\n",
-        "    storage_disk: /dev/vdb\n    bmc: { address: http://10.0.1.1, username: u, password_secret: p }\n",
+        "    storage_disk: /dev/vdb\n    bmc: { address: http://203.0.113.1, username: u, password_secret: p }\n",
       ),
       {
         line: 8,
@@ -261,7 +261,7 @@ describe("inventory errors name file, line, column, key and fix", () => {
   });
 
   test("every problem is reported at once, in file order", () => {
-    const found = problems(base.replace("role: worker", "role: boss").replace("10.0.0.10", "nope"));
+    const found = problems(base.replace("role: worker", "role: boss").replace("198.51.100.10", "nope"));
     expect(found.map((p) => p.key)).toEqual(["nodes[0].internal_ip", "nodes[1].role"]);
   });
 
