@@ -66,19 +66,34 @@ export async function explainMissing(
     );
   }
 
-  // Later data, looked up in the index (cheap at any age): the window predates Kepler, or its data expired.
-  const later = await client.series(selector(line.nodeCpu), w.toMs, Math.max(nowMs, w.toMs));
-  if (
-    later.length > 0 &&
-    (await client.series(selector(series), w.toMs, Math.max(nowMs, w.toMs))).length > 0
-  ) {
-    return fail(
-      `${what}; it exists after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
-      "ask for a later window (--since shorter, or --from after Kepler was deployed)",
-    );
-  }
+  return (
+    (await afterTheWindow(
+      client,
+      [selector(line.nodeCpu), selector(series)],
+      w,
+      nowMs,
+      `${what}; it exists`,
+    )) ?? notDeployedOrNotExported(client, line, series, w, nowMs, what)
+  );
+}
 
-  return notDeployedOrNotExported(client, line, series, w, nowMs, what);
+/**
+ * The series exist after the window (looked up in the index, cheap at any age): the window predates
+ * Kepler's first sample, or its data is past Prometheus' retention. Undefined when one of them does not.
+ */
+async function afterTheWindow(
+  client: PrometheusClient,
+  selectors: string[],
+  w: Window,
+  nowMs: number,
+  what: string,
+): Promise<PowerstackError | undefined> {
+  for (const s of selectors)
+    if ((await client.series(s, w.toMs, Math.max(nowMs, w.toMs))).length === 0) return undefined;
+  return fail(
+    `${what} after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
+    "ask for a later window (--since shorter, or --from after Kepler was deployed)",
+  );
 }
 
 /** Detected line, nothing of either: the questions that do not depend on which line runs. */
@@ -90,14 +105,10 @@ async function explainNeither(
   nowMs: number,
   what: string,
 ): Promise<PowerstackError> {
-  const later = await client.series(selector(series), w.toMs, Math.max(nowMs, w.toMs));
-  if (later.length > 0) {
-    return fail(
-      `${what}; they exist after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
-      "ask for a later window (--since shorter, or --from after Kepler was deployed)",
-    );
-  }
-  return notDeployedOrNotExported(client, line, series, w, nowMs, what);
+  return (
+    (await afterTheWindow(client, [selector(series)], w, nowMs, `${what}; they exist`)) ??
+    notDeployedOrNotExported(client, line, series, w, nowMs, what)
+  );
 }
 
 async function notDeployedOrNotExported(

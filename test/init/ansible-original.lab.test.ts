@@ -6,13 +6,12 @@
  * container lab with that same vault, which stays byte for byte what Ansible wrote.
  */
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { labInfo } from "../lab/lab-info.js";
 import { runCli as runLabCli } from "../support/lab.js";
-import { runCli } from "./helpers/cli.js";
-import { ORIGINAL, ORIGINAL_VAULT_PASSWORD } from "./helpers/original-import.js";
+import { importOriginal, ORIGINAL, ORIGINAL_VAULT_PASSWORD } from "./helpers/original-import.js";
 
 let dir: string;
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -46,34 +45,18 @@ function labShapedOriginal(): string {
 beforeAll(() => {
   dir = join(labInfo().runDir, "ansible-original");
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "configs"), { recursive: true });
-  writeFileSync(join(dir, "configs/inventory.yml"), labShapedOriginal());
-  copyFileSync(join(ORIGINAL, "vault.yml"), join(dir, "configs/vault.yml"));
-  copyFileSync(join(ORIGINAL, "vault-password.txt"), join(dir, "vault-password.txt"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("the original Ansible setup, imported, then `up --check` on the lab with its untouched vault", () => {
   test("init imports it without asking anything; the inventory refers into the Ansible vault", async () => {
-    const vaultBefore = sha(join(dir, "configs/vault.yml"));
-    const r = await runCli(
-      [
-        "init",
-        "--defaults",
-        "--from-ansible",
-        "configs/inventory.yml",
-        "--output",
-        "powerstack/inventory.yaml",
-        "--vault-password-file",
-        "vault-password.txt",
-      ],
-      { cwd: dir },
-    );
-    expect(r.code, r.stderr).toBe(0);
-    const inventory = readFileSync(join(dir, "powerstack/inventory.yaml"), "utf8");
+    const imported = await importOriginal(dir, { inventoryText: labShapedOriginal() });
+    const vaultBefore = sha(join(ORIGINAL, "vault.yml"));
+    expect(imported.result.code, imported.result.stderr).toBe(0);
+    const inventory = readFileSync(imported.inventory, "utf8");
     expect(inventory).toContain("token_secret: ansible_vault.token");
     expect(inventory).toContain(`proxy_command: ${labInfo().proxyCommand}`);
-    expect(sha(join(dir, "configs/vault.yml"))).toBe(vaultBefore);
+    expect(sha(imported.vault)).toBe(vaultBefore);
   });
 
   test("up --check through the written inventory and the Ansible vault: every node reached, nothing changed", async () => {

@@ -5,7 +5,7 @@
  * `dir/powerstack/inventory.yaml`. The files stay in `dir` for whoever calls this (the lab runs `up --check`
  * on them); the caller removes `dir`.
  */
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, runCli, type CliResult } from "./cli.js";
 
@@ -26,14 +26,20 @@ export interface OriginalImport {
 
 export async function importOriginal(
   dir: string,
-  opts: { env?: Record<string, string>; args?: string[] } = {},
+  opts: {
+    env?: Record<string, string>;
+    args?: string[];
+    /** The Ansible inventory's text, when not the fixture's as it is (the lab's addresses swapped in). */
+    inventoryText?: string;
+  } = {},
 ): Promise<OriginalImport> {
   const configs = join(dir, "configs");
   mkdirSync(configs, { recursive: true });
   const source = join(configs, "inventory.yml");
   const vault = join(configs, "vault.yml");
   const passwordFile = join(dir, "vault-password.txt");
-  copyFileSync(join(ORIGINAL, "inventory.yml"), source);
+  if (opts.inventoryText !== undefined) writeFileSync(source, opts.inventoryText);
+  else copyFileSync(join(ORIGINAL, "inventory.yml"), source);
   copyFileSync(join(ORIGINAL, "vault.yml"), vault);
   copyFileSync(join(ORIGINAL, "vault-password.txt"), passwordFile);
   const result = await runCli(
