@@ -14,12 +14,12 @@ import { CO2_SOURCES, co2GramsBySource } from "../../src/prometheus/co2-sources.
 import { co2Figures, measureWindows } from "../../src/prometheus/cost.js";
 import { costJson, costText, type CostReport } from "../../src/prometheus/energy-output.js";
 import { KEPLER_LINES } from "../../src/prometheus/kepler-metrics.js";
-import { jsonLines, powerstackInProcess } from "./cli.js";
+import { jsonLines } from "./cli.js";
 import { WINDOW } from "./fixtures.js";
 import { backfillWithMixed } from "./detect-fixtures.js";
+import { energyAt, window } from "./energy-cli.js";
 import { startPrometheus, type RunningPrometheus } from "./prometheus-harness.js";
 
-const NO_INVENTORY = ["-i", "/nonexistent/powerstack-test/inventory.yaml"];
 const EXACT = 12; // decimal places: these are products of a few exact decimals
 
 let prom: RunningPrometheus;
@@ -51,17 +51,7 @@ describe("CO2 by generating fuel", () => {
   });
 
   it("`energy --json`: per node and in the summary, from the real Prometheus' figures", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "--json",
-      "energy",
-      "--prometheus",
-      prom.url,
-      "--from",
-      String(WINDOW.from),
-      "--to",
-      String(WINDOW.to),
-    ]);
+    const r = await energyAt(prom.url, window(WINDOW), { json: true });
     expect(r.code).toBe(0);
     const objs = jsonLines(r.stdout);
     const row = (node: string) => objs.find((o) => o.node === node) as Record<string, number>;
@@ -84,16 +74,7 @@ describe("CO2 by generating fuel", () => {
   });
 
   it("`energy` table: a column per fuel, and the factors with their source above it", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      "--from",
-      String(WINDOW.from),
-      "--to",
-      String(WINDOW.to),
-    ]);
+    const r = await energyAt(prom.url, window(WINDOW));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       "CO2 if generated from coal 1011.528, petroleum 966.168, natural gas 412.776 g/kWh (EIA lb CO2 per kWh generated x 453.6 g/lb",

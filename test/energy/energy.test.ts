@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLines, powerstack, powerstackInProcess } from "./cli.js";
+import { energyAt, NO_INVENTORY, window } from "./energy-cli.js";
 import { backfill, EXPECTED, T, WINDOW, WINDOW_LEGACY } from "./fixtures.js";
 import { freePort, startPrometheus, type RunningPrometheus } from "./prometheus-harness.js";
 
 const KWH = 3.6e6;
-const NO_INVENTORY = ["-i", "/nonexistent/powerstack-test/inventory.yaml"];
 
 let prom: RunningPrometheus;
 let dir: string;
@@ -45,7 +45,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const window = (w: { from: number; to: number }) => ["--from", String(w.from), "--to", String(w.to)];
+/** The CLI in-process with the inventory that points at this Prometheus. */
+const withInventory = (...args: string[]) => powerstackInProcess(["-i", inventory, ...args]);
 
 function rowsAndSummary(stdout: string) {
   const objs = jsonLines(stdout);
@@ -56,16 +57,7 @@ describe("powerstack energy, current Kepler line", () => {
   it("prices nodes by CPU package, with DRAM and platform beside it, and reports the gap and the reset", async ({
     expect,
   }) => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "--json",
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(WINDOW),
-      "--by",
-      "node",
-    ]);
+    const r = await energyAt(prom.url, [...window(WINDOW), "--by", "node"], { json: true });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const { rows, summary } = rowsAndSummary(r.stdout);
@@ -111,15 +103,7 @@ describe("powerstack energy, current Kepler line", () => {
   it("prints an aligned table with units, sorted by energy, with a totals row and the caveats under it", async ({
     expect,
   }) => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(WINDOW),
-      "--by",
-      "namespace",
-    ]);
+    const r = await energyAt(prom.url, [...window(WINDOW), "--by", "namespace"]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     const table = lines.slice(lines.findIndex((l) => l.startsWith("namespace")));
@@ -141,16 +125,7 @@ describe("powerstack energy, current Kepler line", () => {
   });
 
   it("groups by pod, never adding the dram zone, with a terminated pod at 0 J", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "--json",
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(WINDOW),
-      "--by",
-      "pod",
-    ]);
+    const r = await energyAt(prom.url, [...window(WINDOW), "--by", "pod"], { json: true });
     expect(r.code).toBe(0);
     const { rows, summary } = rowsAndSummary(r.stdout);
     expect(Object.fromEntries(rows.map((x) => [`${x.namespace}/${x.pod}`, x.joules]))).toEqual(EXPECTED.pod);
@@ -161,15 +136,7 @@ describe("powerstack energy, current Kepler line", () => {
 
 describe("powerstack energy, legacy Kepler line", () => {
   it("finds Prometheus, the flavour and the grid intensity in the inventory", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      inventory,
-      "--json",
-      "energy",
-      ...window(WINDOW_LEGACY),
-      "--by",
-      "namespace",
-    ]);
+    const r = await withInventory("--json", "energy", ...window(WINDOW_LEGACY), "--by", "namespace");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const { rows, summary } = rowsAndSummary(r.stdout);
@@ -189,11 +156,7 @@ describe("powerstack energy, legacy Kepler line", () => {
   });
 
   it("writes CSV for nodes with DRAM and platform from the legacy counters", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
+    const r = await energyAt(prom.url, [
       "--kepler",
       "legacy",
       ...window(WINDOW_LEGACY),
@@ -216,17 +179,10 @@ describe("powerstack energy, legacy Kepler line", () => {
 
 describe("powerstack energy, when the answer is empty or Prometheus is not there", () => {
   it("an inventory whose flavour is not what runs: priced with the line that runs; the flag naming it wrong stops", async () => {
-    const r = await powerstackInProcess(["-i", inventory, "--json", "energy", ...window(WINDOW)]);
+    const r = await withInventory("--json", "energy", ...window(WINDOW));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"kepler":"current"');
-    const flagged = await powerstackInProcess([
-      "-i",
-      inventory,
-      "energy",
-      "--kepler",
-      "legacy",
-      ...window(WINDOW),
-    ]);
+    const flagged = await withInventory("energy", "--kepler", "legacy", ...window(WINDOW));
     expect(flagged.code).toBe(1);
     expect(flagged.stderr).toContain("no `kepler_node_package_joules_total` series");
     expect(flagged.stderr).toContain("the current line's `kepler_node_cpu_joules_total` is there");
@@ -234,15 +190,7 @@ describe("powerstack energy, when the answer is empty or Prometheus is not there
   });
 
   it("says the window is before Kepler's data", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window({ from: T - 1000, to: T - 700 }),
-      "--by",
-      "namespace",
-    ]);
+    const r = await energyAt(prom.url, [...window({ from: T - 1000, to: T - 700 }), "--by", "namespace"]);
     expect(r.code).toBe(1);
     // No line named: the explanation covers both lines' series.
     expect(r.stderr).toContain(
@@ -255,13 +203,7 @@ describe("powerstack energy, when the answer is empty or Prometheus is not there
     expect,
   }) => {
     const later = { from: T + 90 * 86400, to: T + 90 * 86400 + 300 };
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(later),
-    ]);
+    const r = await energyAt(prom.url, window(later));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Kepler is not deployed, or Prometheus does not scrape it");
   });

@@ -12,10 +12,9 @@ import { PrometheusClient } from "../../src/prometheus/client.js";
 import { DETECT_LINES, KEPLER_LINES, selector } from "../../src/prometheus/kepler-metrics.js";
 import { jsonLines, powerstackInProcess } from "./cli.js";
 import { EXPECTED_MIXED, WINDOW_MIXED, backfillWithMixed } from "./detect-fixtures.js";
+import { energyAt, NO_INVENTORY, window } from "./energy-cli.js";
 import { EXPECTED, WINDOW, WINDOW_LEGACY } from "./fixtures.js";
 import { freePort, startPrometheus, type RunningPrometheus } from "./prometheus-harness.js";
-
-const NO_INVENTORY = ["-i", "/nonexistent/powerstack-test/inventory.yaml"];
 
 let prom: RunningPrometheus;
 let dir: string;
@@ -32,17 +31,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const window = (w: { from: number; to: number }) => ["--from", String(w.from), "--to", String(w.to)];
-
 async function energy(args: string[]) {
-  const r = await powerstackInProcess([
-    ...NO_INVENTORY,
-    "--json",
-    "energy",
-    "--prometheus",
-    prom.url,
-    ...args,
-  ]);
+  const r = await energyAt(prom.url, args, { json: true });
   const objs = jsonLines(r.stdout);
   return {
     ...r,
@@ -86,13 +76,7 @@ describe("Kepler line detected from Prometheus (no --kepler, no flavour in the i
   });
 
   it("prices a current-only cluster with the current line, and says so in the table's header", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(WINDOW),
-    ]);
+    const r = await energyAt(prom.url, window(WINDOW));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Kepler current (detected) via ${prom.url}`);
     expect(r.stdout).toMatch(/\nnode-a +15000\.0 /);
@@ -147,13 +131,7 @@ describe("Kepler line detected from Prometheus (no --kepler, no flavour in the i
   });
 
   it("prints which lines priced the table", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      ...window(WINDOW_MIXED),
-    ]);
+    const r = await energyAt(prom.url, window(WINDOW_MIXED));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Kepler current and legacy (detected per node, see the notes)");
     expect(r.stdout).toContain("note: both Kepler lines are in the window");
@@ -222,14 +200,7 @@ describe("a named Kepler line wins over detection", () => {
   });
 
   it("refuses an unknown --kepler value before asking Prometheus (exit 2)", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "energy",
-      "--prometheus",
-      prom.url,
-      "--kepler",
-      "0.7",
-    ]);
+    const r = await energyAt(prom.url, ["--kepler", "0.7"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("current, legacy, auto");
   });

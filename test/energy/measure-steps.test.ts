@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { powerstack, powerstackInProcess } from "./cli.js";
-import { RATES, startExporter, type LiveExporter } from "./live-exporter.js";
-import { startPrometheus, type RunningPrometheus } from "./prometheus-harness.js";
+import { measureArgs, NO_INVENTORY } from "./energy-cli.js";
+import { startLiveKepler } from "./live-kepler.js";
+import { RATES, type LiveExporter } from "./live-exporter.js";
+import type { RunningPrometheus } from "./prometheus-harness.js";
 
-const NO_INVENTORY = ["-i", "/nonexistent/powerstack-test/inventory.yaml"];
 const FAST = ["--scrape-interval", "250ms", "--kepler-interval", "250ms"];
 
 let exporter: LiveExporter;
@@ -20,18 +21,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "powerstack-steps-live-"));
-  exporter = await startExporter();
-  prom = await startPrometheus({
-    config: [
-      "global: { scrape_interval: 250ms, scrape_timeout: 200ms }",
-      "scrape_configs:",
-      "  - job_name: kepler",
-      `    static_configs: [{ targets: ["${exporter.url.replace("http://", "")}"] }]`,
-      "",
-    ].join("\n"),
-  });
-  await exporter.firstScrape;
-  await new Promise((r) => setTimeout(r, 3_000)); // an idle baseline's worth of samples
+  ({ exporter, prom } = await startLiveKepler());
 }, 60_000);
 
 afterAll(async () => {
@@ -40,18 +30,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const step = (report: string, name: string, ...more: string[]) => [
-  ...NO_INVENTORY,
-  "measure",
-  "--prometheus",
-  prom.url,
-  ...FAST,
-  "--step",
-  name,
-  "--report",
-  report,
-  ...more,
-];
+const step = (report: string, name: string, ...more: string[]) =>
+  measureArgs(prom.url, ...FAST, "--step", name, "--report", report, ...more);
 
 describe("powerstack measure --step", () => {
   it("parallel jobs append to one report, each keeping its command's exit code", async () => {
@@ -129,17 +109,7 @@ describe("powerstack measure --step", () => {
 
   it("refuses half a step's flags before running anything", async () => {
     const marker = join(dir, "ran");
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "measure",
-      "--prometheus",
-      prom.url,
-      "--step",
-      "build",
-      "--",
-      "touch",
-      marker,
-    ]);
+    const r = await powerstackInProcess(measureArgs(prom.url, "--step", "build", "--", "touch", marker));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--step needs --report FILE");
     expect(existsSync(marker)).toBe(false);
@@ -155,15 +125,7 @@ describe("powerstack measure --step", () => {
   });
 
   it("still runs a command named report after --", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "measure",
-      "--prometheus",
-      prom.url,
-      ...FAST.slice(0, 2),
-      "--",
-      "report",
-    ]);
+    const r = await powerstackInProcess(measureArgs(prom.url, ...FAST.slice(0, 2), "--", "report"));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cannot run `report`: report not found");
   });

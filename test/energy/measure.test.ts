@@ -9,29 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLines, powerstack, powerstackInProcess } from "./cli.js";
-import { RATES, startExporter, type LiveExporter } from "./live-exporter.js";
-import { freePort, startPrometheus, type RunningPrometheus } from "./prometheus-harness.js";
+import { measureArgs, NO_INVENTORY } from "./energy-cli.js";
+import { startLiveKepler } from "./live-kepler.js";
+import { RATES, type LiveExporter } from "./live-exporter.js";
+import { freePort, type RunningPrometheus } from "./prometheus-harness.js";
 
-const NO_INVENTORY = ["-i", "/nonexistent/powerstack-test/inventory.yaml"];
 const SCRAPE = ["--scrape-interval", "250ms"];
 
 let exporter: LiveExporter;
 let prom: RunningPrometheus;
 
 beforeAll(async () => {
-  exporter = await startExporter();
-  prom = await startPrometheus({
-    config: [
-      "global: { scrape_interval: 250ms, scrape_timeout: 200ms }",
-      "scrape_configs:",
-      "  - job_name: kepler",
-      `    static_configs: [{ targets: ["${exporter.url.replace("http://", "")}"] }]`,
-      "",
-    ].join("\n"),
-  });
-  // The idle baseline is the window just before the command: let a few seconds of samples pile up.
-  await exporter.firstScrape;
-  await new Promise((r) => setTimeout(r, 3_000));
+  ({ exporter, prom } = await startLiveKepler());
 }, 60_000);
 
 afterAll(async () => {
@@ -103,17 +92,7 @@ describe("powerstack measure", () => {
   }, 20_000); // 2 s of command, a scrape's wait, the CLI's start-up
 
   it("lengthens a run shorter than two scrapes, prints a table, and passes a failing exit code", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "measure",
-      "--prometheus",
-      prom.url,
-      ...SCRAPE,
-      "--",
-      "sh",
-      "-c",
-      "exit 7",
-    ]);
+    const r = await powerstackInProcess(measureArgs(prom.url, ...SCRAPE, "--", "sh", "-c", "exit 7"));
     expect(r.code).toBe(7);
     expect(r.stdout).toContain("`sh -c exit 7` exited 7 after");
     expect(r.stdout).toContain("(lengthened to two scrape intervals; the baseline matches)");
@@ -128,15 +107,7 @@ describe("powerstack measure", () => {
     try {
       const marker = join(dir, "ran");
       const url = `http://127.0.0.1:${await freePort()}`;
-      const r = await powerstackInProcess([
-        ...NO_INVENTORY,
-        "measure",
-        "--prometheus",
-        url,
-        "--",
-        "touch",
-        marker,
-      ]);
+      const r = await powerstackInProcess(measureArgs(url, "--", "touch", marker));
       expect(r.code).toBe(3);
       expect(r.stderr).toContain(`cannot reach Prometheus at ${url}`);
       expect(existsSync(marker)).toBe(false);
@@ -146,17 +117,7 @@ describe("powerstack measure", () => {
   });
 
   it("says which metric is missing before running, when the Kepler line is wrong", async () => {
-    const r = await powerstackInProcess([
-      ...NO_INVENTORY,
-      "measure",
-      "--prometheus",
-      prom.url,
-      "--kepler",
-      "legacy",
-      ...SCRAPE,
-      "--",
-      "true",
-    ]);
+    const r = await powerstackInProcess(measureArgs(prom.url, "--kepler", "legacy", ...SCRAPE, "--", "true"));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no `kepler_container_joules_total` series");
     expect(r.stderr).toContain("fix: pass --kepler current");

@@ -1,46 +1,12 @@
 /** The gate's arithmetic and flags on hand-made records (the real-Prometheus cases are in step-report.test.ts). */
 import { describe, expect, it } from "vitest";
 import { gate, parseEnergy, parseLimits, parsePercent } from "../../src/measure/gate.js";
-import {
-  overlapCaveats,
-  STEP_RECORD_VERSION,
-  withoutCredentials,
-  type StepRecord,
-} from "../../src/measure/step-record.js";
+import { overlapCaveats, withoutCredentials, type StepRecord } from "../../src/measure/step-record.js";
+import { HAND_MADE_START, handMadeStep } from "./hand-made-step.js";
 
 function step(name: string, costJ: number, more: Partial<StepRecord> = {}): StepRecord {
-  const w = { from: "2025-01-01T00:00:00.000Z", to: "2025-01-01T00:01:40.000Z", seconds: 100 };
-  return {
-    powerstackStep: STEP_RECORD_VERSION,
-    step: name,
-    command: ["true"],
-    exitCode: 0,
-    commandWindow: w,
-    run: w,
-    baseline: w,
-    kepler: "current",
-    prometheus: "http://127.0.0.1:9090",
-    figure: "CPU package",
-    keplerIntervalS: 5,
-    scrapeIntervalS: 30,
-    tooShort: false,
-    gridIntensityGPerKwh: 475,
-    gridSource: "test",
-    total: {
-      runJ: costJ,
-      baselineJ: 0,
-      costJ,
-      costW: costJ / 100,
-      co2G: 0,
-      co2BySourceG: { coal: 0, petroleum: 0, naturalGas: 0 },
-      platform: null,
-    },
-    noise: { W: 2, J: 200, meanW: 50, slices: 4, from: "2024-12-31T23:58:00.000Z", to: w.from },
-    nodes: [],
-    namespaces: [],
-    caveats: [],
-    ...more,
-  };
+  const noise = { W: 2, J: 200, meanW: 50, slices: 4, from: "2024-12-31T23:58:00.000Z", to: HAND_MADE_START };
+  return handMadeStep(name, 100, { runJ: costJ, baselineJ: 0, costJ }, { noise, ...more });
 }
 
 const none = () => parseLimits("budget", [], parseEnergy);

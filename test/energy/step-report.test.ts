@@ -52,6 +52,9 @@ async function record(name: string, w: { from: number; to: number }, exitCode = 
   });
 }
 
+/** `powerstack measure report ...args`, in-process, without an inventory. */
+const report = (...args: string[]) => powerstackInProcess(["-i", NO_INVENTORY, "measure", "report", ...args]);
+
 function reportOf(file: string, steps: StepRecord[]): string {
   const path = join(dir, file);
   rmSync(path, { force: true });
@@ -108,7 +111,7 @@ describe("measure steps: figures", () => {
     expect(tiny.noise).toBeNull(); // a 20 s baseline holds one slice of two scrapes: no spread to read
 
     const path = reportOf("tiny.jsonl", [tiny]);
-    const r = await powerstackInProcess(["-i", NO_INVENTORY, "measure", "report", path]);
+    const r = await report(path);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\ntiny +0 +2\.0 +too short +too short +too short +too short +too short\n/);
     expect(r.stdout).toContain(
@@ -135,7 +138,7 @@ describe("measure report", () => {
   });
 
   it("prints every step and the total of the measured ones", async () => {
-    const r = await powerstackInProcess(["-i", NO_INVENTORY, "measure", "report", main]);
+    const r = await report(main);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       `energy of 3 step(s) in ${main}: CPU package (RAPL zone package) above the idle baseline`,
@@ -163,19 +166,7 @@ describe("measure report", () => {
   });
 
   it("gate: passes within --max-increase and --budget, exit 0", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      branch,
-      "--baseline",
-      main,
-      "--max-increase",
-      "25%",
-      "--budget",
-      "test=3kJ",
-    ]);
+    const r = await report(branch, "--baseline", main, "--max-increase", "25%", "--budget", "test=3kJ");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
       `ok: step "build" used 14.40 kJ above idle, +20% on the baseline's 12.00 kJ, limit +25%`,
@@ -185,19 +176,7 @@ describe("measure report", () => {
   });
 
   it("gate: fails a step over its baseline or budget with both figures and the noise, exit 1", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      branch,
-      "--baseline",
-      main,
-      "--max-increase",
-      "10%",
-      "--budget",
-      "test=2kJ",
-    ]);
+    const r = await report(branch, "--baseline", main, "--max-increase", "10%", "--budget", "test=2kJ");
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       `over baseline: step "build" used 14.40 kJ above idle, +20% on the baseline's 12.00 kJ, limit +10%; ` +
@@ -212,26 +191,10 @@ describe("measure report", () => {
   });
 
   it("refuses a gate it cannot apply, before reading anything else", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      main,
-      "--max-increase",
-      "10%",
-    ]);
+    const r = await report(main, "--max-increase", "10%");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--max-increase needs --baseline FILE");
-    const bad = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      main,
-      "--budget",
-      "50 kilojoules",
-    ]);
+    const bad = await report(main, "--budget", "50 kilojoules");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`--budget "50 kilojoules" is not an energy`);
   });
@@ -239,21 +202,13 @@ describe("measure report", () => {
   it("names file:line of a broken report line", async () => {
     const path = join(dir, "broken.jsonl");
     writeFileSync(path, `${readFileSync(main, "utf8")}{"powerstackStep":1,"step":"cut`);
-    const r = await powerstackInProcess(["-i", NO_INVENTORY, "measure", "report", path]);
+    const r = await report(path);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${path}:4(:\\d+)?: not a step record`));
   });
 
   it("writes OpenMetrics that promtool accepts", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      main,
-      "--format",
-      "openmetrics",
-    ]);
+    const r = await report(main, "--format", "openmetrics");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('powerstack_step_energy_joules{step="build"} 12000\n');
     expect(r.stdout).toContain(
@@ -274,19 +229,7 @@ describe("measure report", () => {
   });
 
   it("writes JUnit XML valid against the JUnit schema, failing the steps over the gate", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      branch,
-      "--format",
-      "junit",
-      "--baseline",
-      main,
-      "--max-increase",
-      "10%",
-    ]);
+    const r = await report(branch, "--format", "junit", "--baseline", main, "--max-increase", "10%");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`over baseline: step "build"`);
     const file = join(dir, "energy.xml");
@@ -310,15 +253,7 @@ describe("measure report", () => {
   });
 
   it("writes Markdown for a job summary", async () => {
-    const r = await powerstackInProcess([
-      "-i",
-      NO_INVENTORY,
-      "measure",
-      "report",
-      main,
-      "--format",
-      "markdown",
-    ]);
+    const r = await report(main, "--format", "markdown");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("### Energy per step\n");
     expect(r.stdout).toContain("| step | exit | duration (s) | energy above idle (J) |");

@@ -7,42 +7,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import {
-  InventoryError,
-  loadInventory,
-  MAX_INVENTORY_BYTES,
-  parseInventory,
-} from "../../src/inventory/load.js";
+import { loadInventory, MAX_INVENTORY_BYTES, parseInventory } from "../../src/inventory/load.js";
 import { excerpt, looksSecret, MAX_LISTED_PROBLEMS } from "../../src/inventory/schema-walker.js";
 import { encryptVault } from "../../src/vault/format.js";
 import { powerstack } from "../energy/cli.js";
+// base: the minimal valid inventory each test breaks one thing in; the line numbers below refer to it.
+import {
+  INVENTORY_FILE as FILE,
+  MINIMAL_INVENTORY as base,
+  rejection as problems,
+} from "../support/minimal-inventory.js";
 
-const FILE = "/srv/inv.yaml";
 const dir = mkdtempSync(join(tmpdir(), "powerstack-inventory-bad-input-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A valid minimal inventory; each test breaks one thing in it. Line numbers below refer to it. */
-const base = `cluster:
-  nfs_network: 198.51.100.0/24
-nodes:
-  - name: ctl
-    role: control
-    internal_ip: 198.51.100.10
-    storage_disk: /dev/vdb
-  - name: w1
-    role: worker
-    internal_ip: 198.51.100.11
-`;
-
-function problems(text: string): InventoryError {
-  try {
-    parseInventory(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(InventoryError);
-    return err as InventoryError;
-  }
-  throw new Error("expected the inventory to be rejected");
-}
 
 function one(text: string) {
   const err = problems(text);

@@ -1,30 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { InventoryError, loadInventory, parseInventory } from "../../src/inventory/load.js";
+import { loadInventory, parseInventory } from "../../src/inventory/load.js";
+import {
+  INVENTORY_FILE as FILE,
+  MINIMAL_INVENTORY as base,
+  rejection,
+} from "../support/minimal-inventory.js";
 
-const FILE = "/srv/inv.yaml";
-
-/** A valid minimal inventory; each test breaks one thing in it. */
-const base = `cluster:
-  nfs_network: 198.51.100.0/24
-nodes:
-  - name: ctl
-    role: control
-    internal_ip: 198.51.100.10
-    storage_disk: /dev/vdb
-  - name: w1
-    role: worker
-    internal_ip: 198.51.100.11
-`;
-
-function problems(text: string) {
-  try {
-    parseInventory(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(InventoryError);
-    return (err as InventoryError).problems;
-  }
-  throw new Error("expected the inventory to be rejected");
-}
+const problems = (text: string) => rejection(text).problems;
 
 /** Assert exactly one problem, at file:line:col, naming the key, with a message and a fix. */
 function expectOne(

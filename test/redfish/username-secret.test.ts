@@ -11,10 +11,11 @@ import { currentRedfishFile, legacyRedfishCsv, redfishPlan } from "../../roles/k
 import { openRun } from "../../src/cli/context.js";
 import { InputError } from "../../src/errors.js";
 import type { GlobalOptions } from "../../src/cli/options.js";
-import { InventoryError, parseInventory, secretReferences } from "../../src/inventory/load.js";
+import { parseInventory, secretReferences } from "../../src/inventory/load.js";
 import { inventoryClientFactory } from "../../src/redfish/from-inventory.js";
 import { resetVaultPasswordCache } from "../../src/vault/password.js";
 import { VaultStore } from "../../src/vault/store.js";
+import { CONTROL_NODE_INVENTORY, INVENTORY_FILE as FILE, rejection } from "../support/minimal-inventory.js";
 import { DEFAULT_PASSWORD, DEFAULT_USER, startTestBmc, type TestBmc } from "./server/server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "powerstack-username-secret-test-"));
@@ -29,30 +30,13 @@ afterAll(async () => {
 
 /** An inventory whose control node's `bmc` block ends with `userLines` (indented under it). */
 const inventory = (address: string, userLines: string) => `vault_file: vault.yaml
-cluster:
-  nfs_network: 198.51.100.0/24
-nodes:
-  - name: ctl
-    role: control
-    internal_ip: 198.51.100.10
-    storage_disk: /dev/vdb
-    bmc:
+${CONTROL_NODE_INVENTORY}    bmc:
       address: ${address}
       insecure: true
       password_secret: ansible_vault.bmc.password
 ${userLines}`;
 
-const FILE = "/srv/inv.yaml";
-
-function problemsOf(text: string) {
-  try {
-    parseInventory(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(InventoryError);
-    return (err as InventoryError).problems.map((p) => ({ ...p, file: undefined }));
-  }
-  throw new Error("expected the inventory to be rejected");
-}
+const problemsOf = (text: string) => rejection(text).problems.map((p) => ({ ...p, file: undefined }));
 
 describe("bmc.username_secret in the inventory", () => {
   it("is read, and named among the vault keys the inventory needs", () => {

@@ -45,22 +45,31 @@ async function until(what: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-const pidIn = (f: string) => Number(readFileSync(join(dir, f), "utf8").trim());
+/** The pid a command on the node writes into `f`, once it has written it. */
+async function pidWrittenTo(f: string): Promise<number> {
+  const path = join(dir, f);
+  await until(() => existsSync(path) && readFileSync(path, "utf8").length > 0);
+  return Number(readFileSync(path, "utf8").trim());
+}
+
+/** How a command ends (its error, or undefined), caught at once so that it is never an unhandled rejection. */
+const outcomeOf = (running: Promise<unknown>) =>
+  running.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+/** A connection to the "node" (this machine) through the test sshd. */
+const connect = () =>
+  SshHost.connect({ name: "loop", address: "127.0.0.1", port: sshd.port }, sshd.settings());
 
 describe("stopping running commands on the node (real sshd on loopback)", () => {
   test("a command with a time limit and a child: both ended by SIGTERM; the exec fails as interrupted", async () => {
-    const h = await SshHost.connect({ name: "loop", address: "127.0.0.1", port: sshd.port }, sshd.settings());
+    const h = await connect();
     try {
       // timeoutSec wraps it in `timeout`, which moves into a process group of its own: a group kill would miss it.
-      const running = h.exec(`sleep 300 & echo $! > ${dir}/child; wait`, { timeoutSec: 600 });
-      const outcome = running.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      await until(
-        () => existsSync(join(dir, "child")) && readFileSync(join(dir, "child"), "utf8").length > 0,
-      );
-      const child = pidIn("child");
+      const outcome = outcomeOf(h.exec(`sleep 300 & echo $! > ${dir}/child; wait`, { timeoutSec: 600 }));
+      const child = await pidWrittenTo("child");
       expect(alive(child)).toBe(true);
       const started = Date.now();
       await h.stopRunning();
@@ -75,18 +84,11 @@ describe("stopping running commands on the node (real sshd on loopback)", () => 
   });
 
   test("a command that ignores SIGTERM gets SIGKILL after the grace period", async () => {
-    const h = await SshHost.connect({ name: "loop", address: "127.0.0.1", port: sshd.port }, sshd.settings());
+    const h = await connect();
     try {
       // An ignored signal stays ignored across exec: the shell and its sleep both shrug off SIGTERM.
-      const running = h.exec(`trap '' TERM; sleep 300 & echo $! > ${dir}/stubborn; wait`);
-      const outcome = running.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      await until(
-        () => existsSync(join(dir, "stubborn")) && readFileSync(join(dir, "stubborn"), "utf8").length > 0,
-      );
-      const stubborn = pidIn("stubborn");
+      const outcome = outcomeOf(h.exec(`trap '' TERM; sleep 300 & echo $! > ${dir}/stubborn; wait`));
+      const stubborn = await pidWrittenTo("stubborn");
       await h.stopRunning();
       expect(await outcome).toBeInstanceOf(InterruptedError);
       await until(() => !alive(stubborn), 2_000);
@@ -96,7 +98,7 @@ describe("stopping running commands on the node (real sshd on loopback)", () => 
   });
 
   test("commands that were not running are untouched: the marker line never reaches the caller", async () => {
-    const h = await SshHost.connect({ name: "loop", address: "127.0.0.1", port: sshd.port }, sshd.settings());
+    const h = await connect();
     try {
       const r = await h.exec("echo out; echo err >&2; exit 3");
       expect(r).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });

@@ -12,6 +12,7 @@ import { main } from "../../src/cli/main.js";
 import { decryptVault, encryptVault } from "../../src/vault/format.js";
 import { resetVaultPasswordCache } from "../../src/vault/password.js";
 import { VaultStore } from "../../src/vault/store.js";
+import { NESTED_VAULT, NESTED_VAULT_VALUES } from "../support/nested-vault.js";
 
 const exec = promisify(execFile);
 
@@ -48,24 +49,8 @@ describe.skipIf(!onPath("ansible-vault"))("interoperability with the real ansibl
   const fromAnsible11 = '# by ansible\nk3s_token: "0123"\nbmc_password: grüße\n';
   const fromAnsible12 =
     "grafana_admin_password: yes # by ansible, 1.2\nslack_webhook: https://hooks.example/T/B/X\n";
-  /** The original project's shape (issue 18): one nested mapping read by the playbooks as `ansible_vault.*`. */
-  const nested = `---
-# lab secrets: {{ ansible_vault.token }} and friends
-ansible_vault:
-  token: K10abc::server:xyz   # k3s join token
-  bmc:
-    user: USERID
-    password: 0123
-  ssh_keys:
-  - ssh-ed25519 AAAA one
-  - ssh-ed25519 AAAA two
-  ca: |
-    -----BEGIN CERTIFICATE-----
-    MIIB
-    -----END CERTIFICATE-----
-
-  slack: {webhook: https://hooks.example/T/B/X}   # flow style
-`;
+  /** The original project's shape (issue 18), read by the playbooks as `ansible_vault.*`. */
+  const nested = NESTED_VAULT;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "powerstack-interop-test-"));
@@ -111,15 +96,7 @@ ansible_vault:
 
   it("powerstack reads a nested vault ansible-vault encrypted, by dotted paths", async () => {
     const store = await VaultStore.open(join(dir, "nested.yaml"), PASSWORD);
-    expect(Object.fromEntries(store.leafPaths().map((k) => [k, store.get(k)]))).toEqual({
-      "ansible_vault.token": "K10abc::server:xyz",
-      "ansible_vault.bmc.user": "USERID",
-      "ansible_vault.bmc.password": "0123",
-      "ansible_vault.ssh_keys.0": "ssh-ed25519 AAAA one",
-      "ansible_vault.ssh_keys.1": "ssh-ed25519 AAAA two",
-      "ansible_vault.ca": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-      "ansible_vault.slack.webhook": "https://hooks.example/T/B/X",
-    });
+    expect(Object.fromEntries(store.leafPaths().map((k) => [k, store.get(k)]))).toEqual(NESTED_VAULT_VALUES);
     expect(() => store.get("ansible_vault.bmc")).toThrow(
       /`ansible_vault\.bmc` is a mapping \(keys: user, password\)/,
     );

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
 import { decryptVault, encryptVault } from "../../src/vault/format.js";
 import { VaultStore } from "../../src/vault/store.js";
+import { NESTED_VAULT, NESTED_VAULT_VALUES } from "../support/nested-vault.js";
 
 const dir = mkdtempSync(join(tmpdir(), "powerstack-nested-vault-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,43 +21,16 @@ function vaultFile(plaintext: string): string {
   return p;
 }
 const plaintextOf = (p: string) => decryptVault(readFileSync(p, "utf8"), "pw").plaintext;
-
-/** The shape of the original project's vault: one `ansible_vault` mapping, comments, a list, a PEM block. */
-const ANSIBLE_VAULT = `---
-# Lab secrets, read by the playbooks as {{ ansible_vault.* }}
-ansible_vault:
-  token: K10abc::server:xyz   # k3s join token
-  grafana_password: "p@ss: word"
-  bmc:
-    user: USERID
-    password: 0123
-  ssh_keys:
-  - ssh-ed25519 AAAA one
-  - ssh-ed25519 AAAA two
-  ca: |
-    -----BEGIN CERTIFICATE-----
-    MIIB
-    -----END CERTIFICATE-----
-
-  slack: {webhook: https://hooks.example/T/B/X, enabled: yes}   # flow style
-  unset:
-`;
+/** A new file holding NESTED_VAULT, and the store opened on it. */
+async function openNestedCopy(): Promise<{ p: string; store: VaultStore }> {
+  const p = vaultFile(NESTED_VAULT);
+  return { p, store: await VaultStore.open(p, "pw") };
+}
 
 describe("reading a nested vault by dotted paths", () => {
   it("every value by its path, as the text written; keys() and leafPaths() list them in file order", async () => {
-    const store = await VaultStore.open(vaultFile(ANSIBLE_VAULT), "pw");
-    const expected = {
-      "ansible_vault.token": "K10abc::server:xyz",
-      "ansible_vault.grafana_password": "p@ss: word",
-      "ansible_vault.bmc.user": "USERID",
-      "ansible_vault.bmc.password": "0123",
-      "ansible_vault.ssh_keys.0": "ssh-ed25519 AAAA one",
-      "ansible_vault.ssh_keys.1": "ssh-ed25519 AAAA two",
-      "ansible_vault.ca": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-      "ansible_vault.slack.webhook": "https://hooks.example/T/B/X",
-      "ansible_vault.slack.enabled": "yes",
-      "ansible_vault.unset": "",
-    };
+    const store = await VaultStore.open(vaultFile(NESTED_VAULT), "pw");
+    const expected = NESTED_VAULT_VALUES;
     expect(store.leafPaths()).toEqual(Object.keys(expected));
     // context.ts redacts `get(k)` for every `k` of keys(): every nested value must be among them.
     expect(store.keys()).toEqual(store.leafPaths());
@@ -70,8 +44,7 @@ describe("reading a nested vault by dotted paths", () => {
   });
 
   it("a path to a mapping or a list is an InputError naming the path and what is there", async () => {
-    const p = vaultFile(ANSIBLE_VAULT);
-    const store = await VaultStore.open(p, "pw");
+    const { p, store } = await openNestedCopy();
     const err = (f: () => unknown) => {
       try {
         f();
@@ -135,8 +108,7 @@ describe("reading a nested vault by dotted paths", () => {
 
 describe("set and save on a nested vault: only the changed value's bytes change", () => {
   it("in place: a plain value keeps its comment, a block scalar stays a block, a list item, a flow value, an empty value", async () => {
-    const p = vaultFile(ANSIBLE_VAULT);
-    const store = await VaultStore.open(p, "pw");
+    const { p, store } = await openNestedCopy();
     store.set("ansible_vault.token", "K10new::server:abc");
     store.set("ansible_vault.ca", "-----BEGIN CERTIFICATE-----\nNEW\n-----END CERTIFICATE-----\n");
     store.set("ansible_vault.ssh_keys.1", "ssh-ed25519 BBBB three");
@@ -144,7 +116,7 @@ describe("set and save on a nested vault: only the changed value's bytes change"
     store.set("ansible_vault.unset", "now set");
     await store.save();
     expect(plaintextOf(p)).toBe(
-      ANSIBLE_VAULT.replace("K10abc::server:xyz   #", "K10new::server:abc   #")
+      NESTED_VAULT.replace("K10abc::server:xyz   #", "K10new::server:abc   #")
         .replace("    MIIB\n", "    NEW\n")
         .replace("  - ssh-ed25519 AAAA two", "  - ssh-ed25519 BBBB three")
         .replace("https://hooks.example/T/B/X,", '"https://hooks.example/new, with comma",')
@@ -156,15 +128,14 @@ describe("set and save on a nested vault: only the changed value's bytes change"
   });
 
   it("new names: added at the end of their mapping, indented like it; missing mappings are created", async () => {
-    const p = vaultFile(ANSIBLE_VAULT);
-    const store = await VaultStore.open(p, "pw");
+    const { p, store } = await openNestedCopy();
     store.set("ansible_vault.bmc.ipmi_password", "yes");
     store.set("k3s.token", "generated");
     store.set("note", "two\nlines");
     expect(store.get("k3s.token")).toBe("generated");
     await store.save();
     expect(plaintextOf(p)).toBe(
-      ANSIBLE_VAULT.replace("    password: 0123\n", '    password: 0123\n    ipmi_password: "yes"\n') +
+      NESTED_VAULT.replace("    password: 0123\n", '    password: 0123\n    ipmi_password: "yes"\n') +
         "k3s:\n  token: generated\nnote: |-\n  two\n  lines\n",
     );
     // A second save splices into the text the first one wrote.
@@ -191,8 +162,7 @@ describe("set and save on a nested vault: only the changed value's bytes change"
   });
 
   it("refuses to replace a mapping or list, to go through a single value, or past a list's end", async () => {
-    const p = vaultFile(ANSIBLE_VAULT);
-    const store = await VaultStore.open(p, "pw");
+    const { p, store } = await openNestedCopy();
     expect(() => store.set("ansible_vault.bmc", "x")).toThrow(
       `${p}: vault key \`ansible_vault.bmc\` is a mapping; powerstack will not replace it with a single value`,
     );
@@ -205,9 +175,9 @@ describe("set and save on a nested vault: only the changed value's bytes change"
   });
 
   it("a nested name set by `up` survives a `vault edit` made meanwhile", async () => {
-    const p = vaultFile(ANSIBLE_VAULT);
+    const p = vaultFile(NESTED_VAULT);
     const up = await VaultStore.open(p, "pw");
-    const edited = ANSIBLE_VAULT.replace("user: USERID", "user: admin # changed meanwhile");
+    const edited = NESTED_VAULT.replace("user: USERID", "user: admin # changed meanwhile");
     writeFileSync(p, encryptVault(edited, "pw"));
     up.set("ansible_vault.token", "K10generated");
     await up.save();
@@ -216,7 +186,7 @@ describe("set and save on a nested vault: only the changed value's bytes change"
   });
 
   it("the store shows no secret when logged or serialised", async () => {
-    const store = await VaultStore.open(vaultFile(ANSIBLE_VAULT), "pw");
+    const store = await VaultStore.open(vaultFile(NESTED_VAULT), "pw");
     const { inspect } = await import("node:util");
     expect(inspect(store, { depth: 10 })).not.toContain("K10abc");
     expect(JSON.stringify(store)).not.toContain("K10abc");
