@@ -47,7 +47,12 @@ export async function explainMissing(
     );
   }
 
-  if (isDetect(line)) return explainNeither(client, line, series, w, nowMs, what);
+  // A detected line, nothing of either: only the questions that do not depend on which line runs.
+  if (isDetect(line))
+    return (
+      (await afterTheWindow(client, [selector(series)], w, nowMs, `${what}; they exist`)) ??
+      notDeployedOrNotExported(client, line, series, w, nowMs, what)
+    );
 
   if (series.matchers && (await count(presence(series.metric, "", w))) > 0) {
     const zones = await client.instant(presence(series.metric, "", w, "zone"), w.toMs);
@@ -93,21 +98,6 @@ async function afterTheWindow(
   return fail(
     `${what} after the window: the window is before Kepler's first sample (Kepler started later) or older than Prometheus' retention`,
     "ask for a later window (--since shorter, or --from after Kepler was deployed)",
-  );
-}
-
-/** Detected line, nothing of either: the questions that do not depend on which line runs. */
-async function explainNeither(
-  client: PrometheusClient,
-  line: LineSetting,
-  series: CounterSeries,
-  w: Window,
-  nowMs: number,
-  what: string,
-): Promise<PowerstackError> {
-  return (
-    (await afterTheWindow(client, [selector(series)], w, nowMs, `${what}; they exist`)) ??
-    notDeployedOrNotExported(client, line, series, w, nowMs, what)
   );
 }
 
