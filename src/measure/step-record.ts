@@ -86,7 +86,10 @@ export interface StepRecord {
   exitCode: number;
   /** The command's own start and end. */
   commandWindow: WindowJson;
-  /** Priced window (the command's, lengthened to two scrapes when shorter) and its equal idle baseline. */
+  /**
+   * Priced window (the command's, lengthened to two scrapes when shorter) and its idle baseline: as long,
+   * just before it, or before the report's earlier steps when they ran there (cost.ts' measureWindows).
+   */
   run: WindowJson;
   baseline: WindowJson;
   kepler: string;
