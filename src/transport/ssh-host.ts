@@ -234,10 +234,10 @@ export class SshHost implements Host {
     if (this.stopping) throw new InterruptedError(this.name, "not started");
     // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
     const line = opts.timeoutSec ? `timeout -k 5 ${opts.timeoutSec} sh -c ${shq(command)}` : command;
-    const { line: full, stdin } = await this.withBecome(line, opts.become, opts.stdin);
+    const { line: full, stdin, password } = await this.withBecome(line, opts.become, opts.stdin);
     const result = await this.channel(full, stdin, opts.timeoutSec);
     // sudo's own refusal, not the command's failure: say so once, with the fix, instead of a stderr tail.
-    if (result.code !== 0 && this.sudoNeedsPassword && /incorrect password attempt/.test(result.stderr))
+    if (result.code !== 0 && password && /incorrect password attempt/.test(result.stderr))
       throw new PowerstackError(
         `${this.name}: sudo refused the become password for ${this.settings.user}`,
         ExitCode.failed,
@@ -251,14 +251,15 @@ export class SshHost implements Host {
     line: string,
     become: boolean | undefined,
     input: string | Buffer | undefined,
-  ): Promise<{ line: string; stdin: Buffer | undefined }> {
+  ): Promise<{ line: string; stdin: Buffer | undefined; password: boolean }> {
     let stdin: Buffer | undefined = input === undefined ? undefined : Buffer.from(input);
-    if (become === false || this.isRoot) return { line, stdin };
+    if (become === false || this.isRoot) return { line, stdin, password: false };
     const sudo = await this.sudoPrefix();
     // The password is the first line sudo reads from stdin; it never appears in the command line.
-    if (this.sudoNeedsPassword)
+    const password = this.sudoNeedsPassword === true;
+    if (password)
       stdin = Buffer.concat([Buffer.from(this.secrets.becomePassword + "\n"), stdin ?? Buffer.alloc(0)]);
-    return { line: `${sudo} sh -c ${shq(line)}`, stdin };
+    return { line: `${sudo} sh -c ${shq(line)}`, stdin, password };
   }
 
   /**
