@@ -1,12 +1,12 @@
 /**
  * Which Kepler line prices which node over a window. With a line named (`--kepler current|legacy`) that
- * line prices every node, and nodes that only have
- * the other line's series are named in a note rather than silently left out. Without one, the lines are
- * detected from the node CPU series Prometheus holds in the window, node by node: a cluster half-way
- * through moving from the legacy line to the current one (both DaemonSets, or nodes done one by one)
- * is priced with each node's own line. A node with series of both lines in the window is priced by one
- * only (`prefer`: the inventory's `cluster.kepler.flavour`, else the schema's default): both meter the same RAPL counters, so adding them would
- * count its energy twice.
+ * line prices every node, and nodes that only have the other line's series are named in a note rather
+ * than silently left out. Without one, the lines are detected from the node CPU series Prometheus holds
+ * in the window, node by node: a cluster half-way through moving from the legacy line to the current one
+ * (both DaemonSets, or nodes done one by one) is priced with each node's own line. A node with series of
+ * both lines in the window is priced by one only (`prefer`: the inventory's `cluster.kepler.flavour`,
+ * else the schema's default): both meter the same RAPL counters, so adding them would count its energy
+ * twice.
  */
 import type { PrometheusClient } from "./client.js";
 import type { FlavourSource } from "./diagnose.js";
