@@ -5,7 +5,7 @@
  *   npm run build && npx tsx bench/rerun.ts [--repeats 7]
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { VaultStore } from "../src/vault/store.js";
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await labDown();
+    rmSync(logs, { recursive: true, force: true });
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
@@ -260,6 +260,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await labDown();
+    rmSync(dir, { recursive: true, force: true }); // inventories, vault, Ansible's temp and the run logs
   }
 
   const startup = measureStartup();
