@@ -137,6 +137,19 @@ describe("Ctrl-C during up (real CLI on the lab)", () => {
     expect(changedTasks(third)).toEqual([]);
   });
 
+  test("SIGTERM (a service manager, a CI runner cancelling the job): the same clean stop, exit 143", async () => {
+    await ctl.exec(`rm -rf ${STATE}`);
+    const { child, done } = up({ TEST_SLEEP: "300" });
+    await until(async () => (await slowPid()) > 0 && (await running(await slowPid())));
+    const pid = await slowPid();
+    child.kill("SIGTERM");
+    const r = await done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/interrupted by SIGTERM: ctl: slow: slow step; rerun to converge/);
+    expect(await running(pid)).toBe(false);
+    expect(lastUpLog().find((e) => e.event === "interrupted")).toMatchObject({ signal: "SIGTERM" });
+  });
+
   test("a second SIGINT exits at once, even while a command ignores SIGTERM", async () => {
     await ctl.exec(`rm -rf ${STATE}`);
     const { child, done } = up({ TEST_SLEEP: "300", TEST_STUBBORN: "1" });
