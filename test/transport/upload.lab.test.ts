@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Host, PutFileOptions } from "../../src/transport/host.js";
 import { SshHost } from "../../src/transport/ssh-host.js";
 import { uploadIfChanged } from "../../src/transport/upload.js";
-import { labHost, labInventory } from "../support/lab.js";
+import { ensureSudoUser, labHost, labInventory, removeSudoUser } from "../support/lab.js";
 
 const NODE = "w1";
 const USER = "stager";
@@ -25,19 +25,7 @@ const tmp = mkdtempSync(join(tmpdir(), "powerstack-upload-lab-"));
 
 beforeAll(async () => {
   root = await labHost(NODE);
-  const setup = await root.exec(
-    [
-      "set -e",
-      "command -v sudo >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q sudo >/dev/null))",
-      `id ${USER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${USER}`,
-      `install -d -m700 -o ${USER} -g ${USER} /home/${USER}/.ssh`,
-      `install -m600 -o ${USER} -g ${USER} /root/.ssh/authorized_keys /home/${USER}/.ssh/authorized_keys`,
-      "chpasswd",
-      `echo '${USER} ALL=(ALL) ALL' > /etc/sudoers.d/${USER}; chmod 440 /etc/sudoers.d/${USER}`,
-    ].join("\n"),
-    { stdin: `${USER}:${PASSWORD}\n`, timeoutSec: 300 },
-  );
-  expect(setup.code).toBe(0);
+  await ensureSudoUser(root, USER, PASSWORD);
   const inv = labInventory();
   const node = inv.nodes.find((n) => n.name === NODE)!;
   user = await SshHost.connect(
@@ -48,7 +36,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await user?.close();
-  await root?.exec(`rm -rf ${DEST} /etc/sudoers.d/${USER}; userdel -r ${USER} 2>/dev/null; true`);
+  await root?.exec(`rm -rf ${DEST}`);
+  if (root) await removeSudoUser(root, USER);
   await root?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
