@@ -7,7 +7,6 @@ import type { ParsedCommand } from "./argv.js";
 import type { Cluster } from "../cluster/cluster.js";
 import { InputError } from "../errors.js";
 import { nodePortUrl } from "../inventory/node-port-url.js";
-import type { NodeSpec } from "../inventory/types.js";
 import { inventoryClientFactory } from "../redfish/from-inventory.js";
 import { DEFAULT_TIMING, powerOff, powerOn, powerStatus, type PowerDeps } from "../redfish/power-command.js";
 import type { KeplerFlavour } from "../inventory/types.js";
@@ -19,6 +18,7 @@ import { parseDuration } from "../prometheus/window.js";
 import { openRun, type RunContext } from "./context.js";
 import { confirmOnTerminal } from "../ui/confirm.js";
 import type { GlobalOptions } from "./options.js";
+import { limitHosts } from "../engine/playbook.js";
 
 const ACTIONS = ["status", "off", "on", "idle"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -69,9 +69,10 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
     };
     if (action === "off") return await powerOff(deps, names[0]!);
     if (action === "on") return await powerOn(deps, names[0]!);
-    return names.length > 0
-      ? await powerStatus(deps, names)
-      : await powerStatus(deps, limitedNodes(ctx.inventory.nodes, opts.limit), { strict: false });
+    if (names.length > 0) return await powerStatus(deps, names);
+    // --limit as up and teardown read it: node names and the groups all, control, workers.
+    const limited = limitHosts(ctx.inventory, opts.limit);
+    return await powerStatus(deps, limited && [...limited], { strict: false });
   } finally {
     await cluster?.close();
     ctx.close();
@@ -103,28 +104,6 @@ function seconds(value: string | undefined, flag: string): number | undefined {
   if (!Number.isInteger(n) || n < 1)
     throw new InputError(`${flag} needs a whole number of seconds >= 1, got "${value}"`);
   return n;
-}
-
-/** `--limit` for `power status` without node names: node names and the groups all, control, workers. */
-function limitedNodes(nodes: readonly NodeSpec[], limit: string | undefined): string[] | undefined {
-  if (!limit) return undefined;
-  const wanted = new Set<string>();
-  for (const item of limit
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const group =
-      item === "all"
-        ? nodes
-        : item === "control"
-          ? nodes.filter((n) => n.role === "control")
-          : item === "workers"
-            ? nodes.filter((n) => n.role === "worker")
-            : undefined;
-    if (group) group.forEach((n) => wanted.add(n.name));
-    else wanted.add(item); // a node name; powerStatus reports an unknown one clearly
-  }
-  return [...wanted];
 }
 
 /** Days of Kepler history the idle draw (lowest 5-minute average power) is read from. */

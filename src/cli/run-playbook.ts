@@ -3,12 +3,11 @@
  * tasks from its roles, run them, print the recap, and turn the results into the exit code.
  */
 import { join } from "node:path";
-import { ExitCode, InputError } from "../errors.js";
-import { filterRoles, loadPlaybook, selectHosts } from "../engine/playbook.js";
+import { ExitCode } from "../errors.js";
+import { filterRoles, limitHosts, loadPlaybook } from "../engine/playbook.js";
 import { runPlays } from "../engine/run-plays.js";
 import { Runner, type Reporter } from "../engine/runner.js";
 import { packageRoot } from "../package-root.js";
-import type { Inventory } from "../inventory/types.js";
 import { SshHost } from "../transport/ssh-host.js";
 import { setUploadProgressSink } from "../transport/upload.js";
 import { ListrReporter } from "../ui/listr-reporter.js";
@@ -22,31 +21,6 @@ export interface PlaybookOptions {
   allowFormat?: string;
   /** Playbook file; default `playbooks/<name>.yaml` of the package. */
   file?: string;
-}
-
-export function splitList(value: string | undefined): string[] | undefined {
-  return value === undefined
-    ? undefined
-    : value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-
-/**
- * `--limit` as the set of node names it selects; undefined without --limit. A limit that names nothing
- * (`""`, `,`) is a usage error here too, whoever calls: never "no limit" (every node), never an empty
- * run that exits 0. (The command line refuses it first, in commands.ts.)
- */
-export function limitHosts(inv: Inventory, limit: string | undefined): Set<string> | undefined {
-  if (limit === undefined) return undefined;
-  const patterns = splitList(limit)!;
-  if (patterns.length === 0)
-    throw new InputError(
-      `--limit ${JSON.stringify(limit)} names no node or group: an empty --limit is refused, not taken as every node`,
-      "name nodes or groups (all, control, workers), e.g. --limit ctl,workers; to run on every node, leave --limit out",
-    );
-  return new Set(selectHosts(inv, patterns));
 }
 
 function chooseReporter(ctx: RunContext): Reporter {

@@ -7,7 +7,15 @@
 import { join } from "node:path";
 import type { ParsedCommand } from "./argv.js";
 import { ExitCode, InputError } from "../errors.js";
-import { checkOnlySkip, filterRoles, loadPlaybook, selectHosts, type PlayDef } from "../engine/playbook.js";
+import {
+  checkOnlySkip,
+  filterRoles,
+  limitHosts,
+  loadPlaybook,
+  selectHosts,
+  splitList,
+  type PlayDef,
+} from "../engine/playbook.js";
 import type { Role, RoleContext } from "../engine/role.js";
 import { loadRole } from "../engine/role-registry.js";
 import { closest } from "../closest.js";
@@ -16,7 +24,7 @@ import { packageRoot } from "../package-root.js";
 import { openRun } from "./context.js";
 import { confirmOnTerminal } from "../ui/confirm.js";
 import type { GlobalOptions } from "./options.js";
-import { limitHosts, runPlaybook, splitList, type PlaybookOptions } from "./run-playbook.js";
+import { runPlaybook, type PlaybookOptions } from "./run-playbook.js";
 
 /** What the teardown command asks of its roles: a line per thing removed on a node, for the confirmation. */
 export interface TeardownListing {

@@ -1,8 +1,8 @@
-import { checkOnlySkip } from "../engine/playbook.js";
+import { checkOnlySkip, splitList } from "../engine/playbook.js";
 import type { ParsedCommand } from "./argv.js";
 import { openRun } from "./context.js";
 import type { GlobalOptions } from "./options.js";
-import { runPlaybook, splitList } from "./run-playbook.js";
+import { runPlaybook } from "./run-playbook.js";
 
 export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<number> {
   const local = cmd.opts<{ only?: string; skip?: string; allowFormat?: string; playbook?: string }>();

@@ -108,6 +108,31 @@ export function selectHosts(inv: Inventory, patterns: string[]): string[] {
   return inv.nodes.map((n) => n.name).filter((n) => wanted.has(n));
 }
 
+export function splitList(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+
+/**
+ * `--limit` as the set of node names it selects; undefined without --limit. A limit that names nothing
+ * (`""`, `,`) is a usage error here too, whoever calls: never "no limit" (every node), never an empty
+ * run that exits 0. (The command line refuses it first, in commands.ts.)
+ */
+export function limitHosts(inv: Inventory, limit: string | undefined): Set<string> | undefined {
+  if (limit === undefined) return undefined;
+  const patterns = splitList(limit)!;
+  if (patterns.length === 0)
+    throw new InputError(
+      `--limit ${JSON.stringify(limit)} names no node or group: an empty --limit is refused, not taken as every node`,
+      "name nodes or groups (all, control, workers), e.g. --limit ctl,workers; to run on every node, leave --limit out",
+    );
+  return new Set(selectHosts(inv, patterns));
+}
+
 /**
  * `--only X --skip X` contradicts itself: X would be skipped, and the run would look like it did what
  * was asked (a silent no-op when X is the only role named). A usage error naming the role(s).

@@ -5,8 +5,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { limitHosts } from "../../src/cli/run-playbook.js";
-import { checkOnlySkip, filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
+import { checkOnlySkip, filterRoles, limitHosts, loadPlaybook } from "../../src/engine/playbook.js";
 import { describeError, InputError } from "../../src/errors.js";
 import { packageRoot } from "../../src/package-root.js";
 import { inventory } from "../teardown/support/run-teardown.js";
