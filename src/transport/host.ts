@@ -51,6 +51,17 @@ export class SftpUnavailableError extends Error {
   }
 }
 
+/** After SIGTERM, how long a stopped command has to end before it gets SIGKILL (stopRunning). */
+export const STOP_GRACE_MS = 3_000;
+
+/** Whether `done` settles within `ms` (the timer does not keep the process alive). */
+export function settlesWithin(done: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([
+    done.then(() => true),
+    new Promise<false>((r) => setTimeout(() => r(false), ms).unref()),
+  ]);
+}
+
 /** POSIX shell single-quoting: the one way we build remote command lines from values. */
 export function shq(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;

@@ -4,10 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { InterruptedError } from "./errors.js";
-import type { ExecOptions, ExecResult, Host } from "./host.js";
-
-/** After SIGTERM, how long a stopped command has to end before it gets SIGKILL. */
-const STOP_GRACE_MS = 3_000;
+import { settlesWithin, STOP_GRACE_MS, type ExecOptions, type ExecResult, type Host } from "./host.js";
 
 export class LocalHost implements Host {
   /** Commands in flight, each the leader of its own process group (so a stop reaches its children). */
@@ -54,11 +51,7 @@ export class LocalHost implements Host {
         }
       };
       signal("SIGTERM");
-      const ended = await Promise.race([
-        gone.then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
-      ]);
-      if (!ended) signal("SIGKILL");
+      if (!(await settlesWithin(gone, STOP_GRACE_MS))) signal("SIGKILL");
     })();
     return this.stopping;
   }

@@ -12,8 +12,10 @@ import { ExitCode, PowerstackError } from "../errors.js";
 import type { SshSettings } from "../inventory/types.js";
 import { InterruptedError, UnreachableError } from "./errors.js";
 import {
+  settlesWithin,
   SftpUnavailableError,
   shq,
+  STOP_GRACE_MS,
   type ExecOptions,
   type ExecResult,
   type Host,
@@ -21,9 +23,6 @@ import {
 } from "./host.js";
 import { hostKeyAlgorithms, verifyHostKey } from "./known-hosts.js";
 import { killSessionsCommand, reportSession, splitSessionLine } from "./session-kill.js";
-
-/** After SIGTERM, how long a stopped command has to end before it gets SIGKILL. */
-const STOP_GRACE_MS = 3_000;
 
 /** A command in flight: its channel, and the node-side session it runs in once the marker arrived. */
 interface RunningCommand {
@@ -278,14 +277,10 @@ export class SshHost implements Host {
     if (this.running.size === 0) return;
     const allClosed = Promise.all([...this.running].map((r) => r.closed));
     await this.signalSessions("TERM");
-    const ended = await Promise.race([
-      allClosed.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref()),
-    ]);
-    if (ended) return;
+    if (await settlesWithin(allClosed, STOP_GRACE_MS)) return;
     await this.signalSessions("KILL");
     // The channels close once their processes are gone; one that does not (a lost node) is closed here.
-    await Promise.race([allClosed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await settlesWithin(allClosed, 2_000);
     for (const r of this.running) r.close();
   }
 
