@@ -8,7 +8,7 @@ import type { NodeRole, NodeSpec } from "../../src/inventory/types.js";
 import { RedfishClient, type RedfishClientOptions } from "../../src/redfish/client.js";
 import { inventoryClientFactory, type RedfishClientFactory } from "../../src/redfish/from-inventory.js";
 import type { PowerOutput } from "../../src/redfish/power-command.js";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import {
   DEFAULT_PASSWORD,
   DEFAULT_USER,
@@ -154,4 +154,14 @@ export function testBmcs(): (options?: TestBmcOptions) => Promise<TestBmc> {
     started.push(b);
     return b;
   };
+}
+
+/** The error a promise rejects with; fails the test when it resolves or rejects with a non-Error. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Error);
+  return err as Error;
 }

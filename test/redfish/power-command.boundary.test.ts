@@ -13,6 +13,7 @@ import {
   nodeFor,
   RecordingCluster,
   RecordingOutput,
+  rejection,
   testBmcs,
   testClientFactory,
 } from "./helpers.js";
@@ -65,15 +66,6 @@ function harness(
     timing: FAST,
   };
   return { deps, cluster, out, timeline, connects: () => connects };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
 }
 
 describe("power status", () => {

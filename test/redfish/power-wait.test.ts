@@ -14,6 +14,7 @@ import {
   nodeFor,
   RecordingCluster,
   RecordingOutput,
+  rejection,
   testBmcs,
   testClientFactory,
 } from "./helpers.js";
@@ -44,15 +45,6 @@ function pollTimes(b: TestBmc, clock: FakeClock): number[] {
     if (r.method === "GET" && r.path === SYSTEM) times.push(clock.now());
   });
   return times;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  return err as Error;
 }
 
 describe("waitForPowerState on a fake clock", () => {
