@@ -6,23 +6,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { selectRoles } from "../../src/cli/teardown.js";
 import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
-import { describeError } from "../../src/errors.js";
 import { packageRoot } from "../../src/package-root.js";
 import { powerstackInProcess } from "../energy/cli.js";
+import { failure } from "../support/failure.js";
 
 const FILE = join(packageRoot(), "playbooks", "teardown.yaml");
 const plays = loadPlaybook(FILE);
 const roles = (flags: Parameters<typeof selectRoles>[1]) => {
   const po = selectRoles(plays, flags, FILE);
   return filterRoles(plays, po.only, po.skip).flatMap((p) => p.roles);
-};
-const failure = (f: () => unknown) => {
-  try {
-    f();
-  } catch (err) {
-    return describeError(err);
-  }
-  throw new Error("expected a failure");
 };
 
 describe("teardown --only/--skip contradictions", () => {

@@ -9,21 +9,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { describeTeardown, selectRoles } from "../../src/cli/teardown.js";
 import { filterRoles, loadPlaybook } from "../../src/engine/playbook.js";
-import { describeError } from "../../src/errors.js";
 import { packageRoot } from "../../src/package-root.js";
 import { VaultStore } from "../../src/vault/store.js";
 import { cliArgv, runCli, sandbox } from "../init/helpers/cli.js";
 import { TmuxSession } from "../init/helpers/tmux.js";
 import { inventory } from "./support/run-teardown.js";
+import { failure } from "../support/failure.js";
 
-const failure = (f: () => unknown) => {
-  try {
-    f();
-  } catch (err) {
-    return describeError(err);
-  }
-  throw new Error("expected a failure");
-};
 const FILE = join(packageRoot(), "playbooks", "teardown.yaml");
 const plays = loadPlaybook(FILE);
 const roles = (flags: Parameters<typeof selectRoles>[1]) => {
