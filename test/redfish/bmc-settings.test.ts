@@ -29,22 +29,16 @@ afterEach(async () => {
 });
 
 /** Accepts TCP connections and never says a word (a hung BMC web server). */
-async function silentBmc(): Promise<{ address: string; connections: () => number }> {
-  let n = 0;
-  const server = createServer((sock) => {
-    n++;
-    sockets.add(sock);
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  return { address: `https://127.0.0.1:${port}`, connections: () => n };
-}
+const silentBmc = () => listening(createServer());
 
 /** A plain HTTP web server: what answers on port 80 of many BMCs. */
-async function plainHttp(): Promise<{ address: string; connections: () => number }> {
+const plainHttp = () => listening(createHttpServer((_req, res) => res.end("<html>BMC login</html>")));
+
+/** Listen on loopback, counting (and keeping, for cleanup) every connection; the BMC address to use. */
+async function listening(
+  server: Server | HttpServer,
+): Promise<{ address: string; connections: () => number }> {
   let n = 0;
-  const server = createHttpServer((_req, res) => res.end("<html>BMC login</html>"));
   server.on("connection", (sock: Socket) => {
     n++;
     sockets.add(sock);
