@@ -121,12 +121,12 @@ async function measure(
   await waitForLastScrape(windows, s, out);
   const nowMs = Date.now();
   const opts = { nowMs, flavourSource: s.flavourSource, coverage: false };
-  const run = await collectEnergy(client, s.line, by, windows.run, opts);
-  const baseline = await collectEnergy(client, s.line, by, windows.baseline, opts);
-  const coverage = await readCoverage(client, s.line, {
-    fromMs: windows.baseline.fromMs,
-    toMs: windows.run.toMs,
-  });
+  // Three independent reads: in parallel, as measureStep does.
+  const [run, baseline, coverage] = await Promise.all([
+    collectEnergy(client, s.line, by, windows.run, opts),
+    collectEnergy(client, s.line, by, windows.baseline, opts),
+    readCoverage(client, s.line, { fromMs: windows.baseline.fromMs, toMs: windows.run.toMs }),
+  ]);
   return {
     by,
     line: s.line,
