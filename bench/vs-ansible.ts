@@ -9,185 +9,30 @@
  * no-op reruns alternate `repeats` times; medians are compared. Wall time is measured around the whole
  * process (start-up included), as a user experiences it.
  */
-import { execFile, execFileSync, spawn } from "node:child_process";
-import { promisify } from "node:util";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { stringify } from "yaml";
+import { join } from "node:path";
 import { VaultStore } from "../src/vault/store.js";
-import { labDown, labUp, type LabInfo } from "../test/lab/lab.js";
+import { labDown, labUp } from "../test/lab/lab.js";
+import {
+  flag,
+  median,
+  POWERSTACK,
+  prepareNodes,
+  ROOT,
+  sh,
+  targets,
+  timed,
+  viaLab,
+  VAULT_PASSWORD,
+  writeAnsible,
+  writePowerstack,
+} from "./harness.js";
 import { formatStartup, measureStartup } from "./startup.js";
 
-const execFileAsync = promisify(execFile);
-const args = process.argv.slice(2);
-const flag = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : def;
-};
 const HOST_COUNTS = flag("--hosts", "1,3,10,50").split(",").map(Number);
 const REPEATS = Number(flag("--repeats", "5"));
 const NODES = Math.min(10, Math.max(...HOST_COUNTS));
-const PORTS = [22, 2201, 2202, 2203, 2204];
-const ROOT = resolve(import.meta.dirname, "..");
-const POWERSTACK = join(ROOT, "dist/bin/powerstack.js");
-const BENCH_ROLE = join(ROOT, "dist/bench/roles/bench/index.js");
-const VAULT_PASSWORD = "bench-vault-password";
-
-interface Target {
-  name: string;
-  ip: string;
-  port: number;
-}
-
-function sh(cmd: string, opts: { input?: string } = {}): string {
-  return execFileSync("sh", ["-c", cmd], {
-    encoding: "utf8",
-    input: opts.input,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
-
-/** Run a command, return wall seconds and output; throws on a non-zero exit. */
-function timed(cmd: string[], env: Record<string, string>): Promise<{ seconds: number; stdout: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd[0]!, cmd.slice(1), {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0)
-        reject(new Error(`${cmd.join(" ")} exited ${code}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
-      else resolvePromise({ seconds, stdout });
-    });
-  });
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function targets(lab: LabInfo, count: number): Target[] {
-  const out: Target[] = [];
-  for (const port of PORTS)
-    for (const n of lab.nodes)
-      if (out.length < count)
-        out.push({ name: `h${String(out.length + 1).padStart(2, "0")}`, ip: n.ip, port });
-  return out;
-}
-
-async function prepareNodes(lab: LabInfo, dir: string): Promise<string> {
-  // No local shell between us and ssh: the remote command's `$p` must reach the node's shell untouched.
-  const ssh = (node: string, cmd: string) =>
-    execFileAsync("ssh", ["-F", lab.sshConfigFile, node, cmd], { maxBuffer: 1 << 24 });
-  await Promise.all(
-    lab.nodes.map(async (n) => {
-      // Extra sshd's for more benchmark hosts per node, python3 for Ansible's modules, and the play's package
-      // (up to five benchmark hosts share a node: concurrent first installs would fight over apt's locks).
-      await ssh(
-        n.name,
-        `for p in ${PORTS.slice(1).join(" ")}; do ss -ltn | grep -q ":$p " || /usr/sbin/sshd -p $p -o PidFile=/run/sshd-$p.pid; done`,
-      );
-      await ssh(
-        n.name,
-        "dpkg -s python3-apt bc >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-apt bc >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-apt bc >/dev/null)",
-      );
-    }),
-  );
-  // Every port of a node serves the node's host keys: trust them under each [ip]:port name. The lab
-  // writes `ip,name type key` lines.
-  const known = readFileSync(lab.knownHostsFile, "utf8")
-    .split("\n")
-    .filter((l) => /^10\.77\./.test(l));
-  const lines = known.flatMap((l) => {
-    const [hosts, ...rest] = l.split(" ");
-    const ip = hosts!.split(",")[0]!;
-    return PORTS.map((p) => `${p === 22 ? ip : `[${ip}]:${p}`} ${rest.join(" ")}`);
-  });
-  const file = join(dir, "known_hosts");
-  writeFileSync(file, lines.join("\n") + "\n");
-  return file;
-}
-
-function writePowerstack(
-  dir: string,
-  lab: LabInfo,
-  knownHosts: string,
-  hosts: Target[],
-): { inventory: string; playbook: string } {
-  const inventory = join(dir, `inventory-${hosts.length}.yaml`);
-  writeFileSync(
-    inventory,
-    stringify({
-      vault_file: "vault.yaml",
-      cluster: { nfs_network: "10.0.0.0/8" },
-      ssh: {
-        user: "root",
-        key_file: lab.keyFile,
-        known_hosts: "strict",
-        known_hosts_file: knownHosts,
-        proxy_command: lab.proxyCommand,
-      },
-      // Internal IPs are placeholders (unique, as the inventory requires); the bench role does not use them.
-      nodes: hosts.map((h, i) => ({
-        name: h.name,
-        role: i === 0 ? "control" : "worker",
-        ssh_address: h.ip,
-        ssh_port: h.port,
-        internal_ip: `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-        ...(i === 0 ? { storage_disk: "/dev/vdb" } : {}),
-      })),
-    }),
-  );
-  const playbook = join(dir, "bench-play.yaml");
-  writeFileSync(playbook, stringify([{ name: "bench", hosts: "all", roles: [BENCH_ROLE] }]));
-  return { inventory, playbook };
-}
-
-function writeAnsible(
-  dir: string,
-  lab: LabInfo,
-  knownHosts: string,
-  hosts: Target[],
-): { inventory: string; cfg: string } {
-  const inventory = join(dir, `ansible-${hosts.length}.yml`);
-  const common = `-o ProxyCommand="${lab.proxyCommand}" -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`;
-  writeFileSync(
-    inventory,
-    stringify({
-      all: {
-        hosts: Object.fromEntries(hosts.map((h) => [h.name, { ansible_host: h.ip, ansible_port: h.port }])),
-        vars: {
-          ansible_user: "root",
-          ansible_ssh_private_key_file: lab.keyFile,
-          ansible_ssh_common_args: common,
-          ansible_python_interpreter: "/usr/bin/python3",
-        },
-      },
-    }),
-  );
-  const cfg = join(dir, `ansible-${hosts.length}.cfg`);
-  mkdirSync("/tmp/acp", { recursive: true });
-  writeFileSync(
-    cfg,
-    [
-      "[defaults]",
-      `forks = ${hosts.length}`,
-      "gathering = explicit",
-      "host_key_checking = True",
-      "retry_files_enabled = False",
-      "[ssh_connection]",
-      "pipelining = True",
-      "ssh_args = -o ControlMaster=auto -o ControlPersist=300s",
-      "control_path = /tmp/acp/%%C",
-    ].join("\n") + "\n",
-  );
-  return { inventory, cfg };
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "powerstack-bench-"));
@@ -210,7 +55,7 @@ async function main(): Promise<void> {
       const hosts = targets(lab, count);
       const ps = writePowerstack(dir, lab, knownHosts, hosts);
       const an = writeAnsible(dir, lab, knownHosts, hosts);
-      const powerstack = [
+      const powerstack = viaLab([
         process.execPath,
         POWERSTACK,
         "-i",
@@ -223,8 +68,8 @@ async function main(): Promise<void> {
         "up",
         "--playbook",
         ps.playbook,
-      ];
-      const ansible = ["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")];
+      ]);
+      const ansible = viaLab(["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")]);
       const anEnv = { ...env, ANSIBLE_CONFIG: an.cfg };
       process.stderr.write(`[bench] ${count} hosts: converge...\n`);
       // Twice each: with several benchmark hosts per node, a first converge can race on shared node state.
@@ -267,7 +112,7 @@ async function main(): Promise<void> {
 
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(
-    `\npowerstack vs ansible-playbook ${sh("ansible --version | head -1")
+    `\npowerstack vs ansible-playbook ${sh("ansible --version 2>/dev/null | sed -n 1p")
       .trim()
       .replace(/^ansible /, "")}: no-op rerun of the same 5-task play`,
   );

@@ -29,12 +29,6 @@ export class InputError extends PowerstackError {
   }
 }
 
-export class NotImplementedError extends PowerstackError {
-  constructor(what: string) {
-    super(`${what} is not implemented yet`, ExitCode.usage, "track progress in the project's issues");
-  }
-}
-
 /** Render an error as the one clear line (plus fix) that the CLI prints. */
 export function describeError(err: unknown): string {
   if (err instanceof PowerstackError) {

@@ -3,6 +3,7 @@
  * provisioner, one PersistentVolume per service (Prometheus, Grafana, Alertmanager) in its directory of
  * the data path, each reserved for its claim; Retain everywhere, so a reinstall finds the data again.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import type { Inventory, MonitoringService, NodeSpec } from "../../src/inventory/types.js";
 import { file } from "../../src/modules/file.js";
@@ -36,21 +37,23 @@ export const role: Role = {
         // The operator mounts the Prometheus and Alertmanager volumes with a subPath; a subPath directory
         // kubelet creates itself is root-owned, where the non-root pods (uid 1000) cannot write. Made here,
         // on the NFS server's own disk, with the owner the storage role gives their parent.
-        ...(Object.entries(OPERATOR_SUBPATH) as Array<[MonitoringService, string]>).map(([svc, sub]) => ({
-          name: `${dataPath}/${svc}/${sub}`,
-          module: file,
-          params: {
-            path: `${dataPath}/${svc}/${sub}`,
-            state: "directory" as const,
-            mode: "0775",
-            ...SERVICE_OWNERS[svc],
-          },
-        })),
-        {
+        ...(Object.entries(OPERATOR_SUBPATH) as Array<[MonitoringService, string]>).map(([svc, sub]) =>
+          task({
+            name: `${dataPath}/${svc}/${sub}`,
+            module: file,
+            params: {
+              path: `${dataPath}/${svc}/${sub}`,
+              state: "directory" as const,
+              mode: "0775",
+              ...SERVICE_OWNERS[svc],
+            },
+          }),
+        ),
+        task({
           name: "StorageClass, PersistentVolumes and Grafana's claim",
           module: kubeApply,
           params: { objects },
-        },
+        }),
       ],
     };
   },

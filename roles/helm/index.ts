@@ -1,4 +1,5 @@
 /** helm (control node): the Helm CLI at the pinned version, online or from the artifacts directory. */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { helmArch, helmBinary } from "../../src/modules/helm-binary.js";
 
@@ -9,7 +10,7 @@ export const role: Role = {
     const { k3s, helm } = inventory.cluster;
     return {
       tasks: [
-        {
+        task({
           name: `Helm ${helm.version}`,
           module: helmBinary,
           params: {
@@ -17,7 +18,7 @@ export const role: Role = {
             arch: helmArch(facts.arch),
             artifactsDir: k3s.install === "airgap" ? k3s.artifactsDir : undefined,
           },
-        },
+        }),
       ],
     };
   },

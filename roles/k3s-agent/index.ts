@@ -2,7 +2,8 @@
  * k3s-agent (workers): joins the server on its INTERNAL address. Agents get agent keys only (no
  * server flags: k3s-ansible #342).
  */
-import type { Role } from "../../src/engine/role.js";
+import { task } from "../../src/engine/types.js";
+import { vaultOf, type Role } from "../../src/engine/role.js";
 import { k3s } from "../../src/modules/k3s.js";
 import { k3sConfig } from "../k3s-server/config.js";
 import { installSource } from "../k3s-server/install-source.js";
@@ -12,20 +13,20 @@ export const role: Role = {
   description: "K3s agents joining the server's internal address with the vault's token",
   tasks(ctx) {
     const { node, control, inventory } = ctx;
-    const token = (ctx.state.k3sToken as string | undefined) ?? ctx.secret(inventory.cluster.k3s.tokenSecret);
-    const config = k3sConfig("agent", inventory, node, control, token);
     return {
       tasks: [
-        {
+        task({
           name: `K3s agent ${inventory.cluster.k3s.version}`,
           module: k3s,
           params: {
             kind: "agent",
             version: inventory.cluster.k3s.version,
-            config,
+            // The token the server's play stored in the vault (read when planning, like any fact).
+            config: (t) => k3sConfig("agent", inventory, node, control, t),
+            token: { name: inventory.cluster.k3s.tokenSecret, vault: vaultOf(ctx) },
             source: installSource(ctx),
           },
-        },
+        }),
       ],
     };
   },

@@ -1,4 +1,5 @@
 /** k3s-ready (control node): every inventory node registered and Ready, within a bounded wait. */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { nodesReady } from "../../src/modules/nodes-ready.js";
 
@@ -9,11 +10,11 @@ export const role: Role = {
   description: "wait (bounded) for every node to be Ready, naming the ones that are not",
   tasks: ({ inventory }) => ({
     tasks: [
-      {
+      task({
         name: "all nodes Ready",
         module: nodesReady,
         params: { nodes: inventory.nodes.map((n) => n.name), timeoutSec: READY_TIMEOUT_SEC },
-      },
+      }),
     ],
   }),
 };

@@ -5,7 +5,7 @@
  * ServiceMonitor needs the Prometheus operator's CRDs.
  */
 import type { Role } from "../../src/engine/role.js";
-import type { Task } from "../../src/engine/types.js";
+import { task, type Task } from "../../src/engine/types.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { copy } from "../../src/modules/copy.js";
 import { file } from "../../src/modules/file.js";
@@ -78,23 +78,25 @@ export const role: Role = {
     const { kepler } = ctx.inventory.cluster;
     const { plan, objects, postRender, release } = keplerArtifacts(ctx.inventory, ctx.secret);
     const tasks: Task[] = [];
-    tasks.push({
-      name: `namespace ${kepler.namespace}${plan.enabled ? " and Redfish credentials" : ""}`,
-      module: kubeApply,
-      // Kepler reads its Redfish file only at start: new credentials need new pods.
-      params: {
-        objects,
-        restartOnSecretUpdate: { kind: "daemonset", namespace: kepler.namespace, name: KEPLER_DAEMONSET },
-      },
-    });
+    tasks.push(
+      task({
+        name: `namespace ${kepler.namespace}${plan.enabled ? " and Redfish credentials" : ""}`,
+        module: kubeApply,
+        // Kepler reads its Redfish file only at start: new credentials need new pods.
+        params: {
+          objects,
+          restartOnSecretUpdate: { kind: "daemonset", namespace: kepler.namespace, name: KEPLER_DAEMONSET },
+        },
+      }),
+    );
     if (postRender) {
       tasks.push(
-        {
+        task({
           name: POST_RENDER_DIR,
           module: file,
           params: { path: POST_RENDER_DIR, state: "directory", mode: "0755", owner: "root", group: "root" },
-        },
-        {
+        }),
+        task({
           name: POST_RENDER_SCRIPT,
           module: copy,
           params: {
@@ -104,8 +106,8 @@ export const role: Role = {
             owner: "root",
             group: "root",
           },
-        },
-        {
+        }),
+        task({
           name: POST_RENDER_PATCH,
           module: copy,
           params: {
@@ -115,7 +117,7 @@ export const role: Role = {
             owner: "root",
             group: "root",
           },
-        },
+        }),
       );
     }
     const redfishNote = plan.enabled
@@ -123,11 +125,13 @@ export const role: Role = {
       : plan.why
         ? `Redfish off: ${plan.why}`
         : "no BMC in the inventory";
-    tasks.push({
-      name: `Kepler ${kepler.chartVersion} (${kepler.flavour} line, ${redfishNote})`,
-      module: helmRelease,
-      params: release,
-    });
+    tasks.push(
+      task({
+        name: `Kepler ${kepler.chartVersion} (${kepler.flavour} line, ${redfishNote})`,
+        module: helmRelease,
+        params: release,
+      }),
+    );
     return { tasks };
   },
 };

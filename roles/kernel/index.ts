@@ -2,6 +2,7 @@
  * kernel (all nodes): `kernel.perf_event_paranoid` for Kepler's eBPF and hardware counters, persistent
  * in a sysctl drop-in and live.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { apt } from "../../src/modules/apt.js";
 import { sysctl } from "../../src/modules/sysctl.js";
@@ -13,8 +14,8 @@ export const role: Role = {
   description: "kernel.perf_event_paranoid (default -1) persistently and live",
   tasks: ({ inventory }) => ({
     tasks: [
-      { name: "sysctl tools", module: apt, params: { names: ["procps"] } },
-      {
+      task({ name: "sysctl tools", module: apt, params: { names: ["procps"] } }),
+      task({
         name: "kernel.perf_event_paranoid",
         module: sysctl,
         params: {
@@ -22,7 +23,7 @@ export const role: Role = {
           value: String(inventory.cluster.perfEventParanoid),
           file: SYSCTL_DROP_IN,
         },
-      },
+      }),
     ],
   }),
 };

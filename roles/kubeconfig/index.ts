@@ -2,7 +2,7 @@
  * kubeconfig (control node -> operator's machine): merged as context `powerstack`, server URL on the
  * control node's external address.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { task } from "../../src/engine/types.js";
 import { kubeconfigPath } from "../../src/cluster/kubeconfig.js";
 import type { Role } from "../../src/engine/role.js";
 import { kubeconfig } from "../../src/modules/kubeconfig.js";
@@ -16,16 +16,15 @@ export const role: Role = {
     const localPath = kubeconfigPath();
     return {
       tasks: [
-        {
+        task({
           name: `context ${KUBE_CONTEXT} in ${localPath}`,
           module: kubeconfig,
           params: {
             localPath,
-            localContent: existsSync(localPath) ? readFileSync(localPath, "utf8") : undefined,
             context: KUBE_CONTEXT,
             server: `https://${control.externalIp}:6443`,
           },
-        },
+        }),
       ],
     };
   },

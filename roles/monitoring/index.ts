@@ -3,6 +3,7 @@
  * the inventory, upgraded only when the chart version or the values changed; its credentials (Grafana's
  * admin login, the Slack webhook) as Kubernetes Secrets applied over stdin; the energy dashboards.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { nodePortUrl } from "../../src/inventory/node-port-url.js";
 import type { Inventory } from "../../src/inventory/types.js";
@@ -69,17 +70,17 @@ export const role: Role = {
     const m = inventory.cluster.monitoring;
     return {
       tasks: [
-        {
+        task({
           name: `namespace ${m.namespace} and its Secrets`,
           module: kubeApply,
           params: { objects: monitoringObjects(inventory, ctx.secret) },
-        },
-        {
+        }),
+        task({
           name: `kube-prometheus-stack ${m.chartVersion}`,
           module: helmRelease,
           params: monitoringRelease(inventory),
-        },
-        {
+        }),
+        task({
           // Grafana keeps the admin password of its first start (its volume survives reinstalls): a
           // rotated vault password is reset inside Grafana, checked by logging in as verify does.
           name: "Grafana admin login with the vault's password",
@@ -91,14 +92,13 @@ export const role: Role = {
             passwordSource: `vault key \`${m.grafanaAdminPasswordSecret}\``,
             namespace: m.namespace,
             deployment: grafanaFullname(MONITORING_RELEASE),
-            check: ctx.check,
           },
-        },
-        {
+        }),
+        task({
           name: "Grafana dashboards (power by node, by namespace, CO2)",
           module: kubeApply,
           params: { objects: dashboardConfigMaps(inventory) },
-        },
+        }),
       ],
     };
   },

@@ -2,6 +2,7 @@
  * nfs-client (workers): the control node's data path mounted at the same path over NFSv4, from an fstab
  * entry that waits for the network (`_netdev`) and does not block boot when the server is down (`nofail`).
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { apt } from "../../src/modules/apt.js";
 import type { NodeSpec } from "../../src/inventory/types.js";
@@ -27,14 +28,14 @@ export const role: Role = {
     const { dataPath } = inventory.cluster;
     return {
       tasks: [
-        { name: "NFS client package", module: apt, params: { names: ["nfs-common"] } },
-        {
+        task({ name: "NFS client package", module: apt, params: { names: ["nfs-common"] } }),
+        task({
           name: `mount ${control.internalIp}:${dataPath}`,
           module: mount,
           params: nfsMount(control, dataPath, "mounted"),
           retries: 3,
           delaySec: 5,
-        },
+        }),
       ],
     };
   },

@@ -2,6 +2,7 @@
  * nfs-server (control node): the kernel NFS server exporting the data path to the internal network
  * only. `exportfs -ra` runs as a handler: only when /etc/exports changed, never on a rerun.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import { apt } from "../../src/modules/apt.js";
 import { command } from "../../src/modules/command.js";
@@ -23,8 +24,8 @@ export const role: Role = {
     const escaped = dataPath.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
     return {
       tasks: [
-        { name: "NFS server package", module: apt, params: { names: ["nfs-kernel-server"] } },
-        {
+        task({ name: "NFS server package", module: apt, params: { names: ["nfs-kernel-server"] } }),
+        task({
           name: `export ${dataPath}`,
           module: lineInFile,
           params: {
@@ -34,15 +35,19 @@ export const role: Role = {
             mode: "0644",
           },
           notify: ["reload exports"],
-        },
-        {
+        }),
+        task({
           name: "nfs-server service",
           module: service,
           params: { name: "nfs-server", enabled: true, state: "started" },
-        },
+        }),
       ],
       handlers: [
-        { name: "reload exports", module: command, params: { cmd: "exportfs -ra", summary: "exportfs -ra" } },
+        task({
+          name: "reload exports",
+          module: command,
+          params: { cmd: "exportfs -ra", summary: "exportfs -ra" },
+        }),
       ],
     };
   },

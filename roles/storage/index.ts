@@ -3,6 +3,7 @@
  * (see src/modules/filesystem.ts), mounted at the data path by UUID, with one directory per service
  * owned by the user its chart runs as.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import type { MonitoringService } from "../../src/inventory/types.js";
 import { apt } from "../../src/modules/apt.js";
@@ -29,13 +30,13 @@ export const role: Role = {
     const disk = node.storageDisk!;
     return {
       tasks: [
-        { name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } },
-        {
+        task({ name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } }),
+        task({
           name: `BTRFS filesystem on ${disk}`,
           module: filesystem,
           params: { device: disk, fstype: "btrfs", label: dataLabel, allowFormat },
-        },
-        {
+        }),
+        task({
           name: `mount ${dataPath}`,
           module: mount,
           params: {
@@ -45,14 +46,16 @@ export const role: Role = {
             options: "defaults,noatime",
             state: "mounted",
           },
-        },
+        }),
         ...(
           Object.entries(SERVICE_OWNERS) as Array<[MonitoringService, { owner: string; group: string }]>
-        ).map(([svc, o]) => ({
-          name: `${dataPath}/${svc}`,
-          module: file,
-          params: { path: `${dataPath}/${svc}`, state: "directory" as const, mode: "0775", ...o },
-        })),
+        ).map(([svc, o]) =>
+          task({
+            name: `${dataPath}/${svc}`,
+            module: file,
+            params: { path: `${dataPath}/${svc}`, state: "directory" as const, mode: "0775", ...o },
+          }),
+        ),
       ],
     };
   },

@@ -6,9 +6,9 @@
  * Skipped where K3s is not installed. K3s' own namespaces are never deleted, even when the inventory puts
  * monitoring or Kepler in one of them.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import type { Inventory } from "../../src/inventory/types.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
 import { k3sInstalled, WITHOUT_K3S } from "../../src/modules/cluster-read.js";
 import { dataVolumesAbsent } from "../../src/modules/data-volumes-absent.js";
 import { kubeObjectAbsent, SYSTEM_NAMESPACES } from "../../src/modules/kube-object-absent.js";
@@ -20,21 +20,17 @@ export function stackNamespaces(inventory: Inventory): string[] {
   return [...new Set([kepler.namespace, monitoring.namespace])].filter((n) => !SYSTEM_NAMESPACES.includes(n));
 }
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-cluster-storage",
   description:
     "PersistentVolumes on the data path with their claims and StorageClass (data kept), then the stack's namespaces",
-  removes: ({ inventory }) => [
-    `PersistentVolumes on ${inventory.cluster.dataPath}, their claims and StorageClass (the files stay on the disk)`,
-    ...(stackNamespaces(inventory).length ? [`namespaces ${stackNamespaces(inventory).join(", ")}`] : []),
-  ],
-  async tasks({ inventory, control, host }) {
-    const installed = await k3sInstalled(host);
+  async tasks({ inventory, control, read }) {
+    const installed = await read(k3sInstalled.of());
     const { dataPath } = inventory.cluster;
     const why = installed ? "" : WITHOUT_K3S;
     return {
       tasks: [
-        {
+        task({
           name: `volumes on ${dataPath}${why}`,
           module: dataVolumesAbsent,
           params: {
@@ -44,13 +40,15 @@ export const role: Role & TeardownListing = {
             storageClasses: [STORAGE_CLASS],
           },
           when: () => installed,
-        },
-        ...stackNamespaces(inventory).map((ns) => ({
-          name: `namespace ${ns}${why}`,
-          module: kubeObjectAbsent,
-          params: { kind: "namespace", name: ns },
-          when: () => installed,
-        })),
+        }),
+        ...stackNamespaces(inventory).map((ns) =>
+          task({
+            name: `namespace ${ns}${why}`,
+            module: kubeObjectAbsent,
+            params: { kind: "namespace", name: ns },
+            when: () => installed,
+          }),
+        ),
       ],
     };
   },

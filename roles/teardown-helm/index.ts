@@ -4,7 +4,7 @@
  * is not installed (no cluster, no release). Then the files powerstack kept for Helm on the node (the Kepler
  * post-renderer, no credential in it).
  */
-import type { TeardownListing } from "../../src/cli/teardown.js";
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { k3sInstalled, WITHOUT_K3S } from "../../src/modules/cluster-read.js";
@@ -25,26 +25,27 @@ export function helmReleases(inventory: Inventory): Array<{ release: string; nam
   ];
 }
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-helm",
   description: "uninstall the Helm releases (Kepler, kube-prometheus-stack); skipped without K3s",
-  removes: ({ inventory }) => [
-    `Helm releases ${helmReleases(inventory)
-      .map((r) => `${r.release} (namespace ${r.namespace})`)
-      .join(", ")}; powerstack's Helm files (${HELM_FILES})`,
-  ],
-  async tasks({ inventory, host }) {
-    const installed = await k3sInstalled(host);
+  async tasks({ inventory, read }) {
+    const installed = await read(k3sInstalled.of());
     return {
       tasks: [
-        ...helmReleases(inventory).map((r) => ({
-          name: `Helm release ${r.release} (namespace ${r.namespace})${installed ? "" : WITHOUT_K3S}`,
-          module: helmReleaseAbsent,
-          params: r,
-          when: () => installed,
-        })),
-        { name: POST_RENDER_DIR, module: file, params: { path: POST_RENDER_DIR, state: "absent" as const } },
-        { name: HELM_FILES, module: emptyDirAbsent, params: { path: HELM_FILES } },
+        ...helmReleases(inventory).map((r) =>
+          task({
+            name: `Helm release ${r.release} (namespace ${r.namespace})${installed ? "" : WITHOUT_K3S}`,
+            module: helmReleaseAbsent,
+            params: r,
+            when: () => installed,
+          }),
+        ),
+        task({
+          name: POST_RENDER_DIR,
+          module: file,
+          params: { path: POST_RENDER_DIR, state: "absent" as const },
+        }),
+        task({ name: HELM_FILES, module: emptyDirAbsent, params: { path: HELM_FILES } }),
       ],
     };
   },

@@ -3,8 +3,8 @@
  * removes the datastore (every cluster object), /etc/rancher/k3s (the config with the token) and the
  * binaries. The token stays in the vault, so the next `up` installs a server the same agents can join.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
 import { command } from "../../src/modules/command.js";
 import { emptyDirAbsent } from "../../src/modules/empty-dir-absent.js";
 import { file } from "../../src/modules/file.js";
@@ -15,13 +15,12 @@ const POWERSTACK_DIR = K3S_INSTALL_SCRIPT.replace(/\/[^/]+$/, "");
 
 export const K3S_SERVER_UNINSTALL = "/usr/local/bin/k3s-uninstall.sh";
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-k3s-server",
   description: "K3s server removed by its own uninstall script, where installed",
-  removes: () => [`K3s server and every cluster object (${K3S_SERVER_UNINSTALL})`],
   tasks: () => ({
     tasks: [
-      {
+      task({
         name: "K3s server",
         module: command,
         params: {
@@ -30,10 +29,10 @@ export const role: Role & TeardownListing = {
           timeoutSec: 600,
           summary: `uninstall the K3s server (${K3S_SERVER_UNINSTALL})`,
         },
-      },
+      }),
       // Air-gapped installs keep K3s' install script here (src/modules/k3s.ts); the uninstall does not know it.
-      { name: K3S_INSTALL_SCRIPT, module: file, params: { path: K3S_INSTALL_SCRIPT, state: "absent" } },
-      { name: POWERSTACK_DIR, module: emptyDirAbsent, params: { path: POWERSTACK_DIR } },
+      task({ name: K3S_INSTALL_SCRIPT, module: file, params: { path: K3S_INSTALL_SCRIPT, state: "absent" } }),
+      task({ name: POWERSTACK_DIR, module: emptyDirAbsent, params: { path: POWERSTACK_DIR } }),
     ],
   }),
 };

@@ -6,22 +6,21 @@
  * never recorded the value before `up`, and guessing one (the kernel's 2, Debian's 3, Ubuntu's 4) could
  * be wrong for the node. To restrict perf at once: `sysctl -w kernel.perf_event_paranoid=<n>`.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
 import { file } from "../../src/modules/file.js";
 import { SYSCTL_DROP_IN } from "../kernel/index.js";
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-kernel",
   description: "sysctl drop-in removed (the live value stays until the next reboot)",
-  removes: () => [`sysctl drop-in ${SYSCTL_DROP_IN} (the live value stays until reboot)`],
   tasks: () => ({
     tasks: [
-      {
+      task({
         name: `sysctl drop-in ${SYSCTL_DROP_IN}`,
         module: file,
         params: { path: SYSCTL_DROP_IN, state: "absent" },
-      },
+      }),
     ],
   }),
 };

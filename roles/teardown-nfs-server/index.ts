@@ -4,22 +4,21 @@
  * storage teardown: an exported filesystem cannot be unmounted, and handlers run at the end of a play.
  * The nfs-kernel-server package and service stay: other exports may use them.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
 import { command } from "../../src/modules/command.js";
 import { lineInFile } from "../../src/modules/line-in-file.js";
 import { exportLine } from "../nfs-server/index.js";
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-nfs-server",
   description: "NFS export of the data path removed; exportfs -ra only when it was there",
-  removes: ({ inventory }) => [`NFS export of ${inventory.cluster.dataPath} (/etc/exports)`],
   tasks: ({ inventory }) => {
     const { dataPath, nfsNetwork } = inventory.cluster;
     const escaped = dataPath.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
     return {
       tasks: [
-        {
+        task({
           name: `export ${dataPath}`,
           module: lineInFile,
           // Any export of the data path, whatever network or options it carries: up would have replaced it too.
@@ -30,14 +29,14 @@ export const role: Role & TeardownListing = {
             state: "absent",
           },
           notify: ["reload exports"],
-        },
+        }),
       ],
       handlers: [
-        {
+        task({
           name: "reload exports",
           module: command,
           params: { cmd: "exportfs -ra", removes: "/usr/sbin/exportfs", summary: "exportfs -ra" },
-        },
+        }),
       ],
     };
   },

@@ -5,28 +5,25 @@
  * see src/modules/filesystem-wipe.ts for what "wipe" does and does not do.
  */
 import type { Role } from "../../src/engine/role.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
+import { task } from "../../src/engine/types.js";
 import { filesystemWipe } from "../../src/modules/filesystem-wipe.js";
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-purge-data",
   description: "--purge-data: WIPE the BTRFS data filesystem (only powerstack's own, only once unmounted)",
-  removes: ({ inventory, node }) => [
-    `WIPE the data filesystem "${inventory.cluster.dataLabel}" on ${node.storageDisk}: Prometheus history and Grafana state are destroyed`,
-  ],
-  tasks: ({ inventory, node, check }) => ({
+  tasks: ({ inventory, node }) => ({
     tasks: [
-      {
+      task({
         name: `data filesystem on ${node.storageDisk}`,
         module: filesystemWipe,
         params: {
           device: node.storageDisk!,
           fstype: "btrfs",
           label: inventory.cluster.dataLabel,
-          // In check mode teardown-storage's unmount is only planned: report the wipe as it would happen.
-          unmountedBefore: check ? inventory.cluster.dataPath : undefined,
+          // teardown-storage unmounts it first (only planned, in --check): the wipe still re-checks on the node.
+          unmountedBefore: inventory.cluster.dataPath,
         },
-      },
+      }),
     ],
   }),
 };

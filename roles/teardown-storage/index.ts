@@ -3,22 +3,19 @@
  * filesystem and its data STAY on the disk: the next `up` recognises it (same type and label), mounts it
  * again, and Prometheus finds its history. Wiping it is a separate role, enabled only by --purge-data.
  */
+import { task } from "../../src/engine/types.js";
 import type { Role } from "../../src/engine/role.js";
-import type { TeardownListing } from "../../src/cli/teardown.js";
 import { mount } from "../../src/modules/mount.js";
 import { emptyDirAbsent } from "../../src/modules/empty-dir-absent.js";
 
-export const role: Role & TeardownListing = {
+export const role: Role = {
   name: "teardown-storage",
   description: "data filesystem unmounted and its fstab entry removed; the data on the disk stays",
-  removes: ({ inventory, node }) => [
-    `${inventory.cluster.dataPath} mount and its fstab entry (the data on ${node.storageDisk ?? "the disk"} stays)`,
-  ],
   tasks: ({ inventory, node }) => {
     const { dataPath } = inventory.cluster;
     return {
       tasks: [
-        {
+        task({
           name: `mount ${dataPath}`,
           module: mount,
           params: {
@@ -28,8 +25,8 @@ export const role: Role & TeardownListing = {
             options: "defaults,noatime",
             state: "absent",
           },
-        },
-        { name: `mount point ${dataPath}`, module: emptyDirAbsent, params: { path: dataPath } },
+        }),
+        task({ name: `mount point ${dataPath}`, module: emptyDirAbsent, params: { path: dataPath } }),
       ],
     };
   },

@@ -1,58 +1,48 @@
 /**
- * Run a playbook (`up`, `teardown`) against the inventory: select hosts (--limit), build each host's
- * tasks from its roles, run them, print the recap, and turn the results into the exit code.
+ * Run a playbook (`up`, `teardown`) against the inventory: the plays and hosts the command selected
+ * (engine/playbook.ts selectRun), each host's tasks from its roles, run, the recap printed, and the
+ * results turned into the exit code.
  */
-import { join } from "node:path";
 import { ExitCode } from "../errors.js";
-import { filterRoles, limitHosts, loadPlaybook } from "../engine/playbook.js";
+import type { RunSelection } from "../engine/playbook.js";
 import { runPlays } from "../engine/run-plays.js";
 import { Runner, type Reporter } from "../engine/runner.js";
-import { packageRoot } from "../package-root.js";
-import { SshHost } from "../transport/ssh-host.js";
-import { setUploadProgressSink } from "../transport/upload.js";
-import { ListrReporter } from "../ui/listr-reporter.js";
-import { JsonReporter, PlainReporter, printRecap } from "../ui/reporters.js";
+import { nodeConnector } from "../transport/connect-node.js";
+import { playbookReporter, stdoutIsTerminal } from "../ui/playbook-reporter.js";
+import { printRecap } from "../ui/reporters.js";
 import type { RunContext } from "./context.js";
 import { onInterrupt, signalExitCode } from "./interrupts.js";
 
 export interface PlaybookOptions {
-  only?: string[];
-  skip?: string[];
+  /** `up --allow-format`: the block device the storage role may format. */
   allowFormat?: string;
-  /** Playbook file; default `playbooks/<name>.yaml` of the package. */
-  file?: string;
 }
 
+/** The run log (fed by the engine's events, the same whatever the display) and the display. */
 function chooseReporter(ctx: RunContext): Reporter {
   const { out, log, opts } = ctx;
-  if (opts.json) return new JsonReporter(out, log, opts.diff);
-  const plain = new PlainReporter(out, log, opts.diff, opts.verbose);
-  return process.stdout.isTTY && !process.env.CI ? new ListrReporter(out, plain) : plain;
+  return playbookReporter(out, log, {
+    json: opts.json,
+    diff: opts.diff,
+    verbose: opts.verbose,
+    terminal: stdoutIsTerminal(),
+  });
 }
 
-export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOptions = {}): Promise<number> {
+export async function runPlaybook(
+  ctx: RunContext,
+  { plays, limit }: RunSelection,
+  po: PlaybookOptions = {},
+): Promise<number> {
   const started = Date.now();
   const { inventory: inv, opts } = ctx;
-  const plays = filterRoles(
-    loadPlaybook(po.file ?? join(packageRoot(), "playbooks", `${name}.yaml`)),
-    po.only,
-    po.skip,
-  );
-  const limit = limitHosts(inv, opts.limit);
-  const becomePassword = inv.ssh.becomePasswordSecret ? ctx.secret(inv.ssh.becomePasswordSecret) : undefined;
-  // Upload progress (air-gap artifacts) is output like any other line: redacted, stderr under --json.
-  setUploadProgressSink((line) => ctx.out.info(line));
+  const connectTo = nodeConnector(inv, ctx.secret);
 
   const runner = new Runner({
     check: opts.check,
     forks: opts.forks,
     reporter: chooseReporter(ctx),
-    connect: (host) => {
-      const node = inv.nodes.find((n) => n.name === host)!;
-      return SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, {
-        becomePassword,
-      });
-    },
+    connect: (host) => connectTo(inv.nodes.find((n) => n.name === host)!),
   });
   // Ctrl-C / SIGTERM: stop cleanly (see interrupts.ts); the recap and the run log still get written.
   let stopping: Promise<unknown> | undefined;
@@ -79,7 +69,6 @@ export async function runPlaybook(ctx: RunContext, name: string, po: PlaybookOpt
       plays,
       inv,
       {
-        check: opts.check,
         allowFormat: po.allowFormat,
         secret: ctx.secret,
         hasSecret: (k) => ctx.vault?.has(k) ?? false,

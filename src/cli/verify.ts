@@ -10,7 +10,7 @@ import { connectCluster } from "../cluster/connect.js";
 import { nodePortUrl } from "../inventory/node-port-url.js";
 import { KEPLER_LINES } from "../prometheus/kepler-metrics.js";
 import { inventoryClientFactory } from "../redfish/from-inventory.js";
-import { SshHost } from "../transport/ssh-host.js";
+import { nodeConnector } from "../transport/connect-node.js";
 import { exitCodeFor, summarize, verifyJson, verifyText } from "../verify/report.js";
 import { runVerify } from "../verify/verify.js";
 import { openRun } from "./context.js";
@@ -22,18 +22,12 @@ export async function run(opts: GlobalOptions, cmd: ParsedCommand): Promise<numb
   let connecting: Promise<Cluster & { close(): Promise<void> }> | undefined;
   try {
     const inv = ctx.inventory;
-    const becomePassword = inv.ssh.becomePasswordSecret
-      ? ctx.secret(inv.ssh.becomePasswordSecret)
-      : undefined;
     const grafanaSecret = inv.cluster.monitoring.grafanaAdminPasswordSecret;
     const log = (event: string, data: Record<string, unknown>) => ctx.log.write(event, data);
 
     const results = await runVerify({
       inventory: inv,
-      connect: (node) =>
-        SshHost.connect({ name: node.name, address: node.sshAddress, port: node.sshPort }, inv.ssh, {
-          becomePassword,
-        }),
+      connect: nodeConnector(inv, ctx.secret),
       // One connection for every kubectl call, opened at the first one.
       cluster: () => (connecting ??= connectCluster(ctx)),
       // The client's defaults (10 s, one retry) already answer promptly; a node's bmc settings win.

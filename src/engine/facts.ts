@@ -1,9 +1,9 @@
 /**
- * Facts about a host, gathered once per run in ONE remote command: OS, architecture, init system,
- * block devices, memory, network interfaces. Roles read them to decide what to do (`when`, defaults).
+ * The host's own facts, read once per run when the runner first reaches the host: OS, architecture, init
+ * system, block devices, memory, network interfaces. Roles read them to decide what to do (`when`,
+ * defaults). It is an ordinary fact (fact.ts), read through the host's FactCache like every other.
  */
-import type { Host } from "../transport/host.js";
-import { CommandError } from "../transport/errors.js";
+import { defineFact, FactReadError } from "./fact.js";
 
 export interface BlockDevice {
   path: string;
@@ -27,15 +27,21 @@ export interface Facts {
 
 const SECTIONS = ["os", "arch", "kernel", "init", "mem", "lsblk", "ip", "hostname"] as const;
 
+/**
+ * Files are read with the shell's own `read`, not `cat`/`sed`/`hostname`: every program started costs a
+ * fork and exec on the node, and this runs before anything else on every host. Only `uname`, `lsblk`
+ * and `ip` are programs (the kernel's osrelease and hostname come from /proc/sys, as `uname -r` and
+ * `hostname` read them).
+ */
 export const FACTS_SCRIPT = [
-  "echo @@os; cat /etc/os-release 2>/dev/null",
+  `echo @@os; while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done 2>/dev/null </etc/os-release`,
   "echo @@arch; uname -m",
-  "echo @@kernel; uname -r",
-  "echo @@init; cat /proc/1/comm",
-  "echo @@mem; sed -n 's/^MemTotal: *\\([0-9]*\\).*/\\1/p' /proc/meminfo",
+  `echo @@kernel; read -r v </proc/sys/kernel/osrelease && printf '%s\\n' "$v"`,
+  `echo @@init; read -r v </proc/1/comm && printf '%s\\n' "$v"`,
+  `echo @@mem; while read -r k v _; do [ "$k" = MemTotal: ] && printf '%s\\n' "$v" && break; done </proc/meminfo`,
   "echo @@lsblk; lsblk -J -b -o PATH,TYPE,SIZE,FSTYPE,MOUNTPOINT 2>/dev/null",
   "echo @@ip; ip -j addr 2>/dev/null",
-  "echo @@hostname; hostname",
+  `echo @@hostname; read -r v </proc/sys/kernel/hostname && printf '%s\\n' "$v"`,
 ].join("; ");
 
 export function parseFacts(stdout: string): Facts {
@@ -86,9 +92,12 @@ export function parseFacts(stdout: string): Facts {
   };
 }
 
-export async function gatherFacts(host: Host): Promise<Facts> {
-  const r = await host.exec(FACTS_SCRIPT, { timeoutSec: 60 });
-  if (r.code !== 0 && !r.stdout.includes("@@hostname"))
-    throw new CommandError(host.name, "gather facts", r.code, r.stderr);
-  return parseFacts(r.stdout);
-}
+export const hostFacts = defineFact<Facts>({
+  name: "host",
+  command: () => FACTS_SCRIPT,
+  parse(out) {
+    if (out.code !== 0 && !out.stdout.includes("@@hostname"))
+      throw new FactReadError("host", "host facts", out);
+    return parseFacts(out.stdout);
+  },
+});

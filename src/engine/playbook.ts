@@ -10,7 +10,8 @@ import { closest } from "../closest.js";
 import { SourceMap, walk, type Field } from "../inventory/schema-walker.js";
 import type { Inventory } from "../inventory/types.js";
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { packageRoot } from "../package-root.js";
 import { isRolePath, ROLE_NAMES } from "./role-registry.js";
 
 export interface PlayDef {
@@ -146,6 +147,26 @@ export function checkOnlySkip(only?: readonly string[], skip?: readonly string[]
   );
 }
 
+/** The roles a run keeps (`--only`, undefined: all) and drops (`--skip`). */
+export interface RoleSelection {
+  only?: string[];
+  skip?: string[];
+}
+
+/**
+ * `--only` and `--skip` as role lists, each name passed through `resolve` (teardown's `storage` is
+ * teardown-storage, and an unknown name is refused there); a role named by both is refused.
+ */
+export function roleFlags(
+  flags: { only?: string; skip?: string },
+  resolve: (name: string) => string = (name) => name,
+): RoleSelection {
+  const only = splitList(flags.only)?.map(resolve);
+  const skip = splitList(flags.skip)?.map(resolve);
+  checkOnlySkip(only, skip);
+  return { only, skip };
+}
+
 /** Apply `--only` / `--skip` to a playbook; plays left without roles are dropped. */
 export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]): PlayDef[] {
   const known = [...ROLE_NAMES, ...plays.flatMap((p) => p.roles)];
@@ -163,3 +184,34 @@ export function filterRoles(plays: PlayDef[], only?: string[], skip?: string[]):
     .map((p) => ({ ...p, roles: p.roles.filter((r) => (!only || only.includes(r)) && !skip?.includes(r)) }))
     .filter((p) => p.roles.length > 0);
 }
+
+/** What one run covers: the playbook's plays after --only/--skip, and --limit as node names. */
+export interface RunSelection {
+  plays: PlayDef[];
+  /** Undefined without --limit: every node a play names. */
+  limit?: ReadonlySet<string>;
+}
+
+/**
+ * The one resolution of --only, --skip and --limit for a run: what `up` and `teardown` run, and what
+ * teardown's confirmation lists, are the same selection.
+ */
+export function selectRun(
+  inventory: Inventory,
+  plays: PlayDef[],
+  flags: RoleSelection & { limit?: string },
+): RunSelection {
+  return { plays: filterRoles(plays, flags.only, flags.skip), limit: limitHosts(inventory, flags.limit) };
+}
+
+/** A play's hosts in this run: its host patterns, in inventory order, within --limit. */
+export function playHosts(
+  inventory: Inventory,
+  play: Pick<PlayDef, "hosts">,
+  limit?: ReadonlySet<string>,
+): string[] {
+  return selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h));
+}
+
+/** The package's own playbook of a command (`up`, `teardown`): playbooks/<name>.yaml. */
+export const packagePlaybook = (name: string): string => join(packageRoot(), "playbooks", `${name}.yaml`);

@@ -4,13 +4,13 @@
  * this one function, so the tests drive the code users run.
  */
 import type { Inventory } from "../inventory/types.js";
-import { selectHosts, type PlayDef } from "./playbook.js";
+import { playHosts, type PlayDef } from "./playbook.js";
 import { loadRole } from "./role-registry.js";
-import { tasksFromRoles, type RoleContext, type RunState } from "./role.js";
+import { tasksFromRoles, type RoleContext } from "./role.js";
 import type { Runner } from "./runner.js";
 
-/** What every host's RoleContext shares in one run: the vault, check mode and the operator's flags. */
-export type RunScope = Pick<RoleContext, "check" | "allowFormat" | "secret" | "hasSecret" | "storeSecret">;
+/** What every host's RoleContext shares in one run: the vault and the operator's flags. */
+export type RunScope = Pick<RoleContext, "allowFormat" | "secret" | "hasSecret" | "storeSecret">;
 
 export async function runPlays(
   runner: Runner,
@@ -21,24 +21,24 @@ export async function runPlays(
   limit?: ReadonlySet<string>,
 ): Promise<void> {
   const control = inventory.nodes.find((n) => n.role === "control")!;
-  // One run's state (e.g. the K3s token the server role learnt, for the agents) across all plays.
-  const state: RunState = {};
   for (const play of plays) {
     const roles = await Promise.all(play.roles.map(loadRole));
     await runner.runPlay({
       name: play.name,
-      hosts: selectHosts(inventory, play.hosts).filter((h) => !limit || limit.has(h)),
+      hosts: playHosts(inventory, play, limit),
       anyErrorsFatal: play.anyErrorsFatal,
       local: play.local,
-      tasksFor: (host, facts, conn) =>
+      tasksFor: (host, facts, cache) =>
         tasksFromRoles(roles, {
           ...scope,
           inventory,
           node: inventory.nodes.find((n) => n.name === host)!,
           control,
           facts,
-          host: conn,
-          state,
+          read: async (ref) => {
+            await cache.read([ref]);
+            return cache.get(ref);
+          },
         }),
     });
   }

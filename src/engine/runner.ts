@@ -1,15 +1,45 @@
 /**
  * The runner: plays in order; the hosts of a play in parallel (at most `forks` at once); the tasks of a
- * host in order. Each task is probed, planned and (unless --check) applied; a no-op task costs no remote
- * command of its own because probes are batched (see probe-batch.ts) and only re-run after a change.
+ * host in order. Each task's facts are read, its actions planned and (unless --check) applied; a no-op task
+ * costs no remote command of its own because facts are read in batches from a per-host cache (see
+ * fact-cache.ts) and only the facts an applied action touches are read again.
  */
 import { describeError, PowerstackError } from "../errors.js";
 import type { Host } from "../transport/host.js";
 import { InterruptedError, UnreachableError } from "../transport/errors.js";
 import { LocalHost } from "../transport/local-host.js";
-import { gatherFacts, type Facts } from "./facts.js";
-import { runProbes } from "./probe-batch.js";
-import type { Change, Task, TaskResult, TaskStatus } from "./types.js";
+import type { FactRef, Touch } from "./fact.js";
+import { FactCache } from "./fact-cache.js";
+import { hostFacts, type Facts } from "./facts.js";
+import { forEachLimited } from "./pool.js";
+import type { Action, ApplyContext, Change, Task, TaskResult, TaskStatus } from "./types.js";
+
+/** What a task's result shows of an action: its kind, the module's summary of it, its diff. */
+export function toChange(task: Task, action: Action): Change {
+  return {
+    kind: action.kind,
+    summary: task.module.describe(action, task.params),
+    ...(action.diff ? { diff: action.diff } : {}),
+    ...(action.sensitive ? { sensitive: true } : {}),
+  };
+}
+
+/** A task's reads, field by field (a field without a fact reads as undefined). */
+const factsOf = (t: Task) =>
+  Object.entries(t.module.reads(t.params)) as Array<[string, FactRef<unknown> | undefined]>;
+
+/** Drop the facts the actions could have changed (all of the host's, where a module does not say). */
+function invalidateAfter(cache: FactCache, task: Task, actions: Action[]): void {
+  const touched = actions.map((a) => task.module.touches?.(a, task.params) ?? "all");
+  cache.invalidate(touched.includes("all") ? undefined : (touched as Touch[][]).flat());
+}
+
+/** One host's connection, its facts and its fact cache, kept for the whole run. */
+interface Session {
+  host: Host;
+  facts: Facts;
+  cache: FactCache;
+}
 
 /** Facts of a local play: none about the node (its OS is not contacted). */
 const LOCAL_FACTS: Facts = {
@@ -34,7 +64,7 @@ export interface Play {
   /** Node names this play runs on, after --limit. */
   hosts: string[];
   /** Build the task list for one host; called when the play reaches that host, after earlier plays. */
-  tasksFor(host: string, facts: Facts, conn: Host): HostTasks | Promise<HostTasks>;
+  tasksFor(host: string, facts: Facts, cache: FactCache): HostTasks | Promise<HostTasks>;
   /** Stop every host of the play (and the run) as soon as one host fails. */
   anyErrorsFatal?: boolean;
   /** Run from the operator's machine (no SSH to the node; results still under the node's name). */
@@ -43,9 +73,20 @@ export interface Play {
 
 export interface Reporter {
   playStart(play: string, hosts: string[]): void;
+  /** A task begins on a host (probe, plan and apply follow); its result comes through taskResult. */
+  taskStart?(event: TaskEvent): void;
+  /** A long step of a running task says how far it is ("12 of 40 MB", "2 of 3 nodes Ready"). */
+  taskProgress?(event: TaskEvent & { text: string }): void;
   taskResult(result: TaskResult): void;
   /** May be async: the runner waits for it before the next play (a progress display finishing). */
   playEnd(play: string): void | Promise<void>;
+}
+
+export interface TaskEvent {
+  host: string;
+  play: string;
+  task: string;
+  handler?: boolean;
 }
 
 export interface RunnerOptions {
@@ -67,7 +108,7 @@ export interface HostRecap {
 
 export class Runner {
   readonly results: TaskResult[] = [];
-  private readonly hosts = new Map<string, Promise<{ host: Host; facts: Facts }>>();
+  private readonly hosts = new Map<string, Promise<Session>>();
   /** Every connection opened, kept apart from its facts: one whose fact gathering failed must close too. */
   private readonly connections = new Map<string, Promise<Host>>();
   /** Hosts that failed or were unreachable: later plays skip them, as Ansible does. */
@@ -106,11 +147,11 @@ export class Runner {
     return err instanceof UnreachableError ? "unreachable" : "failed";
   }
 
-  private session(name: string, local = false): Promise<{ host: Host; facts: Facts }> {
+  private session(name: string, local = false): Promise<Session> {
     if (local) {
       const host = new LocalHost(name);
       this.localHosts.add(host);
-      return Promise.resolve({ host, facts: LOCAL_FACTS });
+      return Promise.resolve({ host, facts: LOCAL_FACTS, cache: new FactCache(host) });
     }
     let s = this.hosts.get(name);
     if (!s) {
@@ -118,7 +159,9 @@ export class Runner {
       this.connections.set(name, connection);
       s = (async () => {
         const host = await connection;
-        return { host, facts: await gatherFacts(host) };
+        const cache = new FactCache(host);
+        await cache.read([hostFacts.of()]);
+        return { host, facts: cache.get(hostFacts.of()), cache };
       })();
       this.hosts.set(name, s);
     }
@@ -129,14 +172,9 @@ export class Runner {
     if (this.aborted) return;
     const hosts = play.hosts.filter((h) => !this.dead.has(h));
     this.opts.reporter.playStart(play.name, hosts);
-    const queue = [...hosts];
-    const worker = async () => {
-      for (let h = queue.shift(); h !== undefined; h = queue.shift()) {
-        if (this.aborted) return;
-        await this.runHost(play, h);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.opts.forks, hosts.length) }, worker));
+    await forEachLimited(hosts, this.opts.forks, async (h) => {
+      if (!this.aborted) await this.runHost(play, h);
+    });
     await this.opts.reporter.playEnd(play.name);
   }
 
@@ -149,11 +187,11 @@ export class Runner {
 
   private async runHost(play: Play, name: string): Promise<void> {
     const started = Date.now();
-    let session: { host: Host; facts: Facts };
+    let session: Session;
     let plan: HostTasks;
     try {
       session = await this.session(name, play.local);
-      plan = await play.tasksFor(name, session.facts, session.host);
+      plan = await play.tasksFor(name, session.facts, session.cache);
     } catch (err) {
       const status = this.statusOf(err);
       this.record({
@@ -187,13 +225,12 @@ export class Runner {
   /** Run tasks in order on one host; false when one failed (the rest are not run). */
   private async runTasks(
     play: Play,
-    { host, facts }: { host: Host; facts: Facts },
+    session: Session,
     tasks: Task[],
     notified: Set<string>,
     handler: boolean,
   ): Promise<boolean> {
-    const observed = new Map<number, unknown>();
-    let stale = true;
+    const { host, facts, cache } = session;
     for (let i = 0; i < tasks.length; i++) {
       if (this.aborted) return false;
       const task = tasks[i]!;
@@ -203,29 +240,31 @@ export class Runner {
         this.record({ ...base, status: "skipped", changes: [], durationMs: 0 });
         continue;
       }
+      this.opts.reporter.taskStart?.(base);
       try {
-        if (stale) {
-          // Probe this task and every later one in a single round trip; valid until something changes.
+        const reads = factsOf(task);
+        if (reads.some(([, ref]) => ref && !cache.has(ref))) {
+          // What this task and every later one still needs, in a single round trip; cached until an
+          // action touches it.
           const pending = tasks
-            .map((t, j) => ({ t, j }))
-            .filter(({ t, j }) => j >= i && (!t.when || t.when(facts)));
-          const seen = await runProbes(
-            host,
-            pending.map(({ t }) => t.module.probe(t.params)),
-          );
-          observed.clear();
-          pending.forEach(({ j }, k) => observed.set(j, seen[k]));
-          stale = false;
+            .slice(i)
+            .filter((t) => !t.when || t.when(facts))
+            .flatMap((t) => factsOf(t).flatMap(([, ref]) => (ref ? [ref] : [])));
+          // A later task's unreadable fact fails that task when it comes, not this one: it stays uncached.
+          const failed = new Map<string, unknown>();
+          await cache.read(pending, failed);
+          for (const [, ref] of reads) if (ref && failed.has(ref.key)) throw failed.get(ref.key);
         }
-        const seen = observed.get(i);
-        const changes: Change[] = task.module.plan(seen, task.params);
-        if (changes.length === 0) {
+        const seen = Object.fromEntries(reads.map(([field, ref]) => [field, ref && cache.get(ref)]));
+        const actions: Action[] = task.module.plan(seen, task.params);
+        const changes = actions.map((a) => toChange(task, a));
+        if (actions.length === 0) {
           this.record({ ...base, status: "ok", changes, durationMs: Date.now() - started });
           continue;
         }
         if (!this.opts.check) {
-          await this.applyWithRetries(task, { host, facts }, changes, seen);
-          stale = true;
+          const progress = (text: string) => this.opts.reporter.taskProgress?.({ ...base, text });
+          await this.applyWithRetries(task, { host, facts, cache, progress }, actions);
         }
         for (const n of task.notify ?? []) notified.add(n);
         this.record({ ...base, status: "changed", changes, durationMs: Date.now() - started });
@@ -244,16 +283,11 @@ export class Runner {
     return true;
   }
 
-  private async applyWithRetries(
-    task: Task,
-    ctx: { host: Host; facts: Facts },
-    changes: Change[],
-    seen: unknown,
-  ): Promise<void> {
+  private async applyWithRetries(task: Task, ctx: ApplyContext, actions: Action[]): Promise<void> {
     const attempts = 1 + (task.retries ?? 0);
     for (let a = 1; ; a++) {
       try {
-        await task.module.apply(ctx, task.params, changes, seen);
+        await task.module.apply(ctx, actions, task.params);
         return;
       } catch (err) {
         // Refusals and lost connections are final; only ordinary failures are retried.
@@ -265,6 +299,9 @@ export class Runner {
         )
           throw err;
         await new Promise((r) => setTimeout(r, (task.delaySec ?? 2) * 1000));
+      } finally {
+        // Even a failed apply may have changed something before it failed.
+        invalidateAfter(ctx.cache, task, actions);
       }
     }
   }

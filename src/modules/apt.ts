@@ -1,8 +1,9 @@
 /**
- * Debian/Ubuntu packages. Probed with dpkg-query (no apt lock, no network); `apt-get update` runs only
+ * Debian/Ubuntu packages. Read with dpkg-query (no apt lock, no network); `apt-get update` runs only
  * when something must be installed, never on a no-op rerun.
  */
-import type { ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
+import { debPackages } from "../facts/system.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -11,55 +12,40 @@ export interface AptParams {
   state?: "present" | "absent";
 }
 
-/** Installed package names. */
-type AptSeen = Set<string>;
+export type AptAction = { kind: "install"; names: string[] } | { kind: "remove"; names: string[] };
 
 const APT_ENV = "DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a";
 const APT_OPTS =
   "-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 
-export const apt: ShellModule<AptParams, AptSeen> = {
+export const apt: Module<AptParams, { installed: Set<string> }, AptAction> = {
   name: "package",
-  probe: (p) => ({
-    command: `dpkg-query -W -f '\${Package} \${db:Status-Abbrev}\\n' ${p.names.map(shq).join(" ")} 2>/dev/null; true`,
-    parse(stdout) {
-      return new Set(
-        stdout
-          .split("\n")
-          .map((l) => l.trim().split(/\s+/))
-          .filter(([, status]) => status === "ii")
-          .map(([name]) => name!.replace(/:.*$/, "")),
-      );
-    },
-  }),
-  plan(seen, p) {
+  reads: (p) => ({ installed: debPackages.of(p.names) }),
+  plan({ installed }, p) {
     if (p.state === "absent") {
-      const present = p.names.filter((n) => seen.has(n));
-      return present.length ? [{ summary: `remove ${present.join(" ")}` }] : [];
+      const present = p.names.filter((n) => installed.has(n));
+      return present.length ? [{ kind: "remove", names: present }] : [];
     }
-    const missing = p.names.filter((n) => !seen.has(n));
-    return missing.length ? [{ summary: `install ${missing.join(" ")}` }] : [];
+    const missing = p.names.filter((n) => !installed.has(n));
+    return missing.length ? [{ kind: "install", names: missing }] : [];
   },
-  async apply({ host }, p, _changes, seen) {
-    if (p.state === "absent") {
-      await run(
-        host,
-        `${APT_ENV} apt-get ${APT_OPTS} remove ${p.names
-          .filter((n) => seen.has(n))
-          .map(shq)
-          .join(" ")}`,
-        { timeoutSec: 900 },
-      );
-      return;
+  describe: (a) => `${a.kind} ${a.names.join(" ")}`,
+  // A package brings files, units and other packages with it: everything may have changed.
+  touches: () => "all",
+  async apply({ host, progress }, actions) {
+    for (const a of actions) {
+      const names = a.names.map(shq).join(" ");
+      if (a.kind === "remove") {
+        progress?.(`removing ${a.names.length} package${a.names.length === 1 ? "" : "s"}`);
+        await run(host, `${APT_ENV} apt-get ${APT_OPTS} remove ${names}`, { timeoutSec: 900 });
+        continue;
+      }
+      progress?.("apt-get update");
+      await run(host, `${APT_ENV} apt-get ${APT_OPTS} update`, { timeoutSec: 900 });
+      progress?.(`installing ${a.names.length} package${a.names.length === 1 ? "" : "s"}`);
+      await run(host, `${APT_ENV} apt-get ${APT_OPTS} install --no-install-recommends ${names}`, {
+        timeoutSec: 1800,
+      });
     }
-    const missing = p.names
-      .filter((n) => !seen.has(n))
-      .map(shq)
-      .join(" ");
-    await run(
-      host,
-      `${APT_ENV} apt-get ${APT_OPTS} update && ${APT_ENV} apt-get ${APT_OPTS} install --no-install-recommends ${missing}`,
-      { timeoutSec: 1800 },
-    );
   },
 };

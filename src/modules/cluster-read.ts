@@ -7,13 +7,12 @@
  * to remove, which is an answer ("nothing to do"), not an error. K3s installed but its API not answering is
  * an error: the objects may still be there.
  */
+import { defineFact, requireSuccess } from "../engine/fact.js";
 import { PowerstackError } from "../errors.js";
-import type { Host } from "../transport/host.js";
-import { K3S_BIN } from "./k3s.js";
+import { HELM, K3S_BIN, KUBECTL } from "../facts/k3s.js";
 
 // The same kubectl and Helm command lines the modules that create these objects use.
-export { HELM } from "./helm-release.js";
-export { KUBECTL } from "./kube-apply.js";
+export { HELM, KUBECTL };
 
 /** What a read of the cluster saw: no K3s (or no tool), or the read's exit status and output. */
 export type ClusterRead =
@@ -38,6 +37,17 @@ export function parseClusterRead(stdout: string): ClusterRead {
   return { installed: true, code: Number(rc[1]), output: rest.join("\n").trim() };
 }
 
+/**
+ * A read of the cluster as a fact: `read` is the kubectl or helm command line, `needs` the binaries
+ * without which there is no cluster (default: K3s). The read's own failure is kept in the value (exit
+ * status and output), for the module to refuse with clusterUnreadable: it is an answer about the cluster.
+ */
+export const clusterRead = defineFact<ClusterRead, { read: string; needs?: string[] }>({
+  name: "cluster-read",
+  command: ({ read, needs }) => clusterReadCommand(read, needs),
+  parse: (out) => parseClusterRead(out.stdout),
+});
+
 /** The refusal when K3s is installed but a read of the cluster failed (API down, kubeconfig unreadable). */
 export function clusterUnreadable(what: string, read: { code: number; output: string }): PowerstackError {
   const tail = read.output.split("\n").slice(-3).join("\n    ");
@@ -53,7 +63,12 @@ export function clusterUnreadable(what: string, read: { code: number; output: st
 /** Added to a cluster task's name when it is skipped for want of K3s: the recap then says why. */
 export const WITHOUT_K3S = " (skipped: K3s is not installed)";
 
-/** Whether K3s is installed on this node: the roles read it once to skip their cluster tasks cleanly. */
-export async function k3sInstalled(host: Host): Promise<boolean> {
-  return (await host.exec(`[ -x ${K3S_BIN} ]`)).code === 0;
-}
+/** Whether K3s is installed on this node: the teardown roles read it once to skip their cluster tasks cleanly. */
+export const k3sInstalled = defineFact<boolean>({
+  name: "k3s-installed",
+  command: () => `if [ -x ${K3S_BIN} ]; then echo yes; else echo no; fi`,
+  parse(out) {
+    requireSuccess("k3s-installed", `whether ${K3S_BIN} exists`, out);
+    return out.stdout.trim() === "yes";
+  },
+});

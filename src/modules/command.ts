@@ -2,7 +2,8 @@
  * A command with guards: it runs only when `creates` is missing, `removes` exists, or `unless` fails,
  * and counts as changed only when it ran. Without a guard it always runs (use it for handlers).
  */
-import type { ShellModule } from "../engine/types.js";
+import { defineFact, requireSuccess } from "../engine/fact.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -21,20 +22,34 @@ export interface CommandParams {
   summary?: string;
 }
 
-export const command: ShellModule<CommandParams, boolean> = {
-  name: "command",
-  probe: (p) => {
-    const guards: string[] = [];
-    if (p.creates) guards.push(`[ ! -e ${shq(p.creates)} ]`);
-    if (p.removes) guards.push(`[ -e ${shq(p.removes)} ]`);
-    if (p.unless) guards.push(`! ( ${p.unless} ) >/dev/null 2>&1`);
-    return {
-      command: guards.length ? `if ${guards.join(" && ")}; then echo run; fi` : "echo run",
-      parse: (out) => out.trim() === "run",
-    };
+type Guards = Pick<CommandParams, "creates" | "removes" | "unless">;
+
+export function guardCommand(g: Guards): string {
+  const guards: string[] = [];
+  if (g.creates) guards.push(`[ ! -e ${shq(g.creates)} ]`);
+  if (g.removes) guards.push(`[ -e ${shq(g.removes)} ]`);
+  if (g.unless) guards.push(`! ( ${g.unless} ) >/dev/null 2>&1`);
+  return guards.length ? `if ${guards.join(" && ")}; then echo run; else echo skip; fi` : "echo run";
+}
+
+/** Whether the command's guards let it run. */
+export const commandGuards = defineFact<boolean, Guards>({
+  name: "command-guards",
+  command: guardCommand,
+  parse(out) {
+    requireSuccess("command-guards", "the command's guards", out);
+    return out.stdout.trim() === "run";
   },
-  plan: (mustRun, p) => (mustRun ? [{ summary: p.summary ?? `run: ${p.cmd}` }] : []),
-  async apply({ host }, p) {
+});
+
+export const command: Module<CommandParams, { mustRun: boolean }, { kind: "run" }> = {
+  name: "command",
+  reads: (p) => ({ mustRun: commandGuards.of({ creates: p.creates, removes: p.removes, unless: p.unless }) }),
+  plan: ({ mustRun }) => (mustRun ? [{ kind: "run" }] : []),
+  describe: (_a, p) => p.summary ?? `run: ${p.cmd}`,
+  // An arbitrary command may change anything.
+  touches: () => "all",
+  async apply({ host }, _actions, p) {
     await run(host, p.cmd, { stdin: p.stdin, timeoutSec: p.timeoutSec ?? 600 });
   },
 };

@@ -2,14 +2,10 @@
  * A file with exact content (from a string or a rendered template), mode and owner. Compared by
  * content, so a rerun with the same inputs writes nothing.
  */
-import type { Change, ShellModule } from "../engine/types.js";
-import {
-  ownerMatches,
-  parseFileProbe,
-  probeFileCommand,
-  writeFileAtomic,
-  type RemoteFile,
-} from "./remote-file.js";
+import { PowerstackError } from "../errors.js";
+import type { FileDiff, Module } from "../engine/types.js";
+import { afterWriting, file, type RemoteFile } from "../facts/file.js";
+import { ownerMatches, writeFileAtomic } from "./remote-file.js";
 
 export interface CopyParams {
   path: string;
@@ -17,36 +13,50 @@ export interface CopyParams {
   mode?: string;
   owner?: string;
   group?: string;
-  /** Content holds a secret: --diff and the run log show only how many lines changed (Change.sensitive). */
+  /** Content holds a secret: --diff and the run log show only how many lines changed. */
   sensitive?: boolean;
 }
 
-export const copy: ShellModule<CopyParams, RemoteFile> = {
+export type CopyAction =
+  | { kind: "create" | "update"; diff: FileDiff; sensitive?: boolean }
+  | { kind: "chmod"; was: string }
+  | { kind: "chown"; was: string; now: string };
+
+export const copy: Module<CopyParams, { path: RemoteFile }, CopyAction> = {
   name: "copy",
-  probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
-  plan(seen, p) {
-    const changes: Change[] = [];
-    if (seen.exists && seen.kind !== "regular file") {
-      throw new Error(`${p.path} exists and is a ${seen.kind}, not a file: remove or rename it`);
-    }
-    if (!seen.exists || seen.content !== p.content) {
-      changes.push({
-        summary: seen.exists ? `update ${p.path}` : `create ${p.path}`,
+  reads: (p) => ({ path: file.of(p.path) }),
+  plan({ path: seen }, p) {
+    if (seen.exists && seen.kind !== "regular file")
+      throw new PowerstackError(
+        `${p.path} exists and is a ${seen.kind}, not a file`,
+        undefined,
+        "remove or rename it, then rerun",
+      );
+    const actions: CopyAction[] = [];
+    if (!seen.exists || seen.content !== p.content)
+      actions.push({
+        kind: seen.exists ? "update" : "create",
         diff: { path: p.path, before: seen.content ?? "", after: p.content },
         ...(p.sensitive ? { sensitive: true } : {}),
       });
-    }
     if (seen.exists && p.mode && seen.mode !== p.mode.padStart(4, "0"))
-      changes.push({ summary: `mode of ${p.path}: ${seen.mode} -> ${p.mode}` });
-    if (seen.exists && !ownerMatches(seen, p.owner, p.group)) {
-      changes.push({
-        summary: `owner of ${p.path}: ${seen.owner}:${seen.group} -> ${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
+      actions.push({ kind: "chmod", was: seen.mode ?? "" });
+    if (seen.exists && !ownerMatches(seen, p.owner, p.group))
+      actions.push({
+        kind: "chown",
+        was: `${seen.owner}:${seen.group}`,
+        now: `${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
       });
-    }
-    return changes;
+    return actions;
   },
-  async apply({ host }, p) {
-    // One atomic write fixes content, mode and owner together.
+  describe(a, p) {
+    if (a.kind === "chmod") return `mode of ${p.path}: ${a.was} -> ${p.mode}`;
+    if (a.kind === "chown") return `owner of ${p.path}: ${a.was} -> ${a.now}`;
+    return `${a.kind} ${p.path}`;
+  },
+  touches: (_a, p) => afterWriting(p.path),
+  async apply({ host }, _actions, p) {
+    // One atomic write fixes content, mode and owner together, whichever of them differed.
     await writeFileAtomic(host, p.path, p.content, {
       mode: p.mode ?? "0644",
       owner: p.owner,

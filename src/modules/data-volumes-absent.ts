@@ -14,7 +14,8 @@
  *     shut down and written its data before K3s is uninstalled;
  *  3. volumes, then 4. classes.
  */
-import type { ShellModule } from "../engine/types.js";
+import { defineFact } from "../engine/fact.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import {
@@ -136,56 +137,81 @@ export function selectDataVolumes(items: KubeItem[], p: DataVolumesAbsentParams)
 }
 
 /** The commands that remove them, in order (see the header for why this order). */
-export function dataVolumeCommands(v: DataVolumes, p: DataVolumesAbsentParams): string[] {
-  const retain = JSON.stringify({ spec: { persistentVolumeReclaimPolicy: "Retain" } });
+/** One removal step, in the order a volume's data is kept safe: Retain first, then claims, volumes, classes. */
+export type VolumeAction =
+  | { kind: "retain"; volume: string }
+  | { kind: "delete-claim"; namespace: string; name: string }
+  | { kind: "delete-volume"; volume: string }
+  | { kind: "delete-class"; name: string };
+
+export function volumeActions(v: DataVolumes): VolumeAction[] {
   return [
-    ...v.retain.map((pv) => `${KUBECTL} patch persistentvolume ${shq(pv)} --type merge -p ${shq(retain)}`),
-    ...v.claims.map(
-      (c) =>
-        `${KUBECTL} delete persistentvolumeclaim ${shq(c.name)} -n ${shq(c.namespace)} --ignore-not-found --wait=true --timeout=${p.claimTimeoutSec ?? DEFAULT_CLAIM_TIMEOUT_SEC}s`,
-    ),
-    ...v.volumes.map(
-      (pv) => `${KUBECTL} delete persistentvolume ${shq(pv)} --ignore-not-found --wait=true --timeout=120s`,
-    ),
-    ...v.classes.map((sc) => `${KUBECTL} delete storageclass ${shq(sc)} --ignore-not-found`),
+    ...v.retain.map((volume) => ({ kind: "retain" as const, volume })),
+    ...v.claims.map((c) => ({ kind: "delete-claim" as const, ...c })),
+    ...v.volumes.map((volume) => ({ kind: "delete-volume" as const, volume })),
+    ...v.classes.map((name) => ({ kind: "delete-class" as const, name })),
   ];
 }
 
-export const dataVolumesAbsent: ShellModule<DataVolumesAbsentParams, VolumesSeen> = {
+export function volumeCommand(a: VolumeAction, p: DataVolumesAbsentParams): string {
+  switch (a.kind) {
+    case "retain":
+      return `${KUBECTL} patch persistentvolume ${shq(a.volume)} --type merge -p ${shq(JSON.stringify({ spec: { persistentVolumeReclaimPolicy: "Retain" } }))}`;
+    case "delete-claim":
+      return `${KUBECTL} delete persistentvolumeclaim ${shq(a.name)} -n ${shq(a.namespace)} --ignore-not-found --wait=true --timeout=${p.claimTimeoutSec ?? DEFAULT_CLAIM_TIMEOUT_SEC}s`;
+    case "delete-volume":
+      return `${KUBECTL} delete persistentvolume ${shq(a.volume)} --ignore-not-found --wait=true --timeout=120s`;
+    case "delete-class":
+      return `${KUBECTL} delete storageclass ${shq(a.name)} --ignore-not-found`;
+  }
+}
+
+export function dataVolumeCommands(v: DataVolumes, p: DataVolumesAbsentParams): string[] {
+  return volumeActions(v).map((a) => volumeCommand(a, p));
+}
+
+/** Every StorageClass, PersistentVolume and claim of the cluster, in one read. */
+export const clusterVolumes = defineFact<VolumesSeen>({
+  name: "cluster-volumes",
+  command: () => clusterReadCommand(VOLUMES_READ),
+  parse(out) {
+    const read = parseClusterRead(out.stdout);
+    if (!read.installed || read.code !== 0) return read;
+    try {
+      return { ...read, items: (JSON.parse(read.output) as { items?: KubeItem[] }).items ?? [] };
+    } catch {
+      return { ...read, code: -1 };
+    }
+  },
+});
+
+export const dataVolumesAbsent: Module<DataVolumesAbsentParams, { seen: VolumesSeen }, VolumeAction> = {
   name: "data-volumes-absent",
-  probe: () => ({
-    command: clusterReadCommand(VOLUMES_READ),
-    parse(stdout) {
-      const read = parseClusterRead(stdout);
-      if (!read.installed || read.code !== 0) return read;
-      try {
-        return { ...read, items: (JSON.parse(read.output) as { items?: KubeItem[] }).items ?? [] };
-      } catch {
-        return { ...read, code: -1 };
-      }
-    },
-  }),
-  plan(seen, p) {
+  reads: () => ({ seen: clusterVolumes.of() }),
+  plan({ seen }, p) {
     if (!seen.installed) return [];
     if (seen.code !== 0 || !seen.items)
       throw clusterUnreadable("listing PersistentVolumes, claims and StorageClasses", seen);
-    const v = selectDataVolumes(seen.items, p);
-    return [
-      ...v.retain.map((pv) => ({
-        summary: `reclaim policy Retain on PersistentVolume ${pv} (its data stays on the disk)`,
-      })),
-      ...v.claims.map((c) => ({ summary: `delete PersistentVolumeClaim ${c.namespace}/${c.name}` })),
-      ...v.volumes.map((pv) => ({ summary: `delete PersistentVolume ${pv}` })),
-      ...v.classes.map((sc) => ({ summary: `delete StorageClass ${sc}` })),
-    ];
+    return volumeActions(selectDataVolumes(seen.items, p));
   },
-  async apply({ host }, p, _changes, seen) {
-    const v = selectDataVolumes(seen.items ?? [], p);
-    for (const cmd of dataVolumeCommands(v, p)) {
-      const claim = cmd.includes(" persistentvolumeclaim ");
-      await run(host, cmd, {
-        timeoutSec: (claim ? (p.claimTimeoutSec ?? DEFAULT_CLAIM_TIMEOUT_SEC) : 120) + 60,
-      });
+  describe(a) {
+    switch (a.kind) {
+      case "retain":
+        return `reclaim policy Retain on PersistentVolume ${a.volume} (its data stays on the disk)`;
+      case "delete-claim":
+        return `delete PersistentVolumeClaim ${a.namespace}/${a.name}`;
+      case "delete-volume":
+        return `delete PersistentVolume ${a.volume}`;
+      case "delete-class":
+        return `delete StorageClass ${a.name}`;
     }
+  },
+  // A change in the cluster may change any read of it (objects, releases, volumes, nodes, Grafana's login).
+  touches: () => "all",
+  async apply({ host }, actions, p) {
+    for (const a of actions)
+      await run(host, volumeCommand(a, p), {
+        timeoutSec: (a.kind === "delete-claim" ? (p.claimTimeoutSec ?? DEFAULT_CLAIM_TIMEOUT_SEC) : 120) + 60,
+      });
   },
 };

@@ -3,7 +3,9 @@
  * unmount left behind (as Ansible's `mount: state=absent` removes it), or /var/lib/powerstack once its
  * files are gone. A directory holding anything, or still a mount point, is kept: this never deletes a file.
  */
-import type { ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
+import { file } from "../facts/file.js";
+import { dirState, type DirState } from "../facts/system.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -11,17 +13,16 @@ export interface EmptyDirAbsentParams {
   path: string;
 }
 
-export type DirSeen = "missing" | "mounted" | "not-empty" | "empty";
+export type { DirState as DirSeen };
 
-export const emptyDirAbsent: ShellModule<EmptyDirAbsentParams, DirSeen> = {
+export const emptyDirAbsent: Module<EmptyDirAbsentParams, { dir: DirState }, { kind: "rmdir" }> = {
   name: "empty-dir-absent",
-  probe: (p) => ({
-    command: `p=${shq(p.path)}; if [ ! -d "$p" ] || [ -L "$p" ]; then echo missing; elif findmnt --mountpoint "$p" >/dev/null 2>&1; then echo mounted; elif [ -n "$(ls -A "$p")" ]; then echo not-empty; else echo empty; fi`,
-    parse: (out) => (out.trim() || "missing") as DirSeen,
-  }),
+  reads: (p) => ({ dir: dirState.of(p.path) }),
   // Mounted: in check mode the unmount before this was only planned; what lies below is unknown, so kept.
-  plan: (seen, p) => (seen === "empty" ? [{ summary: `remove the empty directory ${p.path}` }] : []),
-  async apply({ host }, p) {
+  plan: ({ dir }) => (dir === "empty" ? [{ kind: "rmdir" }] : []),
+  describe: (_a, p) => `remove the empty directory ${p.path}`,
+  touches: (_a, p) => [dirState.of(p.path), file.of(p.path)],
+  async apply({ host }, _actions, p) {
     await run(host, `rmdir -- ${shq(p.path)}`);
   },
 };

@@ -1,8 +1,11 @@
 /** A directory (or the absence of a path) with mode and owner. */
-import type { Change, ShellModule } from "../engine/types.js";
+import { PowerstackError } from "../errors.js";
+import type { Module } from "../engine/types.js";
+import { file as fileFact, type RemoteFile } from "../facts/file.js";
+import { dirState } from "../facts/system.js";
 import { run } from "../transport/run.js";
 import { shq } from "../transport/host.js";
-import { ownerMatches, parseFileProbe, probeFileCommand, type RemoteFile } from "./remote-file.js";
+import { chownArg, ownerMatches } from "./remote-file.js";
 
 export interface FileParams {
   path: string;
@@ -12,35 +15,73 @@ export interface FileParams {
   group?: string;
 }
 
-export const file: ShellModule<FileParams, RemoteFile> = {
+export type FileAction =
+  | { kind: "remove" }
+  | { kind: "create-directory" }
+  | { kind: "chmod"; was: string }
+  | { kind: "chown"; was: string; now: string };
+
+export const file: Module<FileParams, { path: RemoteFile }, FileAction> = {
   name: "file",
-  probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
-  plan(seen, p) {
-    if (p.state === "absent") return seen.exists ? [{ summary: `remove ${p.path}` }] : [];
+  reads: (p) => ({ path: fileFact.of(p.path) }),
+  plan({ path: seen }, p) {
+    if (p.state === "absent") return seen.exists ? [{ kind: "remove" }] : [];
     if (seen.exists && seen.kind !== "directory")
-      throw new Error(`${p.path} exists and is a ${seen.kind}, not a directory: remove or rename it`);
-    const changes: Change[] = [];
-    if (!seen.exists) changes.push({ summary: `create directory ${p.path}` });
-    else {
-      if (p.mode && seen.mode !== p.mode.padStart(4, "0"))
-        changes.push({ summary: `mode of ${p.path}: ${seen.mode} -> ${p.mode}` });
-      if (!ownerMatches(seen, p.owner, p.group)) {
-        changes.push({
-          summary: `owner of ${p.path}: ${seen.owner}:${seen.group} -> ${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
-        });
-      }
-    }
-    return changes;
+      throw new PowerstackError(
+        `${p.path} exists and is a ${seen.kind}, not a directory`,
+        undefined,
+        "remove or rename it, then rerun",
+      );
+    if (!seen.exists) return [{ kind: "create-directory" }];
+    const actions: FileAction[] = [];
+    if (p.mode && seen.mode !== p.mode.padStart(4, "0"))
+      actions.push({ kind: "chmod", was: seen.mode ?? "" });
+    if (!ownerMatches(seen, p.owner, p.group))
+      actions.push({
+        kind: "chown",
+        was: `${seen.owner}:${seen.group}`,
+        now: `${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
+      });
+    return actions;
   },
-  async apply({ host }, p) {
-    if (p.state === "absent") {
-      await run(host, `rm -rf -- ${shq(p.path)}`);
-      return;
+  describe(a, p) {
+    switch (a.kind) {
+      case "remove":
+        return `remove ${p.path}`;
+      case "create-directory":
+        return `create directory ${p.path}`;
+      case "chmod":
+        return `mode of ${p.path}: ${a.was} -> ${p.mode}`;
+      case "chown":
+        return `owner of ${p.path}: ${a.was} -> ${a.now}`;
     }
-    const cmds = [`mkdir -p -- ${shq(p.path)}`];
-    if (p.mode) cmds.push(`chmod ${shq(p.mode)} -- ${shq(p.path)}`);
-    if (p.owner || p.group)
-      cmds.push(`chown ${shq(`${p.owner ?? ""}${p.group ? ":" + p.group : ""}`)} -- ${shq(p.path)}`);
+  },
+  // A removed directory takes everything under it: facts of paths below it are stale too.
+  // `mkdir -p` may create parents too, and whatever is emptied or created changes dir-state reads.
+  touches: (a, p) =>
+    a.kind === "remove"
+      ? "all"
+      : a.kind === "create-directory"
+        ? [fileFact, dirState]
+        : [fileFact.of(p.path)],
+  async apply({ host }, actions, p) {
+    const path = shq(p.path);
+    const cmds = actions.flatMap((a) => {
+      switch (a.kind) {
+        case "remove":
+          return [`rm -rf -- ${path}`];
+        case "create-directory":
+          return [
+            `mkdir -p -- ${path}`,
+            ...(p.mode ? [`chmod ${shq(p.mode)} -- ${path}`] : []),
+            ...(p.owner || p.group ? [`chown ${shq(chownArg(p.owner, p.group))} -- ${path}`] : []),
+          ];
+        case "chmod":
+          return [`chmod ${shq(p.mode!)} -- ${path}`];
+        case "chown":
+          return [`chown ${shq(chownArg(p.owner, p.group))} -- ${path}`];
+      }
+    });
     await run(host, cmds.join(" && "));
   },
 };

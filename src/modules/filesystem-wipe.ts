@@ -10,10 +10,11 @@
  * contents stay in the disk's blocks until overwritten (use `blkdiscard` or `shred` for that).
  */
 import { InputError } from "../errors.js";
-import type { ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
+import { fsUuid } from "../facts/system.js";
 import { run } from "../transport/run.js";
-import { filesystem, type DiskSeen } from "./filesystem.js";
+import { disk, type DiskSeen } from "./filesystem.js";
 
 export interface FilesystemWipeParams {
   device: string;
@@ -37,10 +38,12 @@ export function wipeCommand(device: string, p: FilesystemWipeParams): string {
   ].join("\n");
 }
 
-export const filesystemWipe: ShellModule<FilesystemWipeParams, DiskSeen> = {
+export type WipeAction = { kind: "wipe"; device: string; name: string; after: string };
+
+export const filesystemWipe: Module<FilesystemWipeParams, { disk: DiskSeen }, WipeAction> = {
   name: "filesystem-wipe",
-  probe: (p) => filesystem.probe({ device: p.device, fstype: p.fstype, label: p.label }),
-  plan(seen, p) {
+  reads: (p) => ({ disk: disk.of(p.device) }),
+  plan({ disk: seen }, p) {
     const name = p.device === seen.resolved ? p.device : `${p.device} (${seen.resolved})`;
     if (!seen.isBlock) {
       throw new InputError(
@@ -58,13 +61,13 @@ export const filesystemWipe: ShellModule<FilesystemWipeParams, DiskSeen> = {
       );
     }
     const after = seen.inUse.length > 0 ? ` once ${p.unmountedBefore} is unmounted` : "";
-    return [
-      {
-        summary: `WIPE the ${p.fstype} filesystem "${p.label}" on ${name}${after}: Prometheus history and Grafana state are destroyed`,
-      },
-    ];
+    return [{ kind: "wipe", device: seen.resolved, name, after }];
   },
-  async apply({ host }, p, _changes, seen) {
-    await run(host, wipeCommand(seen.resolved, p), { timeoutSec: 120 });
+  describe: (a, p) =>
+    `WIPE the ${p.fstype} filesystem "${p.label}" on ${a.name}${a.after}: Prometheus history and Grafana state are destroyed`,
+  // The disk and any filesystem UUID read of it (the mount module reads it by device).
+  touches: (_a, p) => [disk.of(p.device), fsUuid],
+  async apply({ host }, actions, p) {
+    for (const a of actions) await run(host, wipeCommand(a.device, p), { timeoutSec: 120 });
   },
 };

@@ -7,8 +7,10 @@
  *  4. otherwise (an empty disk): mkfs.
  */
 import { InputError } from "../errors.js";
-import type { ShellModule } from "../engine/types.js";
+import { defineFact, FactReadError } from "../engine/fact.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
+import { fsUuid } from "../facts/system.js";
 import { run } from "../transport/run.js";
 
 export interface FilesystemParams {
@@ -33,35 +35,49 @@ export interface DiskSeen {
   nonZeroBytes: number;
 }
 
-export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
-  name: "filesystem",
-  probe: (p) => ({
-    command: [
-      `d=$(readlink -f ${shq(p.device)}); echo "resolved=$d"`,
+/** A disk as `filesystem` and `filesystem-wipe` need to see it before they may touch it. */
+export const disk = defineFact<DiskSeen, string>({
+  name: "disk",
+  key: (device) => device,
+  command: (device) =>
+    [
+      `d=$(readlink -f ${shq(device)}); echo "resolved=$d"`,
       `[ -b "$d" ] && echo block=yes || echo block=no`,
       `echo "sig=$(blkid -p -o export "$d" 2>/dev/null | tr '\\n' ' ')"`,
       `kids=$(lsblk -n -l -o PATH "$d" 2>/dev/null | tail -n +2 | tr '\\n' ' '); echo "children=$kids"`,
       `echo "inuse=$(for x in "$d" $kids; do findmnt -rn -S "$x" -o TARGET; grep -q "^$x " /proc/swaps && echo '[SWAP]'; done 2>/dev/null | tr '\\n' ' ')"`,
       `echo "nonzero=$(head -c 1048576 "$d" 2>/dev/null | tr -d '\\000' | wc -c)"`,
     ].join("; "),
-    parse(stdout) {
-      const v = Object.fromEntries(
-        stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-      );
-      const words = (s: string | undefined) => (s ?? "").trim().split(/\s+/).filter(Boolean);
-      return {
-        resolved: (v.resolved ?? "").trim(),
-        isBlock: v.block === "yes",
-        signature: Object.fromEntries(
-          words(v.sig).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-        ),
-        children: words(v.children),
-        inUse: words(v.inuse),
-        nonZeroBytes: Number((v.nonzero ?? "0").trim()) || 0,
-      };
-    },
-  }),
-  plan(seen, p) {
+  parse(out, device) {
+    const seen = parseDisk(out.stdout);
+    if (!seen.resolved) throw new FactReadError("disk", `the disk ${device}`, out);
+    return seen;
+  },
+});
+
+function parseDisk(stdout: string): DiskSeen {
+  const v = Object.fromEntries(
+    stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  const words = (s: string | undefined) => (s ?? "").trim().split(/\s+/).filter(Boolean);
+  return {
+    resolved: (v.resolved ?? "").trim(),
+    isBlock: v.block === "yes",
+    signature: Object.fromEntries(
+      words(v.sig).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    ),
+    children: words(v.children),
+    inUse: words(v.inuse),
+    nonZeroBytes: Number((v.nonzero ?? "0").trim()) || 0,
+  };
+}
+
+export type FilesystemAction = { kind: "mkfs"; device: string; name: string; wipe: boolean; held?: string };
+
+export const filesystem: Module<FilesystemParams, { disk: DiskSeen }, FilesystemAction> = {
+  name: "filesystem",
+  reads: (p) => ({ disk: disk.of(p.device) }),
+  plan({ disk: seen }, p) {
     const name = p.device === seen.resolved ? p.device : `${p.device} (${seen.resolved})`;
     if (!seen.isBlock) {
       throw new InputError(
@@ -91,17 +107,20 @@ export const filesystem: ShellModule<FilesystemParams, DiskSeen> = {
         `if its data may be destroyed, rerun with --allow-format ${p.device}`,
       );
     }
-    return [
-      {
-        summary: `${holds ? "WIPE and " : ""}create ${p.fstype} filesystem "${p.label}" on ${name}${holds ? ` (held ${holds})` : ""}`,
-      },
-    ];
+    // -f (and wipefs) only for a disk the operator allowed: for an empty one mkfs keeps its own check too.
+    const wipe = Boolean(sig.TYPE || sig.PTTYPE || seen.children.length || seen.nonZeroBytes);
+    return [{ kind: "mkfs", device: seen.resolved, name, wipe, ...(holds ? { held: holds } : {}) }];
   },
-  async apply({ host }, p, _changes, seen) {
-    // -f is passed only for a disk the operator allowed: for an empty one mkfs keeps its own check too.
-    const force =
-      seen.signature.TYPE || seen.signature.PTTYPE || seen.children.length || seen.nonZeroBytes ? "-f " : "";
-    if (force) await run(host, `wipefs -a ${shq(seen.resolved)}`);
-    await run(host, `mkfs.btrfs -q ${force}-L ${shq(p.label)} ${shq(seen.resolved)}`, { timeoutSec: 300 });
+  describe: (a, p) =>
+    `${a.held ? "WIPE and " : ""}create ${p.fstype} filesystem "${p.label}" on ${a.name}${a.held ? ` (held ${a.held})` : ""}`,
+  // The disk and any filesystem UUID read of it (the mount module reads it by device).
+  touches: (_a, p) => [disk.of(p.device), fsUuid],
+  async apply({ host }, actions, p) {
+    for (const a of actions) {
+      if (a.wipe) await run(host, `wipefs -a ${shq(a.device)}`);
+      await run(host, `mkfs.btrfs -q ${a.wipe ? "-f " : ""}-L ${shq(p.label)} ${shq(a.device)}`, {
+        timeoutSec: 300,
+      });
+    }
   },
 };

@@ -9,9 +9,8 @@
  *   - refused (401/403)                  -> reset the password, then log in again (bounded) or fail
  *   - nothing answers, --check           -> said so: checked when `up` runs, after the release is installed
  *   - nothing answers / something else   -> fail with the fix
- * On a first install the probe runs before the Helm release exists; the runner probes the remaining tasks
- * again after any task changed something (src/engine/runner.ts), so the release task's install makes this
- * task look again, at a Grafana that is up (`helm upgrade --wait`).
+ * On a first install the login is read before the Helm release exists; the release task's install touches
+ * this fact (helm-release.ts), so this task reads it again, at a Grafana that is up (`helm upgrade --wait`).
  *
  * The reset runs on the control node in Grafana's own container, the password on stdin only:
  * `grafana cli ... admin reset-admin-password --password-from-stdin` (Grafana reads one line). It resets
@@ -21,12 +20,13 @@
  * admin after failed logins.
  */
 import { PowerstackError } from "../errors.js";
+import { defineFact } from "../engine/fact.js";
 import type { Module } from "../engine/types.js";
 import { GRAFANA_CONFIG, GRAFANA_CONTAINER, GRAFANA_HOME } from "../grafana/chart.js";
 import { answerProblem, grafanaLogin, refusal, unreachableFix } from "../grafana/login.js";
-import { shq } from "../transport/host.js";
+import { shq, type Host } from "../transport/host.js";
 import { run } from "../transport/run.js";
-import { KUBECTL } from "./kube-apply.js";
+import { KUBECTL } from "../facts/k3s.js";
 
 export interface GrafanaAdminParams {
   /** `http://<control external IP>:<grafana NodePort>`. */
@@ -38,8 +38,6 @@ export interface GrafanaAdminParams {
   namespace: string;
   /** Grafana's Deployment (the chart's `grafana.fullname`). */
   deployment: string;
-  /** --check: an unreachable Grafana is then expected (not installed yet), not a failure. */
-  check: boolean;
   /** Logins after the reset until one works (default 5, 2 s apart). */
   recheck?: { attempts: number; delayMs: number };
   /** Per login (default 10 s). */
@@ -95,68 +93,98 @@ export function resetCommand(p: Pick<GrafanaAdminParams, "namespace" | "deployme
 const logsHint = (p: GrafanaAdminParams) =>
   `\`k3s kubectl -n ${p.namespace} get pods\` and \`k3s kubectl -n ${p.namespace} logs deploy/${p.deployment} -c ${GRAFANA_CONTAINER}\` on the control node`;
 
-export const grafanaAdmin: Module<GrafanaAdminParams, GrafanaAdminSeen> = {
+/** One login with the vault's credentials, read from the operator's machine (keyed without the password). */
+export const grafanaAdminLogin = defineFact<GrafanaAdminSeen, GrafanaAdminParams>({
   name: "grafana-admin",
-  probe: (p) => ({ local: () => observeGrafanaAdmin(p) }),
-  plan(seen, p) {
+  key: (p) => `${p.url} ${p.user}`,
+  local: observeGrafanaAdmin,
+});
+
+export type GrafanaAdminAction =
+  | { kind: "reset" }
+  /**
+   * Grafana does not answer yet. Before the tasks that install it have run (--check, or a first `up` whose
+   * probe read came before them) that is what a first install looks like: the login is checked again when
+   * this action runs, and an unreachable Grafana then fails the task.
+   */
+  | { kind: "check-when-up"; detail: string };
+
+export const grafanaAdmin: Module<GrafanaAdminParams, { login: GrafanaAdminSeen }, GrafanaAdminAction> = {
+  name: "grafana-admin",
+  reads: (p) => ({ login: grafanaAdminLogin.of(p) }),
+  plan({ login: seen }, p) {
     switch (seen.state) {
       case "ok":
         return [];
       case "refused":
-        if (/[\r\n]/.test(p.password))
-          throw new PowerstackError(
-            `${seen.detail}, and ${p.passwordSource} holds a line break: Grafana's CLI reads the new password as one line`,
-            undefined,
-            "put the password on one line (`powerstack vault edit`) and rerun",
-          );
-        return [{ summary: RESET_SUMMARY }];
+        refuseMultiline(seen.detail, p);
+        return [{ kind: "reset" }];
       case "unreachable":
-        // In check mode nothing was installed by the tasks before this one: a Grafana that does not answer
-        // yet is what a first install looks like. A real run reaches here only after those tasks ran.
-        if (p.check)
-          return [
-            {
-              summary: `check Grafana's admin login once kube-prometheus-stack is installed and Grafana answers (now: ${seen.detail})`,
-            },
-          ];
-        throw new PowerstackError(seen.detail, undefined, unreachableFix(p.namespace));
+        return [{ kind: "check-when-up", detail: seen.detail }];
       case "broken":
         throw new PowerstackError(seen.detail, undefined, seen.fix);
     }
   },
-  async apply({ host }, p, _changes, seen) {
-    if (seen.state !== "refused") return;
-    try {
-      await run(host, resetCommand(p), { stdin: `${p.password}\n`, timeoutSec: 120 });
-    } catch (err) {
-      throw new PowerstackError(
-        `resetting Grafana's admin password in ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
-        undefined,
-        `Grafana's pod must be Running: look at ${logsHint(p)}, then rerun`,
-      );
+  describe: (a) =>
+    a.kind === "reset"
+      ? RESET_SUMMARY
+      : `check Grafana's admin login once kube-prometheus-stack is installed and Grafana answers (now: ${a.detail})`,
+  touches: (_a, p) => [grafanaAdminLogin.of(p)],
+  async apply({ host }, actions, p) {
+    for (const a of actions) {
+      if (a.kind === "check-when-up") {
+        const now = await observeGrafanaAdmin(p);
+        if (now.state === "unreachable")
+          throw new PowerstackError(now.detail, undefined, unreachableFix(p.namespace));
+        if (now.state === "broken") throw new PowerstackError(now.detail, undefined, now.fix);
+        if (now.state === "ok") continue;
+        refuseMultiline(now.detail, p);
+      }
+      await resetAndRecheck(host, p);
     }
-    try {
-      await run(host, restartCommand(p), { timeoutSec: RESTART_TIMEOUT_SEC + 60 });
-    } catch (err) {
-      throw new PowerstackError(
-        `Grafana's admin password was reset, but restarting ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
-        undefined,
-        `look at ${logsHint(p)}; a rerun checks the login again`,
-      );
-    }
-    const { attempts, delayMs } = p.recheck ?? DEFAULT_RECHECK;
-    let last: GrafanaAdminSeen = seen;
-    for (let a = 1; a <= attempts; a++) {
-      if (a > 1) await new Promise((r) => setTimeout(r, delayMs));
-      last = await observeGrafanaAdmin(p);
-      if (last.state === "ok") return;
-    }
-    throw new PowerstackError(
-      `Grafana's admin password was reset, but the login still fails ${attempts} time(s): ${last.detail}`,
-      undefined,
-      `\`grafana cli admin reset-admin-password\` resets the user Grafana created first (id 1): if cluster.monitoring.grafana_admin_user ` +
-        `changed since Grafana's database was created, set it back or rename that user in Grafana; if Grafana says the login is ` +
-        `blocked after failed attempts, wait 5 minutes and rerun; otherwise look at ${logsHint(p)}`,
-    );
   },
 };
+
+function refuseMultiline(detail: string, p: GrafanaAdminParams): void {
+  if (/[\r\n]/.test(p.password))
+    throw new PowerstackError(
+      `${detail}, and ${p.passwordSource} holds a line break: Grafana's CLI reads the new password as one line`,
+      undefined,
+      "put the password on one line (`powerstack vault edit`) and rerun",
+    );
+}
+
+async function resetAndRecheck(host: Host, p: GrafanaAdminParams): Promise<void> {
+  try {
+    await run(host, resetCommand(p), { stdin: `${p.password}\n`, timeoutSec: 120 });
+  } catch (err) {
+    throw new PowerstackError(
+      `resetting Grafana's admin password in ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
+      undefined,
+      `Grafana's pod must be Running: look at ${logsHint(p)}, then rerun`,
+    );
+  }
+  try {
+    await run(host, restartCommand(p), { timeoutSec: RESTART_TIMEOUT_SEC + 60 });
+  } catch (err) {
+    throw new PowerstackError(
+      `Grafana's admin password was reset, but restarting ${p.namespace}/deploy/${p.deployment} failed: ${(err as Error).message}`,
+      undefined,
+      `look at ${logsHint(p)}; a rerun checks the login again`,
+    );
+  }
+  const { attempts, delayMs } = p.recheck ?? DEFAULT_RECHECK;
+  let last: GrafanaAdminSeen | undefined;
+  for (let a = 1; a <= attempts; a++) {
+    if (a > 1) await new Promise((r) => setTimeout(r, delayMs));
+    last = await observeGrafanaAdmin(p);
+    if (last.state === "ok") return;
+  }
+  throw new PowerstackError(
+    `Grafana's admin password was reset, but the login still fails ${attempts} time(s): ${last?.detail}`,
+    undefined,
+    `\`grafana cli admin reset-admin-password\` resets the user Grafana created first (id 1): if cluster.monitoring.grafana_admin_user ` +
+      `changed since Grafana's database was created, set it back or rename that user in Grafana; if Grafana says the login is ` +
+      `blocked after failed attempts, wait 5 minutes and rerun; otherwise look at ${logsHint(p)}`,
+  );
+}

@@ -7,7 +7,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
-import type { ShellModule } from "../engine/types.js";
+import { defineFact, requireSuccess } from "../engine/fact.js";
+import type { Module } from "../engine/types.js";
+import { clusterRead } from "./cluster-read.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { progressLines, uploadIfChanged } from "../transport/upload.js";
@@ -46,17 +48,30 @@ export function helmArtifact(p: HelmParams): { local: string; sha256: string } {
   return { local, sha256: sha256.toLowerCase() };
 }
 
-export const helmBinary: ShellModule<HelmParams, string | undefined> = {
+/** The installed Helm's version; undefined when there is no Helm binary. */
+export const helmVersion = defineFact<string | undefined>({
+  name: "helm-version",
+  command: () =>
+    `if [ -x ${HELM_BIN} ]; then ${HELM_BIN} version --template '{{.Version}}'; else echo '@@absent'; fi`,
+  parse(out) {
+    requireSuccess("helm-version", `${HELM_BIN} version`, out);
+    const v = out.stdout.trim();
+    return v === "@@absent" ? undefined : v;
+  },
+});
+
+export const helmBinary: Module<
+  HelmParams,
+  { installed: string | undefined },
+  { kind: "install"; replacing?: string }
+> = {
   name: "helm-binary",
-  probe: () => ({
-    command: `${HELM_BIN} version --template '{{.Version}}' 2>/dev/null`,
-    parse: (out) => out.trim() || undefined,
-  }),
-  plan: (installed, p) =>
-    installed === p.version
-      ? []
-      : [{ summary: `install Helm ${p.version}${installed ? ` (replacing ${installed})` : ""}` }],
-  async apply({ host }, p) {
+  reads: () => ({ installed: helmVersion.of() }),
+  plan: ({ installed }, p) =>
+    installed === p.version ? [] : [{ kind: "install", ...(installed ? { replacing: installed } : {}) }],
+  describe: (a, p) => `install Helm ${p.version}${a.replacing ? ` (replacing ${a.replacing})` : ""}`,
+  touches: () => [helmVersion, clusterRead],
+  async apply({ host, progress }, _actions, p) {
     const dir = `/tmp/powerstack-helm-${p.version}`;
     const unpack = (from = "") =>
       `rm -rf ${shq(dir)} && mkdir -p ${shq(dir)} && tar -xz -C ${shq(dir)}${from} && install -m 0755 ${shq(`${dir}/linux-${p.arch}/helm`)} ${HELM_BIN} && rm -rf ${shq(dir)}`;
@@ -68,7 +83,7 @@ export const helmBinary: ShellModule<HelmParams, string | undefined> = {
         mode: "0644",
         owner: "root",
         group: "root",
-        onProgress: progressLines(host.name, helmTarball(p)),
+        onProgress: progressLines(helmTarball(p), progress),
       });
       await run(host, unpack(` -f ${shq(remote)}`), { timeoutSec: 600 });
     } else

@@ -5,18 +5,12 @@
  * `--wait` matters for teardown: Prometheus gets to shut down and write its data to the NFS volume before
  * anything later in the run (the K3s uninstall) kills what is left.
  */
-import type { ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { HELM_BIN } from "./helm-binary.js";
 import { K3S_BIN } from "./k3s.js";
-import {
-  clusterReadCommand,
-  clusterUnreadable,
-  HELM,
-  parseClusterRead,
-  type ClusterRead,
-} from "./cluster-read.js";
+import { clusterRead, clusterUnreadable, HELM, type ClusterRead } from "./cluster-read.js";
 
 export interface HelmReleaseAbsentParams {
   release: string;
@@ -38,20 +32,24 @@ export function helmUninstallCommand(p: HelmReleaseAbsentParams): string {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-export const helmReleaseAbsent: ShellModule<HelmReleaseAbsentParams, ClusterRead> = {
+export const helmReleaseAbsent: Module<
+  HelmReleaseAbsentParams,
+  { seen: ClusterRead },
+  { kind: "uninstall" }
+> = {
   name: "helm-release-absent",
-  probe: (p) => ({
-    command: clusterReadCommand(helmListCommand(p), [K3S_BIN, HELM_BIN]),
-    parse: parseClusterRead,
-  }),
-  plan(seen, p) {
+  reads: (p) => ({ seen: clusterRead.of({ read: helmListCommand(p), needs: [K3S_BIN, HELM_BIN] }) }),
+  plan({ seen }, p) {
     if (!seen.installed) return [];
     if (seen.code !== 0) throw clusterUnreadable(`listing Helm releases in namespace ${p.namespace}`, seen);
     // Helm may print warnings (a group-readable kubeconfig) among the names: look for the exact name.
     const present = seen.output.split("\n").some((l) => l.trim() === p.release);
-    return present ? [{ summary: `helm uninstall ${p.release} -n ${p.namespace}` }] : [];
+    return present ? [{ kind: "uninstall" }] : [];
   },
-  async apply({ host }, p) {
+  describe: (_a, p) => `helm uninstall ${p.release} -n ${p.namespace}`,
+  // A change in the cluster may change any read of it (objects, releases, volumes, nodes, Grafana's login).
+  touches: () => "all",
+  async apply({ host }, _actions, p) {
     const timeout = p.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
     await run(host, helmUninstallCommand(p), { timeoutSec: timeout + 60 });
   },

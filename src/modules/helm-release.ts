@@ -42,8 +42,10 @@
  */
 import { createHash } from "node:crypto";
 import { PowerstackError } from "../errors.js";
-import type { Change, ShellModule } from "../engine/types.js";
-import { shq } from "../transport/host.js";
+import { defineFact } from "../engine/fact.js";
+import type { FileDiff, Module } from "../engine/types.js";
+import { HELM, HELM_BIN, K3S_BIN, KUBECTL } from "../facts/k3s.js";
+import { shq, type Host } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { uploadIfChanged } from "../transport/upload.js";
 import {
@@ -54,15 +56,10 @@ import {
   requireArchive,
   type ChartSource,
 } from "./chart-source.js";
-import { HELM_BIN } from "./helm-binary.js";
-import { K3S_BIN } from "./k3s.js";
-import { FIELD_MANAGER, KUBECTL } from "./kube-apply.js";
-import { K3S_KUBECONFIG } from "./kubeconfig.js";
+import { FIELD_MANAGER } from "./kube-apply.js";
 
 export { chartName, chartRef, type ChartSource } from "./chart-source.js";
-
-/** Helm pointed at the server's admin kubeconfig (as the Cluster boundary does). */
-export const HELM = `KUBECONFIG=${K3S_KUBECONFIG} ${HELM_BIN}`;
+export { HELM };
 
 export interface HelmReleaseParams {
   release: string;
@@ -119,7 +116,7 @@ export function fingerprint(p: HelmReleaseParams): string {
 
 export const description = (p: HelmReleaseParams) => `powerstack inputs sha256:${fingerprint(p)}`;
 
-export function probeCommand(p: HelmReleaseParams): string {
+export function probeCommand(p: Pick<HelmReleaseParams, "release" | "namespace">): string {
   const history = `${HELM} history ${shq(p.release)} -n ${shq(p.namespace)} --max 1 -o json`;
   return [
     `if [ ! -x ${K3S_BIN} ] || [ ! -x ${HELM_BIN} ]; then echo '${MARK} tools-absent'; else`,
@@ -175,12 +172,22 @@ export function parseProbe(stdout: string): HelmReleaseSeen {
   return seen;
 }
 
-const releaseName = (p: HelmReleaseParams) => `${p.namespace}/${p.release}`;
+/** The release's latest revision and Helm's repositories (one `helm history` and one `helm repo list`). */
+export const helmReleaseState = defineFact<HelmReleaseSeen, { release: string; namespace: string }>({
+  name: "helm-release",
+  key: (r) => `${r.namespace}/${r.release}`,
+  command: probeCommand,
+  parse: (out) => parseProbe(out.stdout),
+});
+
+const releaseName = (p: Pick<HelmReleaseParams, "release" | "namespace">) => `${p.namespace}/${p.release}`;
+
+/** Install or upgrade, and why. */
+export type ReleaseStep = { kind: "install"; toolsAbsent?: boolean } | { kind: "upgrade"; why: string };
 
 /** Pure: what the release needs, before the repository question. */
-function releaseChange(seen: HelmReleaseSeen, p: HelmReleaseParams): string | undefined {
-  const want = `${chartName(p.chart)} ${p.version}`;
-  if (seen.toolsAbsent) return `install ${releaseName(p)}: ${want} (once K3s and Helm are installed)`;
+function releaseStep(seen: HelmReleaseSeen, p: HelmReleaseParams): ReleaseStep | undefined {
+  if (seen.toolsAbsent) return { kind: "install", toolsAbsent: true };
   if (seen.readError)
     throw new PowerstackError(
       `reading Helm release ${releaseName(p)} failed: ${seen.readError}`,
@@ -188,7 +195,7 @@ function releaseChange(seen: HelmReleaseSeen, p: HelmReleaseParams): string | un
       "check that K3s answers (`k3s kubectl get nodes` on the control node) and rerun",
     );
   const latest = seen.latest;
-  if (!latest) return `install ${releaseName(p)}: ${want}`;
+  if (!latest) return { kind: "install" };
   const status = latest.status;
   if (status.startsWith("pending-"))
     throw new PowerstackError(
@@ -207,13 +214,14 @@ function releaseChange(seen: HelmReleaseSeen, p: HelmReleaseParams): string | un
   const haveVersion = latest.chart.startsWith(`${chartName(p.chart)}-`)
     ? latest.chart.slice(chartName(p.chart).length + 1)
     : latest.chart;
+  const upgrade = (why: string): ReleaseStep => ({ kind: "upgrade", why });
   if (status === "failed")
-    return `upgrade ${releaseName(p)}: revision ${latest.revision} failed, retry with ${want}`;
+    return upgrade(`revision ${latest.revision} failed, retry with ${chartName(p.chart)} ${p.version}`);
   if (latest.chart !== `${chartName(p.chart)}-${p.version}`)
-    return `upgrade ${releaseName(p)}: chart ${haveVersion} -> ${p.version}`;
+    return upgrade(`chart ${haveVersion} -> ${p.version}`);
   if (FINGERPRINT.exec(latest.description)?.[1] !== fingerprint(p))
-    return `upgrade ${releaseName(p)}: values changed (revision ${latest.revision} was made from other inputs)`;
-  if (status !== "deployed") return `upgrade ${releaseName(p)}: latest revision is ${status}`;
+    return upgrade(`values changed (revision ${latest.revision} was made from other inputs)`);
+  if (status !== "deployed") return upgrade(`latest revision is ${status}`);
   return undefined;
 }
 
@@ -260,80 +268,130 @@ export function upgradeCommand(p: HelmReleaseParams): string {
   ].join(" ");
 }
 
-export const helmRelease: ShellModule<HelmReleaseParams, HelmReleaseSeen> = {
+export type HelmReleaseAction =
+  | { kind: "upload-chart" }
+  | { kind: "add-repo" | "repoint-repo" }
+  | { kind: "apply-crds" }
+  /** Install or upgrade (`helm upgrade --install`; a repository chart gets `helm repo update` first). */
+  | (ReleaseStep & { diff?: FileDiff });
+
+export const helmRelease: Module<HelmReleaseParams, { release: HelmReleaseSeen }, HelmReleaseAction> = {
   name: "helm-release",
-  probe: (p) => ({ command: probeCommand(p), parse: (stdout) => parseProbe(stdout) }),
-  plan(seen, p) {
-    const release = releaseChange(seen, p);
-    if (!release) return [];
-    const changes: Change[] = [];
+  reads: (p) => ({ release: helmReleaseState.of({ release: p.release, namespace: p.namespace }) }),
+  plan({ release: seen }, p) {
+    const step = releaseStep(seen, p);
+    if (!step) return [];
+    const actions: HelmReleaseAction[] = [];
     // A missing archive is an input error, found before anything is touched (also by --check).
     requireArchive(p.chart, p.version);
-    if (p.chart.kind === "archive")
-      changes.push({
-        summary: `chart archive ${p.chart.local} -> ${p.chart.remote} (sent only if the node's copy differs)`,
-      });
+    if (p.chart.kind === "archive") actions.push({ kind: "upload-chart" });
     if (p.chart.kind === "repo") {
       const state = repoState(seen, p.chart);
-      if (state === "missing")
-        changes.push({ summary: `add Helm repository ${p.chart.repoName} (${p.chart.repoUrl})` });
-      if (state === "elsewhere")
-        changes.push({ summary: `point Helm repository ${p.chart.repoName} at ${p.chart.repoUrl}` });
+      if (state === "missing") actions.push({ kind: "add-repo" });
+      if (state === "elsewhere") actions.push({ kind: "repoint-repo" });
     }
-    if (crdsNeeded(seen, p))
-      changes.push({
-        summary: `apply the CRDs of ${chartName(p.chart)} ${p.version} server-side (Helm never upgrades CRDs)`,
-      });
+    if (crdsNeeded(seen, p)) actions.push({ kind: "apply-crds" });
     // --diff shows the values of a first install; an upgrade names its reason (the previous values are not
     // read back: that would cost every no-op run another Helm call).
-    changes.push({
-      summary: release,
-      diff: release.startsWith("install")
-        ? { path: `values of ${releaseName(p)}`, before: "", after: p.values }
-        : undefined,
+    actions.push({
+      ...step,
+      ...(step.kind === "install"
+        ? { diff: { path: `values of ${releaseName(p)}`, before: "", after: p.values } }
+        : {}),
     });
-    return changes;
+    return actions;
   },
-  async apply({ host }, p, _changes, seen) {
-    if (seen.toolsAbsent)
+  describe(a, p) {
+    const repo = p.chart.kind === "repo" ? p.chart : undefined;
+    switch (a.kind) {
+      case "upload-chart":
+        return p.chart.kind === "archive"
+          ? `chart archive ${p.chart.local} -> ${p.chart.remote} (sent only if the node's copy differs)`
+          : "chart archive";
+      case "add-repo":
+        return `add Helm repository ${repo?.repoName} (${repo?.repoUrl})`;
+      case "repoint-repo":
+        return `point Helm repository ${repo?.repoName} at ${repo?.repoUrl}`;
+      case "apply-crds":
+        return `apply the CRDs of ${chartName(p.chart)} ${p.version} server-side (Helm never upgrades CRDs)`;
+      case "install":
+        return `install ${releaseName(p)}: ${chartName(p.chart)} ${p.version}${a.toolsAbsent ? " (once K3s and Helm are installed)" : ""}`;
+      case "upgrade":
+        return `upgrade ${releaseName(p)}: ${a.why}`;
+    }
+  },
+  // A release creates objects of every kind; the release fact itself is read again. What its workloads
+  // answer changes too: Grafana's login (read from the operator's machine) is read again, so the task
+  // A change in the cluster may change any read of it (objects, releases, volumes, nodes, Grafana's login).
+  touches: () => "all",
+  async apply({ host, progress }, actions, p) {
+    // Without K3s and Helm no step of the release can run: refuse before anything is sent.
+    if (actions.some((a) => a.kind === "install" && a.toolsAbsent))
       throw new PowerstackError(
         `K3s or Helm is not installed on ${host.name}: Helm release ${releaseName(p)} cannot be installed`,
         undefined,
         "run the K3s and Helm plays first (`powerstack up` without --only, or with --only k3s-server,k3s-ready,helm)",
       );
-    const chart = p.chart;
-    if (chart.kind === "repo") {
-      if (repoState(seen, chart) !== "ok")
-        await run(host, `${HELM} repo add ${shq(chart.repoName)} ${shq(chart.repoUrl)} --force-update`, {
-          timeoutSec: 120,
-        });
-      await run(host, `${HELM} repo update ${shq(chart.repoName)}`, { timeoutSec: 180 });
-    }
-    if (chart.kind === "archive") {
-      requireArchive(chart, p.version);
-      await uploadIfChanged(host, chart.local, chart.remote, { mode: "0644" });
-    }
-    if (crdsNeeded(seen, p))
-      try {
-        await run(host, crdsCommand(p), { timeoutSec: 300 });
-      } catch (err) {
-        throw new PowerstackError(
-          `applying the CRDs of ${chartName(p.chart)} ${p.version} failed (the release was left as it is): ${(err as Error).message}`,
-          undefined,
-          "check that K3s answers (`k3s kubectl get crd` on the control node) and rerun: the CRDs are applied again before the upgrade",
-        );
+    // A cached repository index may not know the newly pinned version yet: refreshed once, before the
+    // first step that resolves the chart (`helm show crds` as much as the upgrade).
+    let indexFresh = false;
+    const refreshIndex = async () => {
+      if (p.chart.kind !== "repo" || indexFresh) return;
+      await run(host, `${HELM} repo update ${shq(p.chart.repoName)}`, { timeoutSec: 180 });
+      indexFresh = true;
+    };
+    for (const a of actions) {
+      switch (a.kind) {
+        case "upload-chart":
+          if (p.chart.kind === "archive") {
+            requireArchive(p.chart, p.version);
+            await uploadIfChanged(host, p.chart.local, p.chart.remote, { mode: "0644" });
+          }
+          break;
+        case "add-repo":
+        case "repoint-repo":
+          if (p.chart.kind === "repo")
+            await run(
+              host,
+              `${HELM} repo add ${shq(p.chart.repoName)} ${shq(p.chart.repoUrl)} --force-update`,
+              {
+                timeoutSec: 120,
+              },
+            );
+          break;
+        case "apply-crds":
+          await refreshIndex();
+          try {
+            await run(host, crdsCommand(p), { timeoutSec: 300 });
+          } catch (err) {
+            throw new PowerstackError(
+              `applying the CRDs of ${chartName(p.chart)} ${p.version} failed (the release was left as it is): ${(err as Error).message}`,
+              undefined,
+              "check that K3s answers (`k3s kubectl get crd` on the control node) and rerun: the CRDs are applied again before the upgrade",
+            );
+          }
+          break;
+        case "install":
+        case "upgrade":
+          await refreshIndex();
+          await installOrUpgrade(host, p, progress);
       }
-    try {
-      await run(host, upgradeCommand(p), {
-        stdin: p.values,
-        timeoutSec: (p.timeoutSec ?? DEFAULT_TIMEOUT_SEC) + 120,
-      });
-    } catch (err) {
-      throw new PowerstackError(
-        `${(err as Error).message}`,
-        undefined,
-        `look at \`helm status ${p.release} -n ${p.namespace}\` and \`k3s kubectl get pods -n ${p.namespace}\` on the control node; a rerun retries the upgrade`,
-      );
     }
   },
 };
+
+async function installOrUpgrade(host: Host, p: HelmReleaseParams, progress?: (text: string) => void) {
+  progress?.(`helm --wait: waiting for ${releaseName(p)} (up to ${p.timeoutSec ?? DEFAULT_TIMEOUT_SEC}s)`);
+  try {
+    await run(host, upgradeCommand(p), {
+      stdin: p.values,
+      timeoutSec: (p.timeoutSec ?? DEFAULT_TIMEOUT_SEC) + 120,
+    });
+  } catch (err) {
+    throw new PowerstackError(
+      `${(err as Error).message}`,
+      undefined,
+      `look at \`helm status ${p.release} -n ${p.namespace}\` and \`k3s kubectl get pods -n ${p.namespace}\` on the control node; a rerun retries the upgrade`,
+    );
+  }
+}

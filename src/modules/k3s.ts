@@ -29,17 +29,27 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../errors.js";
-import type { Change, ShellModule } from "../engine/types.js";
+import { defineFact, requireSuccess } from "../engine/fact.js";
+import { InputError, PowerstackError } from "../errors.js";
+import type { FileDiff, Module } from "../engine/types.js";
+import { file, type RemoteFile } from "../facts/file.js";
+import {
+  K3S_BIN,
+  K3S_CONFIG,
+  K3S_IMAGES_DIR,
+  k3sUnit,
+  k3sVersion,
+  parseK3sVersion,
+  type K3sKind,
+} from "../facts/k3s.js";
+import { unit, type UnitState } from "../facts/system.js";
+import { vaultSecret, type SecretStore } from "../facts/vault.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { progressLines, recordedDigestCommand, uploadIfChanged, verifyLocal } from "../transport/upload.js";
 import { writeFileAtomic } from "./remote-file.js";
 
-export const K3S_CONFIG = "/etc/rancher/k3s/config.yaml";
-export const K3S_BIN = "/usr/local/bin/k3s";
-/** K3s imports every image tarball in this directory when the agent starts (docs.k3s.io, air-gap install). */
-export const K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images";
+export { K3S_BIN, K3S_CONFIG, K3S_IMAGES_DIR, parseK3sVersion };
 /** Where the install script is kept on the node (air-gapped), so a reinstall needs no upload of it. */
 export const K3S_INSTALL_SCRIPT = "/var/lib/powerstack/k3s-install.sh";
 /** The official install script; its contract is INSTALL_K3S_* variables (see REFERENCE.md). */
@@ -73,32 +83,52 @@ export type K3sInstallSource =
   | { mode: "airgap"; dir: string; artifacts: AirgapArtifacts };
 
 export interface K3sParams {
-  kind: "server" | "agent";
+  kind: K3sKind;
   version: string;
-  /** Rendered /etc/rancher/k3s/config.yaml. */
-  config: string;
+  /** Renders /etc/rancher/k3s/config.yaml with the cluster token (read from the vault when planning). */
+  config: (token: string) => string;
+  /** Where the token is: the k3s-token task before this one stores it there. */
+  token: { name: string; vault: SecretStore };
   source: K3sInstallSource;
 }
 
 export interface K3sSeen {
-  installedVersion?: string;
-  config?: string;
-  active: boolean;
+  installedVersion: string | undefined;
+  config: RemoteFile;
+  unit: UnitState;
   /** Air-gapped: the recorded sha256 of the images tarball on the node, when it still matches the file. */
-  images?: string;
+  images: string | undefined;
+  token: string | undefined;
 }
 
-export const unitName = (kind: K3sParams["kind"]) => (kind === "server" ? "k3s" : "k3s-agent");
+export type K3sAction =
+  | { kind: "write-config"; diff: FileDiff; sensitive: true }
+  | { kind: "upload-images"; file: AirgapFile & { sha256: string } }
+  | { kind: "install"; replacing?: string }
+  | { kind: "restart" | "start" };
 
-export function parseK3sVersion(line: string): string | undefined {
-  return /k3s version (v\S+)/.exec(line)?.[1];
-}
+/** The sha256 recorded when an artifact was uploaded, while the file still matches it (transport/upload.ts). */
+export const recordedDigest = defineFact<string | undefined, string>({
+  name: "recorded-digest",
+  key: (remote) => remote,
+  command: (remote) => recordedDigestCommand(remote),
+  parse(out, remote) {
+    requireSuccess("recorded-digest", `the upload record of ${remote}`, out);
+    return out.stdout.trim() || undefined;
+  },
+});
+
+/** Shown instead of the token while planning in --check, before the token task has stored one. */
+const TOKEN_NOT_YET = "(generated when applied)";
 
 /**
  * The install command: only INSTALL_K3S_* variables, never the token (it is in the config file).
  * `forceRestart` on a version change: install.sh would otherwise skip the restart (see the top comment).
  */
-export function installCommand(p: K3sParams, opts: { forceRestart?: boolean } = {}): string {
+export function installCommand(
+  p: Pick<K3sParams, "kind" | "version" | "source">,
+  opts: { forceRestart?: boolean } = {},
+): string {
   const env =
     `INSTALL_K3S_VERSION=${shq(p.version)} INSTALL_K3S_EXEC=${p.kind}` +
     (opts.forceRestart ? " INSTALL_K3S_FORCE_RESTART=true" : "");
@@ -199,94 +229,102 @@ export function airgapArtifacts(dir: string, arch: K3sArch, version: string): Ai
   };
 }
 
-const imagesChange = (a: AirgapArtifacts) => `upload ${a.images.name} to ${K3S_IMAGES_DIR}`;
-
-export const k3s: ShellModule<K3sParams, K3sSeen> = {
+export const k3s: Module<K3sParams, K3sSeen, K3sAction> = {
   name: "k3s",
-  probe: (p) => ({
-    command: [
-      `echo "version=$(${K3S_BIN} --version 2>/dev/null | head -n1)"`,
-      `echo "config=$(base64 -w0 ${K3S_CONFIG} 2>/dev/null)"`,
-      `echo "active=$(systemctl is-active ${unitName(p.kind)} 2>/dev/null)"`,
-      // Air-gapped: the images tarball's recorded digest (a stat, never a sha256 of 200 MB per run).
-      ...(p.source.mode === "airgap"
-        ? [`echo "images=$(${recordedDigestCommand(p.source.artifacts.images.remote)})"`]
-        : []),
-    ].join("; "),
-    parse(stdout) {
-      const v = Object.fromEntries(
-        stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]),
-      );
-      return {
-        installedVersion: parseK3sVersion(v.version ?? ""),
-        config: v.config ? Buffer.from(v.config, "base64").toString("utf8") : undefined,
-        active: v.active === "active",
-        ...(v.images ? { images: v.images } : {}),
-      };
-    },
+  reads: (p) => ({
+    installedVersion: k3sVersion.of(),
+    config: file.of(K3S_CONFIG),
+    unit: unit.of(k3sUnit(p.kind)),
+    // Air-gapped: the images tarball's recorded digest (a stat, never a sha256 of 200 MB per run).
+    images: p.source.mode === "airgap" ? recordedDigest.of(p.source.artifacts.images.remote) : undefined,
+    token: vaultSecret.of(p.token),
   }),
   plan(seen, p) {
-    const changes: Change[] = [];
-    const configChanged = seen.config !== p.config;
+    const actions: K3sAction[] = [];
+    const config = p.config(seen.token ?? TOKEN_NOT_YET);
+    const configChanged = seen.config.content !== config;
     if (configChanged)
-      changes.push({
-        summary: `write ${K3S_CONFIG}`,
-        diff: { path: K3S_CONFIG, before: seen.config ?? "", after: p.config },
+      actions.push({
+        kind: "write-config",
+        diff: { path: K3S_CONFIG, before: seen.config.content ?? "", after: config },
         // The config holds the cluster token (see the top comment), on both sides of the diff.
         sensitive: true,
       });
     // Images before the install: K3s imports them when it (re)starts.
     if (p.source.mode === "airgap" && seen.images !== p.source.artifacts.images.sha256)
-      changes.push({ summary: imagesChange(p.source.artifacts) });
-    if (seen.installedVersion !== p.version) {
-      changes.push({
-        summary: `install K3s ${p.version} (${p.kind}, ${p.source.mode})${seen.installedVersion ? `, replacing ${seen.installedVersion}` : ""}`,
+      actions.push({ kind: "upload-images", file: p.source.artifacts.images });
+    if (seen.installedVersion !== p.version)
+      actions.push({
+        kind: "install",
+        ...(seen.installedVersion ? { replacing: seen.installedVersion } : {}),
       });
-    } else if (configChanged) {
-      changes.push({ summary: `restart ${unitName(p.kind)} (config changed)` });
-    } else if (!seen.active) {
-      changes.push({ summary: `start ${unitName(p.kind)}` });
-    }
-    return changes;
+    else if (configChanged) actions.push({ kind: "restart" });
+    else if (seen.unit.active !== "active") actions.push({ kind: "start" });
+    return actions;
   },
-  async apply({ host }, p, changes, seen) {
-    const install = changes.some((c) => c.summary.startsWith("install"));
-    const source = p.source;
-    const airgap = source.mode === "airgap" ? source.artifacts : undefined;
-    const images = airgap !== undefined && changes.some((c) => c.summary === imagesChange(airgap));
+  describe(a, p) {
+    switch (a.kind) {
+      case "write-config":
+        return `write ${K3S_CONFIG}`;
+      case "upload-images":
+        return `upload ${a.file.name} to ${K3S_IMAGES_DIR}`;
+      case "install":
+        return `install K3s ${p.version} (${p.kind}, ${p.source.mode})${a.replacing ? `, replacing ${a.replacing}` : ""}`;
+      case "restart":
+        return `restart ${k3sUnit(p.kind)} (config changed)`;
+      case "start":
+        return `start ${k3sUnit(p.kind)}`;
+    }
+  },
+  // Installing or starting K3s creates files, units, mounts and a cluster: every fact may have changed.
+  touches: (a) => (a.kind === "write-config" ? [file.of(K3S_CONFIG)] : "all"),
+  async apply({ host, progress }, actions, p) {
+    const airgap = p.source.mode === "airgap" ? p.source.artifacts : undefined;
     // Refuse a corrupt download before anything reaches the node (the config included).
-    if (airgap && images) await verifyLocal(airgap.images.local, airgap.images.sha256);
-    if (airgap && install) await verifyLocal(airgap.binary.local, airgap.binary.sha256);
-
-    if (changes.some((c) => c.diff)) {
-      await run(host, `mkdir -p ${shq(K3S_CONFIG.replace(/\/[^/]+$/, ""))}`);
-      await writeFileAtomic(host, K3S_CONFIG, p.config, { mode: "0600", owner: "root", group: "root" });
+    for (const a of actions) {
+      if (a.kind === "upload-images") await verifyLocal(a.file.local, a.file.sha256);
+      if (a.kind === "install" && airgap) await verifyLocal(airgap.binary.local, airgap.binary.sha256);
     }
     const root = { owner: "root", group: "root" };
-    if (airgap && images)
-      await uploadIfChanged(host, airgap.images.local, airgap.images.remote, {
-        ...root,
-        sha256: airgap.images.sha256,
-        mode: "0644",
-        onProgress: progressLines(host.name, airgap.images.name),
-      });
-    const unit = unitName(p.kind);
-    if (install) {
-      if (airgap) {
-        await uploadIfChanged(host, airgap.binary.local, K3S_BIN, {
-          ...root,
-          sha256: airgap.binary.sha256,
-          mode: "0755",
-          onProgress: progressLines(host.name, airgap.binary.name),
-        });
-        await uploadIfChanged(host, airgap.script.local, K3S_INSTALL_SCRIPT, { ...root, mode: "0700" });
+    for (const a of actions) {
+      switch (a.kind) {
+        case "write-config":
+          if (a.diff.after.includes(TOKEN_NOT_YET))
+            throw new PowerstackError(
+              `the vault has no cluster token (${p.token.name}) to configure K3s with`,
+              undefined,
+              "run the k3s-server role first: its token task stores the token in the vault",
+            );
+          await run(host, `mkdir -p ${shq(K3S_CONFIG.replace(/\/[^/]+$/, ""))}`);
+          await writeFileAtomic(host, K3S_CONFIG, a.diff.after, { mode: "0600", ...root });
+          break;
+        case "upload-images":
+          await uploadIfChanged(host, a.file.local, a.file.remote, {
+            ...root,
+            sha256: a.file.sha256,
+            mode: "0644",
+            onProgress: progressLines(a.file.name, progress),
+          });
+          break;
+        case "install":
+          if (airgap) {
+            await uploadIfChanged(host, airgap.binary.local, K3S_BIN, {
+              ...root,
+              sha256: airgap.binary.sha256,
+              mode: "0755",
+              onProgress: progressLines(airgap.binary.name, progress),
+            });
+            await uploadIfChanged(host, airgap.script.local, K3S_INSTALL_SCRIPT, { ...root, mode: "0700" });
+          }
+          progress?.(`install.sh (${p.version})`);
+          await run(host, installCommand(p, { forceRestart: a.replacing !== undefined }), {
+            timeoutSec: 900,
+          });
+          break;
+        case "restart":
+        case "start":
+          await run(host, `systemctl ${a.kind} ${k3sUnit(p.kind)}`, { timeoutSec: 300 });
       }
-      const replacing = seen?.installedVersion !== undefined && seen.installedVersion !== p.version;
-      await run(host, installCommand(p, { forceRestart: replacing }), { timeoutSec: 900 });
-    } else if (changes.some((c) => c.summary.startsWith("restart"))) {
-      await run(host, `systemctl restart ${unit}`, { timeoutSec: 300 });
-    } else if (changes.some((c) => c.summary.startsWith("start"))) {
-      await run(host, `systemctl start ${unit}`, { timeoutSec: 300 });
     }
   },
 };

@@ -27,12 +27,13 @@
 import { createHash } from "node:crypto";
 import { parseAllDocuments, stringify } from "yaml";
 import { InputError, PowerstackError } from "../errors.js";
-import type { Change, ShellModule } from "../engine/types.js";
+import { defineFact } from "../engine/fact.js";
+import type { FileDiff, Module } from "../engine/types.js";
+import { K3S_BIN, KUBECTL } from "../facts/k3s.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
-import { K3S_BIN } from "./k3s.js";
 
-export const KUBECTL = `${K3S_BIN} kubectl`;
+export { KUBECTL };
 /** Our field manager for server-side apply: `kubectl get --show-managed-fields` names powerstack. */
 export const FIELD_MANAGER = "powerstack";
 export const APPLY_COMMAND = `${KUBECTL} apply --server-side --field-manager=${FIELD_MANAGER} --force-conflicts -f -`;
@@ -147,7 +148,7 @@ function groupRead(objs: KubeObject[], namespace: string | undefined, i: number)
 }
 
 /** The reads: one `get -o json` per namespace for plain objects, one hashed read per Secret. */
-function reads(p: KubeApplyParams): Array<{ command: string; objects: KubeObject[] }> {
+function objectReads(p: Pick<KubeApplyParams, "objects">): Array<{ command: string; objects: KubeObject[] }> {
   const plain = new Map<string, KubeObject[]>();
   const secrets: KubeObject[] = [];
   for (const o of p.objects) {
@@ -163,13 +164,24 @@ function reads(p: KubeApplyParams): Array<{ command: string; objects: KubeObject
   }));
 }
 
-export function probeCommand(p: KubeApplyParams): string {
-  return `if [ ! -x ${K3S_BIN} ]; then echo '${MARK} k3s-absent'; else ${reads(p)
+export function probeCommand(p: Pick<KubeApplyParams, "objects">): string {
+  return `if [ ! -x ${K3S_BIN} ]; then echo '${MARK} k3s-absent'; else ${objectReads(p)
     .map((r) => r.command)
     .join("; ")}; fi`;
 }
 
-export function parseProbe(stdout: string, p: KubeApplyParams): KubeApplySeen {
+/**
+ * The live state of the objects (by identity: kind, name, namespace; the probe reads nothing else of
+ * them). A kubectl read that fails is kept in `failures`: plan refuses with the reason.
+ */
+export const liveObjects = defineFact<KubeApplySeen, KubeObject[]>({
+  name: "kube-objects",
+  key: (objects) => objects.map(objectKey).join(","),
+  command: (objects) => probeCommand({ objects }),
+  parse: (out, objects) => parseProbe(out.stdout, { objects }),
+});
+
+export function parseProbe(stdout: string, p: Pick<KubeApplyParams, "objects">): KubeApplySeen {
   const seen: KubeApplySeen = { clusterAbsent: false, live: new Map(), failures: [] };
   if (stdout.includes(`${MARK} k3s-absent`)) {
     seen.clusterAbsent = true;
@@ -180,7 +192,7 @@ export function parseProbe(stdout: string, p: KubeApplyParams): KubeApplySeen {
   const re = new RegExp(`^${MARK} (?:get|secret) (\\d+)\\n([\\s\\S]*?)^${MARK} rc (\\d+)$`, "gm");
   for (let m = re.exec(stdout); m; m = re.exec(stdout))
     sections.set(Number(m[1]), { body: m[2]!, rc: Number(m[3]) });
-  reads(p).forEach((r, i) => {
+  objectReads(p).forEach((r, i) => {
     const s = sections.get(i);
     const names = r.objects.map(objectKey).join(", ");
     if (!s) {
@@ -328,24 +340,47 @@ function needsFreeing(pv: Json): boolean {
   return phase === "Released" && typeof ref?.uid === "string";
 }
 
-function describe(v: Verdict, seen: KubeApplySeen): Change {
+/** One object to create or update, a Released volume to free, or a workload to restart. */
+export type KubeAction =
+  | {
+      kind: "create" | "update";
+      object: KubeObject;
+      fields?: string[];
+      diff?: FileDiff;
+      clusterAbsent: boolean;
+    }
+  | { kind: "free-volume"; object: KubeObject }
+  | { kind: "restart"; workload: Workload };
+
+const label = (o: KubeObject) =>
+  `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+
+function toAction(v: Verdict, seen: KubeApplySeen): KubeAction {
   const o = v.object;
-  const name = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
-  if (v.action === "free-volume")
-    return { summary: `free ${name} for a new claim of the same name (Released; its data is kept)` };
+  if (v.action === "free-volume") return { kind: "free-volume", object: o };
   if (v.action === "create")
     return {
-      summary: `create ${name}${seen.clusterAbsent ? " (once K3s is installed)" : ""}`,
-      diff: isSecret(o) ? undefined : { path: name, before: "", after: stringify(managed(o)) },
+      kind: "create",
+      object: o,
+      clusterAbsent: seen.clusterAbsent,
+      ...(isSecret(o) ? {} : { diff: { path: label(o), before: "", after: stringify(managed(o)) } }),
     };
   const live = seen.live.get(objectKey(o));
   return {
-    summary: `update ${name} (${v.fields!.join(", ")} differ${v.fields!.length === 1 ? "s" : ""})`,
+    kind: "update",
+    object: o,
+    fields: v.fields,
+    clusterAbsent: false,
     // A Secret's content is never shown; for the rest, the live fields we manage against ours.
-    diff:
-      live?.state === "present"
-        ? { path: name, before: stringify(projection(managed(o), live.object)), after: stringify(managed(o)) }
-        : undefined,
+    ...(live?.state === "present"
+      ? {
+          diff: {
+            path: label(o),
+            before: stringify(projection(managed(o), live.object)),
+            after: stringify(managed(o)),
+          },
+        }
+      : {}),
   };
 }
 
@@ -363,34 +398,46 @@ export function manifestStream(objects: KubeObject[]): string {
   return objects.map((o) => stringify(o)).join("---\n");
 }
 
-export const kubeApply: ShellModule<KubeApplyParams, KubeApplySeen> = {
+export const kubeApply: Module<KubeApplyParams, { live: KubeApplySeen }, KubeAction> = {
   name: "kube-apply",
-  probe: (p) => ({ command: probeCommand(p), parse: (stdout) => parseProbe(stdout, p) }),
-  plan(seen, p) {
-    const vs = verdicts(seen, p);
-    const changes = vs.map((v) => describe(v, seen));
+  reads: (p) => ({ live: liveObjects.of(p.objects) }),
+  plan({ live }, p) {
+    const vs = verdicts(live, p);
+    const actions = vs.map((v) => toAction(v, live));
     const w = p.restartOnSecretUpdate;
     if (w && vs.some((v) => v.action === "update" && isSecret(v.object)))
-      changes.push({
-        summary: `restart ${w.kind} ${w.namespace}/${w.name} (it reads the updated Secret only at start)`,
-      });
-    return changes;
+      actions.push({ kind: "restart", workload: w });
+    return actions;
   },
-  async apply({ host }, p, _changes, seen) {
-    if (seen.clusterAbsent)
+  describe(a) {
+    switch (a.kind) {
+      case "free-volume":
+        return `free ${label(a.object)} for a new claim of the same name (Released; its data is kept)`;
+      case "create":
+        return `create ${label(a.object)}${a.clusterAbsent ? " (once K3s is installed)" : ""}`;
+      case "update":
+        return `update ${label(a.object)} (${a.fields!.join(", ")} differ${a.fields!.length === 1 ? "s" : ""})`;
+      case "restart":
+        return `restart ${a.workload.kind} ${a.workload.namespace}/${a.workload.name} (it reads the updated Secret only at start)`;
+    }
+  },
+  // A change in the cluster may change any read of it (objects, releases, volumes, nodes, Grafana's login).
+  touches: () => "all",
+  async apply({ host }, actions) {
+    if (actions.some((a) => a.kind === "create" && a.clusterAbsent))
       throw new PowerstackError(
         `K3s is not installed on ${host.name}: there is no cluster to apply Kubernetes objects to`,
         undefined,
         "run the K3s plays first (`powerstack up` without --only, or with --only k3s-server,k3s-ready)",
       );
-    const vs = verdicts(seen, p);
-    const toApply = vs.filter((v) => v.action !== "free-volume").map((v) => v.object);
-    if (toApply.length) await run(host, APPLY_COMMAND, { stdin: manifestStream(toApply), timeoutSec: 180 });
-    for (const v of vs.filter((v) => v.action === "free-volume"))
-      await run(host, freeVolumeCommand(v.object.metadata.name), { timeoutSec: 60 });
-    const w = p.restartOnSecretUpdate;
-    if (w && vs.some((v) => v.action === "update" && isSecret(v.object)))
-      await run(host, restartCommand(w), { timeoutSec: 60 });
+    // Every object in one server-side apply; then the volumes to free and the restart, in plan order.
+    const objects = actions.flatMap((a) => (a.kind === "create" || a.kind === "update" ? [a.object] : []));
+    if (objects.length) await run(host, APPLY_COMMAND, { stdin: manifestStream(objects), timeoutSec: 180 });
+    for (const a of actions) {
+      if (a.kind === "free-volume")
+        await run(host, freeVolumeCommand(a.object.metadata.name), { timeoutSec: 60 });
+      if (a.kind === "restart") await run(host, restartCommand(a.workload), { timeoutSec: 60 });
+    }
   },
 };
 

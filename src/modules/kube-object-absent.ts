@@ -4,16 +4,10 @@
  * refused outright, whatever the inventory says.
  */
 import { PowerstackError } from "../errors.js";
-import type { ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
-import {
-  clusterReadCommand,
-  clusterUnreadable,
-  KUBECTL,
-  parseClusterRead,
-  type ClusterRead,
-} from "./cluster-read.js";
+import { clusterRead, clusterUnreadable, KUBECTL, type ClusterRead } from "./cluster-read.js";
 
 export interface KubeObjectAbsentParams {
   /** kubectl resource name: `namespace`, `storageclass`, `configmap`... */
@@ -37,15 +31,14 @@ export function kubeDeleteCommand(p: KubeObjectAbsentParams): string {
   return `${KUBECTL} delete ${shq(p.kind)} ${shq(p.name)}${where(p)} --ignore-not-found --wait=true --timeout=${p.timeoutSec ?? DEFAULT_TIMEOUT_SEC}s`;
 }
 
-export const kubeObjectAbsent: ShellModule<KubeObjectAbsentParams, ClusterRead> = {
+export const kubeObjectAbsent: Module<KubeObjectAbsentParams, { seen: ClusterRead }, { kind: "delete" }> = {
   name: "kube-object-absent",
-  probe: (p) => ({
-    command: clusterReadCommand(
-      `${KUBECTL} get ${shq(p.kind)} ${shq(p.name)}${where(p)} -o name --ignore-not-found`,
-    ),
-    parse: parseClusterRead,
+  reads: (p) => ({
+    seen: clusterRead.of({
+      read: `${KUBECTL} get ${shq(p.kind)} ${shq(p.name)}${where(p)} -o name --ignore-not-found`,
+    }),
   }),
-  plan(seen, p) {
+  plan({ seen }, p) {
     if (p.kind === "namespace" && SYSTEM_NAMESPACES.includes(p.name)) {
       throw new PowerstackError(
         `refusing to delete namespace ${p.name}: Kubernetes and K3s need it`,
@@ -57,9 +50,12 @@ export const kubeObjectAbsent: ShellModule<KubeObjectAbsentParams, ClusterRead> 
     if (seen.code !== 0) throw clusterUnreadable(`reading ${label(p)}`, seen);
     // `-o name` prints `<kind>/<name>`; anything else is a warning kubectl printed on stderr.
     const present = seen.output.split("\n").some((l) => l.trim().endsWith(`/${p.name}`));
-    return present ? [{ summary: `delete ${label(p)}` }] : [];
+    return present ? [{ kind: "delete" }] : [];
   },
-  async apply({ host }, p) {
+  describe: (_a, p) => `delete ${label(p)}`,
+  // A change in the cluster may change any read of it (objects, releases, volumes, nodes, Grafana's login).
+  touches: () => "all",
+  async apply({ host }, _actions, p) {
     await run(host, kubeDeleteCommand(p), { timeoutSec: (p.timeoutSec ?? DEFAULT_TIMEOUT_SEC) + 60 });
   },
 };

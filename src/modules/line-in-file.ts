@@ -3,8 +3,13 @@
  * The new content is computed locally from the probed content (plan stays pure), then written whole and
  * atomically, keeping the file's mode and owner.
  */
-import type { ShellModule } from "../engine/types.js";
-import { parseFileProbe, probeFileCommand, writeFileAtomic, type RemoteFile } from "./remote-file.js";
+import type { FileDiff, Module } from "../engine/types.js";
+import { afterWriting, file, type RemoteFile } from "../facts/file.js";
+import type { Host } from "../transport/host.js";
+import { writeFileAtomic } from "./remote-file.js";
+
+/** The one action of both modules here: write the edited file (the diff's `after`). */
+export type EditAction = { kind: "edit"; diff: FileDiff; verb: string };
 
 export interface LineParams {
   path: string;
@@ -31,21 +36,25 @@ function joinLines(lines: string[]): string {
   return lines.length === 0 ? "" : lines.join("\n") + "\n";
 }
 
-export const lineInFile: ShellModule<LineParams, RemoteFile> = {
+export const lineInFile: Module<LineParams, { path: RemoteFile }, EditAction> = {
   name: "line",
-  probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
-  plan(seen, p) {
+  reads: (p) => ({ path: file.of(p.path) }),
+  plan({ path: seen }, p) {
     if (!seen.exists && p.state === "absent") return [];
     const before = seen.content ?? "";
     const after = editLines(before, p);
     if (after === before && seen.exists) return [];
     const verb = p.state === "absent" ? "remove" : seen.exists ? "set" : "create with";
-    return [{ summary: `${verb} line in ${p.path}: ${p.line}`, diff: { path: p.path, before, after } }];
+    return [{ kind: "edit", verb, diff: { path: p.path, before, after } }];
   },
-  async apply({ host }, p, changes) {
-    await writeFileAtomic(host, p.path, changes[0]!.diff!.after, p.mode ? { mode: p.mode } : {});
-  },
+  describe: (a, p) => `${a.verb} line in ${p.path}: ${p.line}`,
+  touches: (_a, p) => afterWriting(p.path),
+  apply: (ctx, actions, p) => writeEdit(ctx.host, actions, p),
 };
+
+async function writeEdit(host: Host, actions: EditAction[], p: { path: string; mode?: string }) {
+  for (const a of actions) await writeFileAtomic(host, p.path, a.diff.after, p.mode ? { mode: p.mode } : {});
+}
 
 export interface BlockParams {
   path: string;
@@ -67,21 +76,16 @@ export function editBlock(content: string, p: BlockParams): string {
   return joinLines(out);
 }
 
-export const blockInFile: ShellModule<BlockParams, RemoteFile> = {
+export const blockInFile: Module<BlockParams, { path: RemoteFile }, EditAction> = {
   name: "block",
-  probe: (p) => ({ command: probeFileCommand(p.path), parse: parseFileProbe }),
-  plan(seen, p) {
+  reads: (p) => ({ path: file.of(p.path) }),
+  plan({ path: seen }, p) {
     const before = seen.content ?? "";
     const after = editBlock(before, p);
     if (after === before && (seen.exists || p.block === "")) return [];
-    return [
-      {
-        summary: `${p.block === "" ? "remove" : "set"} block ${p.marker} in ${p.path}`,
-        diff: { path: p.path, before, after },
-      },
-    ];
+    return [{ kind: "edit", verb: p.block === "" ? "remove" : "set", diff: { path: p.path, before, after } }];
   },
-  async apply({ host }, p, changes) {
-    await writeFileAtomic(host, p.path, changes[0]!.diff!.after, p.mode ? { mode: p.mode } : {});
-  },
+  describe: (a, p) => `${a.verb} block ${p.marker} in ${p.path}`,
+  touches: (_a, p) => afterWriting(p.path),
+  apply: (ctx, actions, p) => writeEdit(ctx.host, actions, p),
 };

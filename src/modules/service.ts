@@ -4,7 +4,8 @@
  * when a task that feeds the service changed.
  */
 import { PowerstackError } from "../errors.js";
-import type { Change, ShellModule } from "../engine/types.js";
+import type { Module } from "../engine/types.js";
+import { unit, type UnitState } from "../facts/system.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 
@@ -14,65 +15,63 @@ export interface ServiceParams {
   state?: "started" | "stopped" | "restarted" | "reloaded";
 }
 
-interface ServiceSeen {
-  exists: boolean;
-  enabled: string;
-  active: string;
-  needReload: boolean;
-}
+export type ServiceAction =
+  /** In --check an earlier task may only be planning to install the unit: reported; apply re-checks. */
+  | { kind: "manage-uninstalled"; enable: boolean; start: boolean }
+  | { kind: "daemon-reload" }
+  | { kind: "enable" | "disable" | "start" | "stop" | "restart" | "reload" };
 
-export const service: ShellModule<ServiceParams, ServiceSeen> = {
+const ENABLED = ["enabled", "static", "alias", "indirect", "generated"];
+const RUNNING = ["active", "activating", "reloading"];
+
+export const service: Module<ServiceParams, { unit: UnitState }, ServiceAction> = {
   name: "service",
-  probe: (p) => ({
-    command: `systemctl show -p LoadState,UnitFileState,ActiveState,NeedDaemonReload ${shq(p.name)}`,
-    parse(stdout) {
-      const v = Object.fromEntries(stdout.split("\n").map((l) => l.split("=", 2) as [string, string]));
-      return {
-        exists: v.LoadState === "loaded",
-        enabled: v.UnitFileState ?? "",
-        active: v.ActiveState ?? "",
-        needReload: v.NeedDaemonReload === "yes",
-      };
-    },
-  }),
-  plan(seen, p) {
-    // In --check an earlier task may only be planning to install the unit: report, and let apply decide.
+  reads: (p) => ({ unit: unit.of(p.name) }),
+  plan({ unit: seen }, p) {
     if (!seen.exists)
-      return [
-        {
-          summary: `${[p.enabled && "enable", p.state === "started" && "start"].filter(Boolean).join(" and ") || "manage"} ${p.name} (unit not installed yet)`,
-        },
-      ];
-    const changes: Change[] = [];
-    if (seen.needReload)
-      changes.push({ summary: `systemctl daemon-reload (unit file of ${p.name} changed)` });
-    const isEnabled = ["enabled", "static", "alias", "indirect", "generated"].includes(seen.enabled);
-    if (p.enabled === true && !isEnabled) changes.push({ summary: `enable ${p.name}` });
-    if (p.enabled === false && seen.enabled === "enabled") changes.push({ summary: `disable ${p.name}` });
-    const running = seen.active === "active" || seen.active === "activating" || seen.active === "reloading";
-    if (p.state === "started" && !running) changes.push({ summary: `start ${p.name}` });
-    if (p.state === "stopped" && running) changes.push({ summary: `stop ${p.name}` });
-    if (p.state === "restarted") changes.push({ summary: `restart ${p.name}` });
-    if (p.state === "reloaded") changes.push({ summary: running ? `reload ${p.name}` : `start ${p.name}` });
-    return changes;
+      return [{ kind: "manage-uninstalled", enable: p.enabled === true, start: p.state === "started" }];
+    const actions: ServiceAction[] = [];
+    if (seen.needReload) actions.push({ kind: "daemon-reload" });
+    if (p.enabled === true && !ENABLED.includes(seen.enabled)) actions.push({ kind: "enable" });
+    if (p.enabled === false && seen.enabled === "enabled") actions.push({ kind: "disable" });
+    const running = RUNNING.includes(seen.active);
+    if (p.state === "started" && !running) actions.push({ kind: "start" });
+    if (p.state === "stopped" && running) actions.push({ kind: "stop" });
+    if (p.state === "restarted") actions.push({ kind: "restart" });
+    if (p.state === "reloaded") actions.push({ kind: running ? "reload" : "start" });
+    return actions;
   },
-  async apply({ host }, p, changes, seen) {
-    if (!seen.exists)
-      throw new PowerstackError(
-        `systemd unit ${p.name} not found`,
-        undefined,
-        "install the package that provides it, or fix the unit name",
-      );
+  describe(a, p) {
+    if (a.kind === "manage-uninstalled")
+      return `${[a.enable && "enable", a.start && "start"].filter(Boolean).join(" and ") || "manage"} ${p.name} (unit not installed yet)`;
+    if (a.kind === "daemon-reload") return `systemctl daemon-reload (unit file of ${p.name} changed)`;
+    return `${a.kind} ${p.name}`;
+  },
+  // A unit that starts or stops changes more than its own state (exports, mounts, files it writes).
+  touches: (a, p) =>
+    a.kind === "daemon-reload"
+      ? [unit]
+      : a.kind === "enable" || a.kind === "disable"
+        ? [unit.of(p.name)]
+        : "all",
+  async apply({ host }, actions, p) {
     const n = shq(p.name);
-    const cmds: string[] = [];
-    if (seen.needReload) cmds.push("systemctl daemon-reload");
-    if (changes.some((c) => c.summary.startsWith("enable"))) cmds.push(`systemctl enable ${n}`);
-    if (changes.some((c) => c.summary.startsWith("disable"))) cmds.push(`systemctl disable ${n}`);
-    if (changes.some((c) => c.summary.startsWith("start"))) cmds.push(`systemctl start ${n}`);
-    if (changes.some((c) => c.summary.startsWith("stop"))) cmds.push(`systemctl stop ${n}`);
-    if (p.state === "restarted") cmds.push(`systemctl restart ${n}`);
-    if (p.state === "reloaded" && changes.some((c) => c.summary.startsWith("reload")))
-      cmds.push(`systemctl reload-or-restart ${n}`);
-    if (cmds.length) await run(host, cmds.join(" && "), { timeoutSec: 300 });
+    const cmds = actions.map((a) => {
+      switch (a.kind) {
+        case "manage-uninstalled":
+          throw new PowerstackError(
+            `systemd unit ${p.name} not found`,
+            undefined,
+            "install the package that provides it, or fix the unit name",
+          );
+        case "daemon-reload":
+          return "systemctl daemon-reload";
+        case "reload":
+          return `systemctl reload-or-restart ${n}`;
+        default:
+          return `systemctl ${a.kind} ${n}`;
+      }
+    });
+    await run(host, cmds.join(" && "), { timeoutSec: 300 });
   },
 };

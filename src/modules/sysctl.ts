@@ -2,7 +2,10 @@
  * A kernel parameter, persistent (a drop-in under /etc/sysctl.d) and live. The two are checked
  * separately: a drop-in written by hand but never loaded is still fixed live.
  */
-import type { Change, ShellModule } from "../engine/types.js";
+import { PowerstackError } from "../errors.js";
+import type { Module } from "../engine/types.js";
+import { file, type RemoteFile } from "../facts/file.js";
+import { sysctl as sysctlFact } from "../facts/system.js";
 import { shq } from "../transport/host.js";
 import { run } from "../transport/run.js";
 import { writeFileAtomic } from "./remote-file.js";
@@ -15,43 +18,43 @@ export interface SysctlParams {
 }
 
 interface SysctlSeen {
-  live?: string;
-  dropIn?: string;
+  live: string | undefined;
+  dropIn: RemoteFile;
 }
 
-const procPath = (name: string) => `/proc/sys/${name.replace(/\./g, "/")}`;
+export type SysctlAction =
+  | { kind: "persist"; diff: { path: string; before: string; after: string } }
+  | { kind: "set-live"; was: string };
+
 export const dropInContent = (p: SysctlParams) => `# Managed by powerstack\n${p.name} = ${p.value}\n`;
 
-export const sysctl: ShellModule<SysctlParams, SysctlSeen> = {
+export const sysctl: Module<SysctlParams, SysctlSeen, SysctlAction> = {
   name: "sysctl",
-  probe: (p) => ({
-    command: `echo "live=$(cat ${shq(procPath(p.name))} 2>/dev/null)"; if [ -f ${shq(p.file)} ]; then base64 -w0 ${shq(p.file)}; fi`,
-    parse(stdout) {
-      const [first = "", body] = stdout.split("\n");
-      const live = first.replace(/^live=/, "").trim();
-      return {
-        live: live === "" ? undefined : live,
-        dropIn: body?.trim() ? Buffer.from(body.trim(), "base64").toString("utf8") : undefined,
-      };
-    },
-  }),
+  reads: (p) => ({ live: sysctlFact.of(p.name), dropIn: file.of(p.file) }),
   plan(seen, p) {
-    const changes: Change[] = [];
+    const actions: SysctlAction[] = [];
     const want = dropInContent(p);
-    if (seen.dropIn !== want) {
-      changes.push({
-        summary: `persist ${p.name} = ${p.value} in ${p.file}`,
-        diff: { path: p.file, before: seen.dropIn ?? "", after: want },
-      });
-    }
+    const have = seen.dropIn.content;
+    if (have !== want)
+      actions.push({ kind: "persist", diff: { path: p.file, before: have ?? "", after: want } });
     if (seen.live === undefined)
-      throw new Error(`kernel parameter ${p.name} does not exist on this host (no ${procPath(p.name)})`);
-    if (seen.live.replace(/\s+/g, " ") !== p.value)
-      changes.push({ summary: `set ${p.name} = ${p.value} live (was ${seen.live})` });
-    return changes;
+      throw new PowerstackError(
+        `kernel parameter ${p.name} does not exist on this host`,
+        undefined,
+        "check the parameter's name, or load the kernel module that provides it",
+      );
+    if (seen.live !== p.value) actions.push({ kind: "set-live", was: seen.live });
+    return actions;
   },
-  async apply({ host }, p, changes) {
-    if (changes.some((c) => c.diff)) await writeFileAtomic(host, p.file, dropInContent(p), { mode: "0644" });
-    if (changes.some((c) => !c.diff)) await run(host, `sysctl -q -w ${shq(`${p.name}=${p.value}`)}`);
+  describe: (a, p) =>
+    a.kind === "persist"
+      ? `persist ${p.name} = ${p.value} in ${p.file}`
+      : `set ${p.name} = ${p.value} live (was ${a.was})`,
+  touches: (a, p) => [a.kind === "persist" ? file.of(p.file) : sysctlFact.of(p.name)],
+  async apply({ host }, actions, p) {
+    for (const a of actions) {
+      if (a.kind === "persist") await writeFileAtomic(host, p.file, a.diff.after, { mode: "0644" });
+      else await run(host, `sysctl -q -w ${shq(`${p.name}=${p.value}`)}`);
+    }
   },
 };

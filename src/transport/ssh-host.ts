@@ -23,6 +23,7 @@ import {
 } from "./host.js";
 import { hostKeyAlgorithms, verifyHostKey } from "./known-hosts.js";
 import { killSessionsCommand, reportSession, splitSessionLine } from "./session-kill.js";
+import { mark, timed, TIMING } from "../timing.js";
 
 /** A command in flight: its channel, and the node-side session it runs in once the marker arrived. */
 interface RunningCommand {
@@ -74,7 +75,7 @@ export class SshHost implements Host {
     for (let attempt = 0; attempt < settings.connectRetries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, backoffMs(attempt - 1)));
       try {
-        await host.open();
+        await timed(`ssh:connect:${target.name}`, () => host.open());
         return host;
       } catch (err) {
         last = err;
@@ -173,6 +174,11 @@ export class SshHost implements Host {
       };
       client.once("ready", () => settle?.());
       client.connect(config);
+      // Every command is a few small packets each way and waits for the answer: with Nagle's algorithm on
+      // (ssh2's default), a packet sent while the previous one is unacknowledged waits for the peer's
+      // delayed ACK, about 40 ms on Linux, several times per command. OpenSSH turns it off too. (A
+      // ProxyCommand's pipe has no such option: the proxy's own socket decides.)
+      client.setNoDelay(true);
     });
     this.client = client;
   }
@@ -229,6 +235,11 @@ export class SshHost implements Host {
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (TIMING) return timed(`ssh:exec:${this.name}:${commandKind(command)}`, () => this.run(command, opts));
+    return this.run(command, opts);
+  }
+
+  private async run(command: string, opts: ExecOptions): Promise<ExecResult> {
     this.liveClient();
     if (this.stopping) throw new InterruptedError(this.name, "not started");
     // sshd does not kill a command whose channel is closed, so the limit is enforced on the host itself.
@@ -453,12 +464,21 @@ export class SshHost implements Host {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
+    mark(`ssh:close:${this.name}:start`);
     await new Promise<void>((resolve) => {
       client.once("close", () => resolve());
       client.end();
       setTimeout(resolve, 2000).unref();
     });
+    mark(`ssh:close:${this.name}:end`);
   }
+}
+
+/** A label for POWERSTACK_TIMING: the engine's probe batches and fact gathering, apart from other commands. */
+function commandKind(command: string): string {
+  if (command.startsWith("printf '\\n@@")) return "probe";
+  if (command.startsWith("echo @@os;")) return "facts";
+  return "command";
 }
 
 /** Ask first for the host key types known_hosts holds for this host (ssh2's default order otherwise). */
@@ -512,6 +532,7 @@ async function jumpHostSocket(
       hostVerifier: (key: Buffer) =>
         verifyHostKey(settings.knownHosts, settings.knownHostsFile, m[2]!, m[3] ? Number(m[3]) : 22, key).ok,
     });
+    jump.setNoDelay(true); // the target's packets ride on this socket: see open()
   });
   const sock = await new Promise<Duplex>((resolve, reject) => {
     jump.forwardOut("127.0.0.1", 0, target.address, target.port, (err, stream) =>

@@ -163,24 +163,20 @@ export function installScript(
   ].join("\n");
 }
 
-/** Where progress lines go; the CLI may route them through its (redacting) Output. */
-let progressSink: (line: string) => void = (line) => process.stderr.write(line + "\n");
-export function setUploadProgressSink(sink: (line: string) => void): void {
-  progressSink = sink;
-}
-
 const MiB = 1024 * 1024;
 
 /**
- * An onProgress that prints a line for large files (>= 8 MiB): at most one every `everyMs`, and one when
- * the transfer completes, with percent and rate.
+ * An onProgress for a large file (>= 8 MiB; smaller ones are over before anyone reads a number) that
+ * tells `report` (the task's ApplyContext.progress: the terminal's task line, plain lines, the run log)
+ * how far it is: at most once every `everyMs`, and once when the transfer completes.
  */
 export function progressLines(
-  hostName: string,
   label: string,
+  report: ((text: string) => void) | undefined,
   everyMs = 2000,
   now: () => number = Date.now,
 ): (sent: number, total: number) => void {
+  if (!report) return () => {};
   const started = now();
   let last = started;
   let done = false;
@@ -191,8 +187,8 @@ export function progressLines(
     last = t;
     done = sent >= total;
     const rate = sent / MiB / Math.max((t - started) / 1000, 0.001);
-    progressSink(
-      `  upload      ${hostName}  ${label}: ${((100 * sent) / total).toFixed(0)}% of ${(total / MiB).toFixed(1)} MiB (${rate.toFixed(1)} MiB/s)`,
+    report(
+      `upload ${label}: ${(sent / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB (${((100 * sent) / total).toFixed(0)}%, ${rate.toFixed(1)} MiB/s)`,
     );
   };
 }

@@ -18,6 +18,7 @@ import {
   timingSafeEqual,
 } from "node:crypto";
 import { InputError } from "../errors.js";
+import { mark } from "../timing.js";
 
 /** A vault file that cannot be read: bad header, corrupt body, wrong password. Exit code 2. */
 export class VaultError extends InputError {}
@@ -169,6 +170,7 @@ function parseBody(
 }
 
 function deriveKeys(password: string, salt: Buffer): { aesKey: Buffer; hmacKey: Buffer; iv: Buffer } {
+  mark("vault:kdf:start");
   const derived = pbkdf2Sync(
     Buffer.from(password, "utf8"),
     salt,
@@ -176,6 +178,7 @@ function deriveKeys(password: string, salt: Buffer): { aesKey: Buffer; hmacKey: 
     2 * KEY_BYTES + IV_BYTES,
     "sha256",
   );
+  mark("vault:kdf:end");
   return {
     aesKey: derived.subarray(0, KEY_BYTES),
     hmacKey: derived.subarray(KEY_BYTES, 2 * KEY_BYTES),

@@ -10,6 +10,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Document } from "yaml";
 import { ExitCode, InputError, PowerstackError } from "../errors.js";
+import { mark } from "../timing.js";
 import { ChangedMeanwhileError, writeFileAtomic } from "./atomic-write.js";
 import { checkEntry, newVaultDocument, parseVaultContents } from "./contents.js";
 import { checkVaultId, decryptVault, encryptVault, type VaultVersion } from "./format.js";
@@ -57,9 +58,11 @@ export class VaultStore {
 
   /** Decrypt and parse the vault at `path`; every problem is an InputError naming the file. */
   static async open(path: string, password: string): Promise<VaultStore> {
+    mark("vault:open:start");
     const text = await readVaultFile(path);
     const { plaintext, version, vaultId } = decryptVault(text, password, path);
     const { doc } = parseVaultContents(plaintext, path);
+    mark("vault:open:end");
     return new VaultStore(path, password, plaintext, doc, version, vaultId, text);
   }
 

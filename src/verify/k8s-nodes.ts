@@ -4,6 +4,7 @@
  * while the node still looks healthy. So the InternalIP the node registered with is compared with the
  * inventory's `internal_ip`.
  */
+import { k3sKindOf, k3sUnit } from "../facts/k3s.js";
 import type { NodeSpec } from "../inventory/types.js";
 import { fail, pass, type Verdict } from "./check.js";
 import type { KubeNode } from "./kube-objects.js";
@@ -12,7 +13,7 @@ const internalIps = (n: KubeNode) =>
   (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
 
 export function checkNodeReady(nodes: KubeNode[], want: NodeSpec, k3sVersion: string): Verdict {
-  const unit = want.role === "control" ? "k3s" : "k3s-agent";
+  const unit = k3sUnit(k3sKindOf(want.role));
   const node = nodes.find((n) => n.metadata.name === want.name);
   if (!node) {
     // K3s names a node after its host name; a node found by address says which name it has instead.

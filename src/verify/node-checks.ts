@@ -1,46 +1,65 @@
 /**
- * The node checks as pure decisions over what the read script saw (src/verify/node-facts.ts): no I/O
- * here, so every verdict and message is tested from observed text alone.
+ * The node checks as pure decisions over the facts read from the node (src/verify/node-facts.ts, the
+ * same facts the modules plan from): no I/O here, so every verdict and message is tested from observed
+ * values alone. A fact whose read failed is that check's finding: it fails, naming what the node said.
  */
+import { FactReadError } from "../engine/fact.js";
+import { describeError } from "../errors.js";
 import type { NodeRole } from "../inventory/types.js";
 import { fail, pass, type Verdict } from "./check.js";
 import { parseExportfs, sameNetwork } from "./exportfs.js";
-import { entriesFor, parseFstab } from "./fstab.js";
-import { K3S_UNIT, PARANOID_PATH, parsePairs, type NodeFacts, type Section } from "./node-facts.js";
+import { entriesFor, parseFstab } from "../facts/fstab.js";
+import { k3sServiceOf, PARANOID_PATH, type NodeFacts, type Seen } from "./node-facts.js";
 
 const UTIL_LINUX = "install util-linux (findmnt) on the node";
 
 const firstLines = (text: string, n = 2) => text.trim().split("\n").slice(0, n).join(" / ");
 
+/** What the node said when a read failed: its stderr (the last lines), else its output, else the exit. */
+export function readError(err: unknown): { text: string; code?: number } {
+  if (err instanceof FactReadError) {
+    const o = err.out;
+    const said = o.stderr.trim() ? o.stderr.trim().split("\n").slice(-2).join(" / ") : firstLines(o.stdout);
+    return { text: said || `exit ${o.code}`, code: o.code };
+  }
+  return { text: describeError(err) };
+}
+
+const commandMissing = (e: { text: string; code?: number }) =>
+  e.code === 127 || /command not found|not found$/m.test(e.text);
+
 /**
- * A section the script did not print (the read was cut short), or a command the node lacks (`fix` says
- * what provides it): the same failure for every check.
+ * A fact the read did not report (the read was cut short), or one whose read failed: the same failure
+ * for every check. A command the node lacks gets `toolFix` (what provides it); any other failed read
+ * (permission denied, an I/O error) gets `readFix`.
  */
-function missing(s: Section | undefined, what: string, fix: string): Verdict | undefined {
+function unread<T>(
+  s: Seen<T> | undefined,
+  what: string,
+  toolFix: string,
+  readFix = "fix the cause the node names (the read runs as root), then rerun `powerstack verify`",
+): Verdict | undefined {
   if (!s)
     return fail(
-      `the read script did not report ${what} (cut short?)`,
+      `the read did not report ${what} (cut short?)`,
       "rerun `powerstack verify`; the run log holds the raw output of the read",
     );
-  if (s.code === 127 || /command not found|not found$/m.test(s.out.trim()))
-    return fail(`cannot read ${what}: ${firstLines(s.out) || "command not found"}`, fix);
+  if ("error" in s) {
+    const e = readError(s.error);
+    return fail(`cannot read ${what}: ${e.text}`, commandMissing(e) ? toolFix : readFix);
+  }
   return undefined;
 }
 
+/** The value of a fact that `unread` found read. */
+const valueOf = <T>(s: Seen<T> | undefined): T => (s as { value: T }).value;
+
 export function checkParanoid(facts: NodeFacts, want: number, node: string): Verdict {
-  const s = facts.paranoid;
-  const absent = missing(
-    s,
-    "kernel.perf_event_paranoid",
-    "this kernel has no perf events: Kepler needs a kernel with them",
-  );
-  if (absent) return absent;
-  if (s!.code !== 0)
-    return fail(
-      `cannot read ${PARANOID_PATH}: ${firstLines(s!.out)}`,
-      "this kernel has no perf events: Kepler needs a kernel with them",
-    );
-  const live = s!.out.trim();
+  const noPerf = "this kernel has no perf events: Kepler needs a kernel with them";
+  const failed = unread(facts.paranoid, PARANOID_PATH, noPerf, noPerf);
+  if (failed) return failed;
+  const live = valueOf(facts.paranoid);
+  if (live === undefined) return fail(`cannot read ${PARANOID_PATH}: No such file or directory`, noPerf);
   if (live !== String(want)) {
     return fail(
       `live value is ${live}, the inventory wants ${want} (cluster.perf_event_paranoid)`,
@@ -50,16 +69,20 @@ export function checkParanoid(facts: NodeFacts, want: number, node: string): Ver
   return pass(`${live} (inventory: ${want})`);
 }
 
+/** The fstab entries for the data path (an fstab that does not exist has none). */
+const fstabFor = (facts: NodeFacts, dataPath: string) =>
+  entriesFor(parseFstab(valueOf(facts.fstab)?.content ?? ""), dataPath);
+
 export function checkDataMount(facts: NodeFacts, dataPath: string, node: string): Verdict {
-  const absent =
-    missing(facts.mount, `what is mounted at ${dataPath}`, UTIL_LINUX) ??
-    missing(facts.fstab, "/etc/fstab", UTIL_LINUX);
-  if (absent) return absent;
-  const mounted = parsePairs(facts.mount!.out.trim());
-  const fstab = entriesFor(parseFstab(facts.fstab!.out), dataPath);
+  const failed =
+    unread(facts.mount, `what is mounted at ${dataPath}`, UTIL_LINUX) ??
+    unread(facts.fstab, "/etc/fstab", UTIL_LINUX);
+  if (failed) return failed;
+  const mounted = valueOf(facts.mount);
+  const fstab = fstabFor(facts, dataPath);
   const storage = `run \`powerstack up --only storage\` (makes the BTRFS filesystem on the inventory's empty storage_disk and mounts it by UUID)`;
 
-  if (!mounted.SOURCE) {
+  if (!mounted?.source) {
     return fail(
       `nothing is mounted at ${dataPath}${fstab[0] ? ` (fstab has: ${fstab[0].line})` : ", and /etc/fstab has no entry for it"}`,
       fstab[0]
@@ -67,17 +90,19 @@ export function checkDataMount(facts: NodeFacts, dataPath: string, node: string)
         : storage,
     );
   }
-  const source = mounted.SOURCE.replace(/\[.*$/, "");
-  if (mounted.FSTYPE !== "btrfs") {
+  const source = mounted.source.replace(/\[.*$/, "");
+  if (mounted.fstype !== "btrfs") {
     return fail(
-      `${dataPath} is ${mounted.FSTYPE || "an unknown filesystem"} from ${source}, not BTRFS`,
+      `${dataPath} is ${mounted.fstype || "an unknown filesystem"} from ${source}, not BTRFS`,
       `check cluster.data_path and the control node's storage_disk in the inventory; unmount what is at ${dataPath}, then ${storage}`,
     );
   }
-  const uuid = facts.uuid?.code === 0 ? facts.uuid.out.trim() : "";
+  // A UUID that cannot be read is this check's finding (blkid names why), not a read failure of all.
+  const uuid = facts.uuid && "value" in facts.uuid ? facts.uuid.value : undefined;
   if (!uuid) {
+    const why = facts.uuid && "error" in facts.uuid ? `: ${readError(facts.uuid.error).text}` : "";
     return fail(
-      `BTRFS from ${source} is mounted at ${dataPath}, but its UUID cannot be read${facts.uuid?.out.trim() ? `: ${firstLines(facts.uuid.out)}` : ""}`,
+      `BTRFS from ${source} is mounted at ${dataPath}, but its UUID cannot be read${why}`,
       `run \`blkid -p ${source}\` on ${node} to see why`,
     );
   }
@@ -116,16 +141,16 @@ export function checkDataMount(facts: NodeFacts, dataPath: string, node: string)
 export function checkNfsExport(facts: NodeFacts, dataPath: string, network: string, node: string): Verdict {
   const server =
     "run `powerstack up --only nfs-server` (installs nfs-kernel-server, writes /etc/exports, runs `exportfs -ra`)";
-  const absent = missing(facts.exports, "the NFS export table (exportfs -v)", server);
-  if (absent) return absent;
-  const s = facts.exports!;
-  if (s.code !== 0) {
+  const s = facts.exports;
+  const failed = unread(s, "the NFS export table (exportfs -v)", server);
+  if (failed && s && "error" in s && !commandMissing(readError(s.error))) {
     return fail(
-      `\`exportfs -v\` failed: ${firstLines(s.out) || `exit ${s.code}`}`,
+      `\`exportfs -v\` failed: ${readError(s.error).text}`,
       `check the NFS server on ${node}: \`systemctl status nfs-server\`; then ${server}`,
     );
   }
-  const all = parseExportfs(s.out);
+  if (failed) return failed;
+  const all = parseExportfs(valueOf(s));
   const forPath = all.filter((e) => e.path.replace(/(.)\/+$/, "$1") === dataPath);
   if (forPath.length === 0) {
     const others = [...new Set(all.map((e) => e.path))];
@@ -157,17 +182,17 @@ export function checkNfsClientMount(
   expectedSource: string,
   node: string,
 ): Verdict {
-  const absent =
-    missing(facts.mount, `what is mounted at ${dataPath}`, UTIL_LINUX) ??
-    missing(facts.fstab, "/etc/fstab", UTIL_LINUX);
-  if (absent) return absent;
-  const mounted = parsePairs(facts.mount!.out.trim());
-  const fstab = entriesFor(parseFstab(facts.fstab!.out), dataPath);
+  const failed =
+    unread(facts.mount, `what is mounted at ${dataPath}`, UTIL_LINUX) ??
+    unread(facts.fstab, "/etc/fstab", UTIL_LINUX);
+  if (failed) return failed;
+  const mounted = valueOf(facts.mount);
+  const fstab = fstabFor(facts, dataPath);
   const client =
     "run `powerstack up --only nfs-client` (installs nfs-common, writes the fstab entry, mounts it)";
   const norm = (s: string) => s.replace(/(.)\/+$/, "$1");
 
-  if (!mounted.SOURCE) {
+  if (!mounted?.source) {
     return fail(
       `${dataPath} is not mounted${fstab[0] ? ` (fstab has: ${fstab[0].line})` : ", and /etc/fstab has no entry for it"}`,
       fstab[0]
@@ -175,15 +200,15 @@ export function checkNfsClientMount(
         : client,
     );
   }
-  if (!/^nfs4?$/.test(mounted.FSTYPE ?? "")) {
+  if (!/^nfs4?$/.test(mounted.fstype)) {
     return fail(
-      `${dataPath} is ${mounted.FSTYPE || "an unknown filesystem"} from ${mounted.SOURCE}, not the NFS share ${expectedSource}`,
+      `${dataPath} is ${mounted.fstype || "an unknown filesystem"} from ${mounted.source}, not the NFS share ${expectedSource}`,
       `unmount ${dataPath} on ${node}, then ${client}`,
     );
   }
-  if (norm(mounted.SOURCE) !== norm(expectedSource)) {
+  if (norm(mounted.source) !== norm(expectedSource)) {
     return fail(
-      `${dataPath} is mounted from ${mounted.SOURCE}, not from the control node's ${expectedSource}`,
+      `${dataPath} is mounted from ${mounted.source}, not from the control node's ${expectedSource}`,
       `unmount ${dataPath} on ${node}, then ${client}`,
     );
   }
@@ -206,35 +231,24 @@ export function checkNfsClientMount(
       client,
     );
   }
-  return pass(`${mounted.FSTYPE} ${mounted.SOURCE} at ${dataPath}; fstab: ${entry.options.join(",")}`);
+  return pass(`${mounted.fstype} ${mounted.source} at ${dataPath}; fstab: ${entry.options.join(",")}`);
 }
 
 export function checkK3sUnit(facts: NodeFacts, role: NodeRole, node: string): Verdict {
-  const unit = K3S_UNIT[role];
-  const absent = missing(facts.unit, `the state of ${unit}`, "powerstack needs systemd on the node");
-  if (absent) return absent;
-  const s = facts.unit!;
-  const props = Object.fromEntries(
-    s.out
-      .split("\n")
-      .map((l) => /^(\w+)=(.*)$/.exec(l.trim()))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1], m[2]]),
-  ) as Record<string, string>;
-  if (s.code !== 0 || !props.ActiveState) {
-    return fail(
-      `cannot read the state of ${unit}: ${firstLines(s.out) || `exit ${s.code}`}`,
-      "powerstack needs systemd on the node",
-    );
-  }
-  if (props.LoadState === "not-found") {
+  const unit = k3sServiceOf(role);
+  const systemd = "powerstack needs systemd on the node";
+  const failed = unread(facts.unit, `the state of ${unit}`, systemd, systemd);
+  if (failed) return failed;
+  const u = valueOf(facts.unit);
+  if (!u.active) return fail(`cannot read the state of ${unit}: systemctl reported no ActiveState`, systemd);
+  if (u.loadState === "not-found") {
     return fail(`${unit} is not installed`, "run `powerstack up` (installs K3s at the inventory's version)");
   }
-  if (props.ActiveState !== "active") {
+  if (u.active !== "active") {
     return fail(
-      `${unit} is ${props.ActiveState}${props.SubState ? ` (${props.SubState})` : ""}`,
+      `${unit} is ${u.active}${u.sub ? ` (${u.sub})` : ""}`,
       `read why on ${node}: \`journalctl -u ${unit} -n 50\`; then \`systemctl restart ${unit}\` or \`powerstack up\``,
     );
   }
-  return pass(`${unit} active (${props.SubState ?? "running"})`);
+  return pass(`${unit} active (${u.sub || "running"})`);
 }

@@ -1,8 +1,10 @@
 /**
- * The checks of one node over SSH: connect once, read everything in one round trip, decide each check
- * from what was read. A node that cannot be reached fails `ssh.connect` (exit code 3) and its other
+ * The checks of one node over SSH: connect once, read every fact the checks need through the node's
+ * FactCache in one round trip, decide each check from what was read. A node that cannot be reached fails `ssh.connect` (exit code 3) and its other
  * checks are skipped with that reason, so the cause shows once, not once per check.
  */
+import { describeError } from "../errors.js";
+import { FactCache } from "../engine/fact-cache.js";
 import type { Inventory, NodeSpec } from "../inventory/types.js";
 import type { Host } from "../transport/host.js";
 import { CHECKS, pass, skip, type CheckName, type CheckResult, type Verdict } from "./check.js";
@@ -92,9 +94,9 @@ export async function checkNodeGroup(
   group.host = await connecting;
 
   const started = Date.now();
-  const facts = readNodeFacts(group.host!, node.role, inv.cluster.dataPath).then((f) => {
+  const facts = readNodeFacts(new FactCache(group.host), node.role, inv.cluster.dataPath).then((f) => {
     group.facts = f;
-    o.log?.("verify-read", { node: node.name, facts: f });
+    o.log?.("verify-read", { node: node.name, facts: forLog(f) });
     return f;
   });
   facts.catch(() => undefined); // each check below reports a failed read
@@ -113,4 +115,11 @@ export async function checkNodeGroup(
     group.results.push(r);
   }
   return group;
+}
+
+/** The facts for the run log: values as read, a failed read as its message (an Error has no JSON). */
+function forLog(f: NodeFacts): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(f).map(([k, s]) => [k, "error" in s ? { error: describeError(s.error) } : s]),
+  );
 }

@@ -5,6 +5,7 @@
  * real peers (sshd, Prometheus, a Redfish BMC, an HTTP server) or recorders where none can run (K3s).
  */
 import type { Cluster } from "../cluster/cluster.js";
+import { forEachLimited } from "../engine/pool.js";
 import type { Inventory, NodeSpec } from "../inventory/types.js";
 import type { KeplerLine } from "../prometheus/kepler-metrics.js";
 import type { RedfishClient } from "../redfish/client.js";
@@ -16,7 +17,6 @@ import { checkClusterGroup } from "./cluster-group.js";
 import { runCheck } from "./deadline.js";
 import { checkGrafanaLogin, type GrafanaLogin } from "./grafana-login.js";
 import { nfsRoundTrip } from "./nfs-round-trip.js";
-import { parsePairs } from "./node-facts.js";
 import { checkNodeGroup, type NodeGroup } from "./node-group.js";
 import { prometheusChecks } from "./prometheus-checks.js";
 
@@ -94,20 +94,16 @@ async function nodeChecks(
 ): Promise<CheckResult[]> {
   const inv = deps.inventory;
   // At most `forks` nodes at once; groups land in `groups` as they finish, so their hosts get closed.
-  const queue = [...inv.nodes];
-  const worker = async () => {
-    for (let node = queue.shift(); node; node = queue.shift()) {
-      groups.push(
-        await checkNodeGroup(inv, node, {
-          connect: deps.connect,
-          connectDeadlineMs: timing.connectMs,
-          readDeadlineMs: timing.readMs,
-          log: deps.log,
-        }),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.forks, inv.nodes.length)) }, worker));
+  await forEachLimited(inv.nodes, deps.forks, async (node) => {
+    groups.push(
+      await checkNodeGroup(inv, node, {
+        connect: deps.connect,
+        connectDeadlineMs: timing.connectMs,
+        readDeadlineMs: timing.readMs,
+        log: deps.log,
+      }),
+    );
+  });
   const ordered = inv.nodes.map((n) => groups.find((g) => g.node === n)!);
   const roundTrip = await roundTripCheck(inv, ordered, timing);
   return [...ordered.flatMap((g) => g.results), roundTrip];
@@ -129,8 +125,8 @@ async function roundTripCheck(
   if (workers.length === 0) return skipped("no workers in the inventory: nothing mounts the share");
   if (!control.host) return skipped(`not checked: ${control.node.name} is unreachable (${CHECKS.ssh})`);
   const mounted = workers.find((w) => {
-    const m = parsePairs(w.facts?.mount?.out.trim() ?? "");
-    return w.host && /^nfs4?$/.test(m.FSTYPE ?? "");
+    const m = w.facts?.mount && "value" in w.facts.mount ? w.facts.mount.value : undefined;
+    return w.host && /^nfs4?$/.test(m?.fstype ?? "");
   });
   if (!mounted) {
     return skipped(

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Runner, type Play, type Reporter } from "../../src/engine/runner.js";
-import type { Task, TaskResult } from "../../src/engine/types.js";
+import { task, type Task, type TaskResult } from "../../src/engine/types.js";
 import { command } from "../../src/modules/command.js";
 import { SshHost } from "../../src/transport/ssh-host.js";
 import { startSshd, type Sshd } from "../support/sshd.js";
@@ -46,12 +46,12 @@ const gone = (pid: number) => {
 
 /** A slow task (a child that would run for 5 minutes) and one that must never start after the interrupt. */
 const tasks = (host: string): Task[] => [
-  {
+  task({
     name: "slow",
     module: command,
     params: { cmd: `sleep 300 & echo $! > ${pidFile(host)}; wait`, timeoutSec: 600 },
-  },
-  { name: "after", module: command, params: { cmd: `touch ${join(dir, `${host}.after`)}` } },
+  }),
+  task({ name: "after", module: command, params: { cmd: `touch ${join(dir, `${host}.after`)}` } }),
 ];
 
 function runner(): { runner: Runner; results: TaskResult[] } {

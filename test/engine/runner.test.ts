@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FACTS_SCRIPT } from "../../src/engine/facts.js";
 import { Runner, type Play, type Reporter } from "../../src/engine/runner.js";
-import type { Task, TaskResult } from "../../src/engine/types.js";
+import { task, type Task, type TaskResult } from "../../src/engine/types.js";
 import { blockInFile, lineInFile } from "../../src/modules/line-in-file.js";
 import { command } from "../../src/modules/command.js";
 import { copy } from "../../src/modules/copy.js";
 import { file } from "../../src/modules/file.js";
 import type { ExecOptions, Host } from "../../src/transport/host.js";
+import { LocalHost } from "../../src/transport/local-host.js";
 import { SshHost } from "../../src/transport/ssh-host.js";
 import { startSshd, type Sshd } from "../support/sshd.js";
 
@@ -80,14 +81,14 @@ async function runOnce(play: Omit<Play, "hosts"> & { hosts?: string[] }, check =
 
 function fileTasks(root: string): Task[] {
   return [
-    { name: "dir", module: file, params: { path: `${root}/etc`, state: "directory", mode: "0750" } },
-    {
+    task({ name: "dir", module: file, params: { path: `${root}/etc`, state: "directory", mode: "0750" } }),
+    task({
       name: "config",
       module: copy,
       params: { path: `${root}/etc/app.conf`, content: "port = 8080\n", mode: "0640" },
       notify: ["restart app"],
-    },
-    {
+    }),
+    task({
       name: "fstab line",
       module: lineInFile,
       params: {
@@ -96,8 +97,8 @@ function fileTasks(root: string): Task[] {
         match: /\s\/mnt\/data\s/,
         mode: "0644",
       },
-    },
-    {
+    }),
+    task({
       name: "block",
       module: blockInFile,
       params: {
@@ -106,17 +107,17 @@ function fileTasks(root: string): Task[] {
         block: "/mnt/data 198.51.100.0/24(rw)",
         mode: "0644",
       },
-    },
-    {
+    }),
+    task({
       name: "guarded command",
       module: command,
       params: { cmd: `touch ${root}/initialised`, creates: `${root}/initialised` },
-    },
+    }),
   ];
 }
 
 const handlers = (root: string) => [
-  { name: "restart app", module: command, params: { cmd: `echo restarted >> ${root}/restarts` } },
+  task({ name: "restart app", module: command, params: { cmd: `echo restarted >> ${root}/restarts` } }),
 ];
 
 describe("runner (real sshd on loopback)", () => {
@@ -201,12 +202,12 @@ describe("runner (real sshd on loopback)", () => {
       hosts: ["a", "b"],
       tasksFor: (host) => ({
         tasks: [
-          {
+          task({
             name: "step 1",
             module: command,
             params: { cmd: host === "b" ? "echo disk on fire >&2; exit 7" : "true" },
-          },
-          { name: "step 2", module: copy, params: { path: `${root}/${host}/done`, content: "ok\n" } },
+          }),
+          task({ name: "step 2", module: copy, params: { path: `${root}/${host}/done`, content: "ok\n" } }),
         ],
       }),
     });
@@ -230,8 +231,8 @@ describe("runner (real sshd on loopback)", () => {
       anyErrorsFatal: true,
       tasksFor: (host) => ({
         tasks: [
-          { name: "first", module: command, params: { cmd: host === "a" ? "exit 1" : "sleep 1" } },
-          { name: "second", module: copy, params: { path: `${root}/${host}`, content: "x" } },
+          task({ name: "first", module: command, params: { cmd: host === "a" ? "exit 1" : "sleep 1" } }),
+          task({ name: "second", module: copy, params: { path: `${root}/${host}`, content: "x" } }),
         ],
       }),
     });
@@ -242,12 +243,12 @@ describe("runner (real sshd on loopback)", () => {
     const root = join(dir, "drop");
     execFileSync("mkdir", ["-p", `${root}/a`, `${root}/b`]);
     const tasks = (host: string): Task[] => [
-      {
+      task({
         name: "slow",
         module: command,
         params: { cmd: `sleep 2; touch ${root}/${host}/slow`, creates: `${root}/${host}/slow` },
-      },
-      { name: "after", module: copy, params: { path: `${root}/${host}/after`, content: "done\n" } },
+      }),
+      task({ name: "after", module: copy, params: { path: `${root}/${host}/after`, content: "done\n" } }),
     ];
     const play = { name: "drop", hosts: ["a", "b"], tasksFor: (h: string) => ({ tasks: tasks(h) }) };
     const running = runOnce(play);
@@ -288,7 +289,7 @@ describe("runner (real sshd on loopback)", () => {
         return {
           name,
           exec: async (cmd: string, opts?: ExecOptions) =>
-            name === "b" && cmd === FACTS_SCRIPT
+            name === "b" && cmd.includes(FACTS_SCRIPT)
               ? { code: 1, stdout: "", stderr: "sudo: incorrect password attempt" }
               : inner.exec(cmd, opts),
           close: async () => {
@@ -302,5 +303,69 @@ describe("runner (real sshd on loopback)", () => {
     expect(runner.recap().get("b")).toMatchObject({ failed: 1 });
     await runner.close();
     expect(closed.sort()).toEqual(["a", "b"]);
+  });
+});
+
+/** The fact snippets of each fact batch a host was sent (a batch is one remote command). */
+class BatchRecordingHost extends LocalHost {
+  readonly batches: string[][] = [];
+  others = 0;
+  override exec(cmd: string, opts?: ExecOptions) {
+    const snippets = [...cmd.matchAll(/:\d+:begin\\n'; \( ([\s\S]*?)\n\) 2>"\$E"/g)].map((m) => m[1]!);
+    if (snippets.length > 0) this.batches.push(snippets);
+    else this.others++;
+    return super.exec(cmd, opts);
+  }
+}
+
+describe("fact batches of the runner (this machine, files in a temp dir)", () => {
+  const N = 8;
+  /** N files written, then each checked again by a later task (which reads the same file fact). */
+  const tasks = (root: string): Task[] => [
+    ...Array.from({ length: N }, (_, i) =>
+      task({ name: `write f${i}`, module: copy, params: { path: `${root}/f${i}`, content: `line ${i}\n` } }),
+    ),
+    ...Array.from({ length: N }, (_, i) =>
+      task({
+        name: `line in f${i}`,
+        module: lineInFile,
+        params: { path: `${root}/f${i}`, line: `line ${i}` },
+      }),
+    ),
+  ];
+
+  async function pass(root: string) {
+    const host = new BatchRecordingHost("local");
+    const reporter = collect();
+    const runner = new Runner({ check: false, forks: 1, reporter, connect: async () => host });
+    await runner.runPlay({ name: "files", hosts: ["local"], tasksFor: () => ({ tasks: tasks(root) }) });
+    await runner.close();
+    // The first batch of a host is its host facts (alone); the tasks' facts follow.
+    expect(host.batches[0]).toEqual([FACTS_SCRIPT]);
+    return { host, taskBatches: host.batches.slice(1), results: reporter.results };
+  }
+
+  test("a no-op pass over N tasks costs exactly one fact batch, and nothing else", async () => {
+    const root = join(dir, "noop-batches");
+    execFileSync("mkdir", ["-p", root]);
+    await pass(root);
+    const second = await pass(root);
+    expect(second.results.map((r) => r.status)).toEqual(Array(2 * N).fill("ok"));
+    expect(second.taskBatches).toHaveLength(1);
+    // One snippet per distinct file: the N later tasks read the facts the first N read.
+    expect(second.taskBatches[0]).toHaveLength(N);
+    expect(second.host.others).toBe(0);
+  });
+
+  test("after a change that touches one file fact, only that fact is read again", async () => {
+    const root = join(dir, "one-touched");
+    execFileSync("mkdir", ["-p", root]);
+    await pass(root);
+    writeFileSync(join(root, "f3"), "drifted\n");
+    const r = await pass(root);
+    expect(r.results.filter((x) => x.status === "changed").map((x) => x.task)).toEqual(["write f3"]);
+    expect(readFileSync(join(root, "f3"), "utf8")).toBe("line 3\n");
+    expect(r.taskBatches.map((b) => b.length)).toEqual([N, 1]);
+    expect(r.taskBatches[1]![0]).toContain(`${root}/f3`);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Runner, type Reporter } from "../../src/engine/runner.js";
-import type { Task, TaskResult } from "../../src/engine/types.js";
+import { task, type Task, type TaskResult } from "../../src/engine/types.js";
 import { apt } from "../../src/modules/apt.js";
 import { command } from "../../src/modules/command.js";
 import { copy } from "../../src/modules/copy.js";
@@ -53,7 +53,7 @@ async function convergesOnce(tasks: Task[], state: () => Promise<string>) {
 
 describe(`modules on a real lab node (${NODE})`, () => {
   test("package: apt installs for real through the mirror relay, then ok", async () => {
-    await convergesOnce([{ name: "bc", module: apt, params: { names: ["bc"] } }], () =>
+    await convergesOnce([task({ name: "bc", module: apt, params: { names: ["bc"] } })], () =>
       sh("dpkg-query -W -f '${db:Status-Abbrev}' bc 2>/dev/null; true"),
     );
     expect(await sh("echo 6*7 | bc")).toBe("42");
@@ -61,22 +61,22 @@ describe(`modules on a real lab node (${NODE})`, () => {
 
   test("file, copy, line, block", async () => {
     const tasks: Task[] = [
-      {
+      task({
         name: "dir",
         module: file,
         params: { path: "/srv/modtest", state: "directory", mode: "0750", owner: "472", group: "472" },
-      },
-      {
+      }),
+      task({
         name: "copy",
         module: copy,
         params: { path: "/srv/modtest/app.conf", content: "a = 1\n", mode: "0600" },
-      },
-      {
+      }),
+      task({
         name: "line",
         module: lineInFile,
         params: { path: "/srv/modtest/hosts", line: "10.77.0.10 ctl", match: /\sctl$/, mode: "0644" },
-      },
-      {
+      }),
+      task({
         name: "block",
         module: blockInFile,
         params: {
@@ -85,7 +85,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
           block: "/srv 10.77.0.0/24(rw)",
           mode: "0644",
         },
-      },
+      }),
     ];
     await convergesOnce(tasks, () =>
       sh(
@@ -101,7 +101,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
       .trim();
     await convergesOnce(
       [
-        {
+        task({
           name: "keepalive",
           module: sysctl,
           params: {
@@ -109,7 +109,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
             value: "600",
             file: "/etc/sysctl.d/80-modtest.conf",
           },
-        },
+        }),
       ],
       () =>
         sh("cat /proc/sys/net/ipv4/tcp_keepalive_time; cat /etc/sysctl.d/80-modtest.conf 2>/dev/null; true"),
@@ -121,19 +121,19 @@ describe(`modules on a real lab node (${NODE})`, () => {
   });
 
   test("service: a new unit enabled and started once; daemon-reload only after its file changed", async () => {
-    const unit = {
+    const unit = task({
       name: "unit file",
       module: copy,
       params: {
         path: "/etc/systemd/system/modtest.service",
         content: "[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n",
       },
-    };
-    const svc = {
+    });
+    const svc = task({
       name: "service",
       module: service,
       params: { name: "modtest.service", enabled: true, state: "started" as const },
-    };
+    });
     await convergesOnce([unit, svc], () =>
       sh("systemctl is-enabled modtest 2>/dev/null; systemctl is-active modtest 2>/dev/null; true"),
     );
@@ -151,26 +151,27 @@ describe(`modules on a real lab node (${NODE})`, () => {
   test("command: runs once behind its guard, counted as changed only when it ran", async () => {
     await convergesOnce(
       [
-        {
+        task({
           name: "init",
           module: command,
           params: { cmd: "date > /srv/initialised", creates: "/srv/initialised" },
-        },
+        }),
       ],
       () => sh("cat /srv/initialised 2>/dev/null; true"),
     );
   });
 
   test("filesystem + mount: refuses foreign data, formats only when allowed, mounts by UUID, then ok", async () => {
-    await play([{ name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } }]);
+    await play([task({ name: "btrfs tools", module: apt, params: { names: ["btrfs-progs"] } })]);
     await host.exec(
       "umount /mnt/modtest 2>/dev/null; wipefs -a /dev/vdb >/dev/null; mkfs.ext4 -q -F -L foreign /dev/vdb",
     );
-    const fs = (allowFormat?: string): Task => ({
-      name: "fs",
-      module: filesystem,
-      params: { device: "/dev/vdb", fstype: "btrfs", label: "modtest", allowFormat },
-    });
+    const fs = (allowFormat?: string): Task =>
+      task({
+        name: "fs",
+        module: filesystem,
+        params: { device: "/dev/vdb", fstype: "btrfs", label: "modtest", allowFormat },
+      });
     const refused = await play([fs()]);
     expect(refused[0]).toMatchObject({
       status: "failed",
@@ -181,7 +182,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
     expect(await sh("blkid -p -s TYPE -o value /dev/vdb")).toBe("ext4");
     // Allowed for another disk only: still refused.
     expect((await play([fs("/dev/vdc")]))[0]!.status).toBe("failed");
-    const mnt: Task = {
+    const mnt: Task = task({
       name: "mount",
       module: mount,
       params: {
@@ -191,7 +192,7 @@ describe(`modules on a real lab node (${NODE})`, () => {
         options: "defaults,noatime",
         state: "mounted",
       },
-    };
+    });
     const first = await play([fs("/dev/vdb"), mnt]);
     expect(first.map((r) => r.status)).toEqual(["changed", "changed"]);
     const uuid = await sh("blkid -p -s UUID -o value /dev/vdb");

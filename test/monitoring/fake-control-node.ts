@@ -23,11 +23,17 @@
  *    upgrade it leaves CRDs alone (Helm's documented CRD handling: what defect #6 is about);
  *  - `helm show crds` is the real one. Renders are cached per process by (chart, values, post-renderer).
  *
+ * Facts arrive in batches (src/engine/fact-cache.ts batchScript; the host facts are the first batch);
+ * each fact's snippet is answered as the fact's parser expects of a real node: `k3s-installed` (yes/no),
+ * `k3s-version` (`k3s version v...` or `@@absent`), `helm-version` (`v...` or `@@absent`), `file`
+ * (stat's line and base64 content, or MISSING), `kube-objects`, `helm-release`, `dir-state`.
+ *
  * Teardown (roles teardown-helm, teardown-cluster-storage) is answered from the same live state:
- *  - `[ -x /usr/local/bin/k3s ]` and the cluster reads (src/modules/cluster-read.ts: `absent=<bin>` or
- *    `rc=<exit>` then the output): `helm list -n NS -a -q --filter RE` (names of the releases with a
- *    history), `kubectl get storageclass,persistentvolume,persistentvolumeclaim -A -o json` (one List,
- *    kinds in that order, each sorted by namespace/name), `kubectl get KIND NAME -o name --ignore-not-found`;
+ *  - the cluster reads (src/modules/cluster-read.ts, facts `cluster-read` and `cluster-volumes`:
+ *    `absent=<bin>` or `rc=<exit>` then the output): `helm list -n NS -a -q --filter RE` (names of the
+ *    releases with a history), `kubectl get storageclass,persistentvolume,persistentvolumeclaim -A -o json`
+ *    (one List, kinds in that order, each sorted by namespace/name), `kubectl get KIND NAME -o name
+ *    --ignore-not-found`;
  *  - `helm uninstall REL -n NS --wait --timeout Ns` (`helm uninstall --help`: "removes all of the resources
  *    associated with the last release of the chart as well as the release history"): the objects the last
  *    revision's REAL render made go, except those annotated `helm.sh/resource-policy: keep`; CRDs stay
@@ -41,7 +47,7 @@
  *    namespaced in it goes with it), a claim (its Retain volume becomes Released, claimRef kept), a
  *    PersistentVolume, a StorageClass, each with `--ignore-not-found`; `kubectl patch persistentvolume NAME
  *    --type merge -p JSON`; `rm -rf -- PATH`, `rmdir -- PATH` (refused when not empty) and the
- *    empty-dir probe. `mkdir -p` also records the parent directories it creates.
+ *    `dir-state` fact. `mkdir -p` also records the parent directories it creates.
  *  - opt-in (`operatorClaims`): after a Helm install or upgrade, the claims the StatefulSet controller makes
  *    for the Prometheus operator's StatefulSets (`<volume>-<statefulset>-<ordinal>`, the volume
  *    `prometheus-<name>-db` / `alertmanager-<name>-db` unless the claim template names it), bound to the
@@ -55,6 +61,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { FACTS_SCRIPT } from "../../src/engine/facts.js";
+import { DEFAULTS } from "../../src/inventory/schema.js";
 import type { ExecOptions, ExecResult, Host } from "../../src/transport/host.js";
 import type { Sent } from "../support/recording-host.js";
 import { helm as realHelm, realTools, SHARED_CHARTS_DIR } from "../support/real-helm.js";
@@ -110,9 +117,12 @@ const RESOURCES: Record<string, { kind: string; name: string }> = {
 /** src/modules/cluster-read.ts clusterReadCommand(): one or two binaries checked, then the read. */
 const CLUSTER_READ =
   /^if \[ ! -x (\S+) \]; then echo "absent=\1"(?:; elif \[ ! -x (\S+) \]; then echo "absent=\2")?; else out=\$\((.+) 2>&1\); echo "rc=\$\?"; printf '%s\\n' "\$out"; fi$/;
-/** src/modules/empty-dir-absent.ts' probe. */
-const EMPTY_DIR =
-  /^p='([^']+)'; if \[ ! -d "\$p" \] \|\| \[ -L "\$p" \]; then echo missing; elif findmnt --mountpoint "\$p" >\/dev\/null 2>&1; then echo mounted; elif \[ -n "\$\(ls -A "\$p"\)" \]; then echo not-empty; else echo empty; fi$/;
+/** src/facts/system.ts dirState. */
+const DIR_STATE =
+  /^p='([^']+)'; if \[ ! -d "\$p" \] \|\| \[ -L "\$p" \]; then echo missing; elif findmnt --mountpoint "\$p" >\/dev\/null; then echo mounted; else l=\$\(ls -A "\$p"\) \|\| exit 1; if \[ -n "\$l" \]; then echo not-empty; else echo empty; fi; fi$/;
+/** One fact of a batch: nonce, index, snippet (the backreferences make a snippet's own text harmless). */
+const BATCH_FACT =
+  /printf '\\n@@([0-9a-f]+):(\d+):begin\\n'; \( ([\s\S]*?)\n\) 2>"\$E"; printf '\\n@@\1:\2:end:%d\\n' \$\?/g;
 
 export class FakeControlNode implements Host {
   readonly sent: Sent[] = [];
@@ -129,6 +139,9 @@ export class FakeControlNode implements Host {
   readonly charts = new Map<string, string>();
   /** What `--kube-version` the rendering gets: the Kubernetes of the pinned K3s. */
   kubeVersion = "1.31.4";
+  /** What `k3s --version` and `helm version` print (when installed): the pinned versions. */
+  k3sVersion = DEFAULTS.k3sVersion;
+  helmVersion = DEFAULTS.helmVersion;
   readonly dirs = new Map<string, { mode: string; owner: string }>();
   readonly restarts: string[] = [];
   /** Model the claims the Prometheus operator's StatefulSets get (see the header); off by default. */
@@ -139,17 +152,14 @@ export class FakeControlNode implements Host {
 
   async close(): Promise<void> {}
 
-  /** Commands other than facts and probe batches: what acted on the node. */
+  /** Commands other than fact batches (the host facts among them): what acted on the node. */
   actions(): string[] {
-    return this.sent
-      .map((s) => s.command)
-      .filter((c) => c !== FACTS_SCRIPT && !/@@[0-9a-f]+:0:begin/.test(c));
+    return this.sent.map((s) => s.command).filter((c) => !/@@[0-9a-f]+:0:begin/.test(c));
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const stdin = opts.stdin === undefined ? undefined : Buffer.from(opts.stdin);
     this.sent.push({ command, stdin });
-    if (command === FACTS_SCRIPT) return { code: 0, stdout: `@@hostname\n${this.name}\n`, stderr: "" };
     if (/printf '\\n@@[0-9a-f]+:0:begin\\n'/.test(command)) return this.batch(command);
     return this.act(command, stdin?.toString("utf8") ?? "", stdin);
   }
@@ -157,24 +167,39 @@ export class FakeControlNode implements Host {
   // --- probes ------------------------------------------------------------------------------------------
 
   private batch(script: string): ExecResult {
-    const re =
-      /printf '\\n@@([0-9a-f]+):(\d+):begin\\n'; \( ([\s\S]*?)\n\) 2>\/dev\/null; printf '\\n@@[0-9a-f]+:\d+:end:%d\\n' \$\?/g;
     let out = "";
-    for (let m = re.exec(script); m; m = re.exec(script)) {
-      const r = this.probe(m[3]!);
-      out += `\n@@${m[1]}:${m[2]}:begin\n${r.stdout}\n@@${m[1]}:${m[2]}:end:${r.code}\n`;
+    for (const [, nonce, i, cmd] of script.matchAll(BATCH_FACT)) {
+      const r = this.probe(cmd!);
+      out += `\n@@${nonce}:${i}:begin\n${r.stdout}\n@@${nonce}:${i}:end:${r.code}\n`;
     }
     return { code: 0, stdout: out, stderr: "" };
   }
 
   private probe(cmd: string): { stdout: string; code: number } {
+    if (cmd === FACTS_SCRIPT) return { stdout: `@@hostname\n${this.name}\n`, code: 0 };
+    if (cmd === "if [ -x /usr/local/bin/k3s ]; then echo yes; else echo no; fi")
+      return { stdout: this.k3sInstalled ? "yes\n" : "no\n", code: 0 };
+    if (
+      cmd ===
+      "if [ -x /usr/local/bin/k3s ]; then /usr/local/bin/k3s --version | head -n1; else echo '@@absent'; fi"
+    )
+      return {
+        // `| head -n1`: k3s' first line only (the second names the Go version).
+        stdout: this.k3sInstalled ? `k3s version ${this.k3sVersion} (fa00f8b9)\n` : "@@absent\n",
+        code: 0,
+      };
+    if (
+      cmd ===
+      "if [ -x /usr/local/bin/helm ]; then /usr/local/bin/helm version --template '{{.Version}}'; else echo '@@absent'; fi"
+    )
+      return { stdout: this.helmInstalled ? this.helmVersion : "@@absent\n", code: 0 };
     if (cmd.includes("@@kube-apply")) return { stdout: this.kubeProbe(cmd), code: 0 };
     if (cmd.includes("@@helm-release")) return { stdout: this.helmProbe(cmd), code: 0 };
     const file = /^if \[ -e '([^']+)' \] \|\| \[ -L/.exec(cmd);
     if (file) return { stdout: this.fileProbe(file[1]!), code: 0 };
     const read = CLUSTER_READ.exec(cmd);
     if (read) return { stdout: this.clusterRead(read[1]!, read[2], read[3]!), code: 0 };
-    const dir = EMPTY_DIR.exec(cmd);
+    const dir = DIR_STATE.exec(cmd);
     if (dir) return { stdout: `${this.dirState(dir[1]!)}\n`, code: 0 };
     throw new Error(`FakeControlNode: unknown probe: ${cmd.slice(0, 200)}`);
   }
@@ -297,7 +322,7 @@ export class FakeControlNode implements Host {
     throw new Error(`FakeControlNode: unknown cluster read: ${read.slice(0, 200)}`);
   }
 
-  /** src/modules/empty-dir-absent.ts' probe (no mounts are modelled: never `mounted`). */
+  /** src/facts/system.ts dirState (no mounts are modelled: never `mounted`). */
   private dirState(path: string): string {
     if (!this.dirs.has(path)) return "missing";
     const inside = [...this.dirs.keys(), ...this.files.keys()].some((p) => p.startsWith(`${path}/`));
@@ -398,6 +423,8 @@ export class FakeControlNode implements Host {
       return ok();
     }
     const helm = "KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm ";
+    if (cmd.startsWith(helm) && !this.helmInstalled)
+      return { code: 127, stdout: "", stderr: "sh: 1: /usr/local/bin/helm: not found\n" };
     if (cmd.startsWith(helm)) return this.helm(cmd.slice(helm.length), stdin);
     const teardown = this.teardownAction(cmd);
     if (teardown) return teardown;
@@ -469,8 +496,6 @@ export class FakeControlNode implements Host {
   private teardownAction(cmd: string): ExecResult | undefined {
     const ok: ExecResult = { code: 0, stdout: "", stderr: "" };
     const fail = (stderr: string, code = 1): ExecResult => ({ code, stdout: "", stderr: `${stderr}\n` });
-    // src/modules/cluster-read.ts k3sInstalled(): sent on its own, before the roles list their tasks.
-    if (cmd === "[ -x /usr/local/bin/k3s ]") return { ...ok, code: this.k3sInstalled ? 0 : 1 };
     const kubectl = "/usr/local/bin/k3s kubectl ";
     if (cmd.startsWith(kubectl) && !this.k3sInstalled)
       return fail("sh: 1: /usr/local/bin/k3s: not found", 127);

@@ -200,7 +200,7 @@ describe("Grafana admin password, up --only monitoring (boundary: fake Grafana o
     const rotatedVault = { ...VAULT, grafana_admin_password: ROTATED };
     const rotated = await up({ vault: rotatedVault });
     expect(rotated.changed).toEqual(["monitoring: namespace monitoring and its Secrets", TASK]);
-    expect(rotated.task!.changes).toEqual([{ summary: RESET_SUMMARY }]);
+    expect(rotated.task!.changes).toEqual([{ kind: "reset", summary: RESET_SUMMARY }]);
     // Exactly one command acted in Grafana, literally this one, with the password as its stdin.
     expect(execs().map((s) => s.command)).toEqual([RESET_LINE]);
     expect(execs()[0]!.stdin!.toString()).toBe(`${ROTATED}\n`);
@@ -235,7 +235,7 @@ describe("Grafana admin password, up --only monitoring (boundary: fake Grafana o
     grafana.admin = { user: "boss", password: OLDER }; // what the database says; the Secret is current
     const r = await up();
     expect(r.changed).toEqual([TASK]);
-    expect(r.task!.changes).toEqual([{ summary: RESET_SUMMARY }]);
+    expect(r.task!.changes).toEqual([{ kind: "reset", summary: RESET_SUMMARY }]);
     expect(execs().map((s) => [s.command, s.stdin?.toString()])).toEqual([
       [RESET_LINE, `${VAULT.grafana_admin_password}\n`],
     ]);
@@ -275,7 +275,7 @@ describe("Grafana admin password, up --only monitoring (boundary: fake Grafana o
     grafana.admin = { user: "boss", password: OLDER };
     grafana.resetTakes = false;
     // The role's own tasks, with a short re-check so the test does not wait 2 s between logins.
-    const ctx = { ...roleContext(labInventory()), host: node };
+    const ctx = roleContext(labInventory());
     const tasks: Task[] = (await role.tasks(ctx)).tasks.map((t) =>
       t.module.name === "grafana-admin"
         ? { ...t, params: { ...(t.params as GrafanaAdminParams), recheck: { attempts: 3, delayMs: 10 } } }

@@ -9,6 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
+import type { FactRef } from "../../src/engine/fact.js";
+import { FactCache } from "../../src/engine/fact-cache.js";
+import { k3sVersion } from "../../src/facts/k3s.js";
+import { k3sInstalled } from "../../src/modules/cluster-read.js";
+import { helmVersion } from "../../src/modules/helm-binary.js";
 import type { Facts } from "../../src/engine/facts.js";
 import { InputError } from "../../src/errors.js";
 import { chartName, chartRef, pinnedChart, type OnlineChart } from "../../src/modules/chart-source.js";
@@ -17,6 +22,7 @@ import {
   description,
   fingerprint,
   helmRelease,
+  helmReleaseState,
   parseProbe,
   probeCommand,
   upgradeCommand,
@@ -69,19 +75,19 @@ const deployed = (
   },
 });
 
+/** Read the release's fact (one batch, through a fact cache, as the runner does), plan, apply. */
 async function converge(node: FakeControlNode, p: HelmReleaseParams) {
-  const probe = helmRelease.probe(p);
-  const r = await node.exec(
-    `printf '\\n@@ab:0:begin\\n'; ( ${probe.command}\n) 2>/dev/null; printf '\\n@@ab:0:end:%d\\n' $?`,
-  );
-  const seen = probe.parse(/begin\n([\s\S]*)\n@@ab:0:end/.exec(r.stdout)![1]!, 0);
-  const changes = helmRelease.plan(seen, p);
-  if (changes.length) await helmRelease.apply({ host: node, facts }, p, changes, seen);
-  return changes.map((c) => c.summary);
+  const cache = new FactCache(node);
+  const ref = helmReleaseState.of({ release: p.release, namespace: p.namespace });
+  await cache.read([ref]);
+  const actions = helmRelease.plan({ release: cache.get(ref) }, p);
+  if (actions.length) await helmRelease.apply({ host: node, facts, cache }, actions, p);
+  return actions.map((a) => helmRelease.describe(a, p));
 }
 
 describe("helm-release decisions (boundary)", () => {
-  const plan = (seen: HelmReleaseSeen, p = kps) => helmRelease.plan(seen, p).map((c) => c.summary);
+  const plan = (seen: HelmReleaseSeen, p = kps) =>
+    helmRelease.plan({ release: seen }, p).map((a) => helmRelease.describe(a, p));
 
   test("release absent -> install (and the repository, only when missing)", () => {
     expect(plan({ toolsAbsent: false, repos: [] })).toEqual([
@@ -144,6 +150,7 @@ describe("helm-release decisions (boundary)", () => {
 
   test("probe: helm history of the latest revision and the repository list; its output parsed", () => {
     expect(probeCommand(kps)).toBe(
+      // the command of the `helm-release` fact
       "if [ ! -x /usr/local/bin/k3s ] || [ ! -x /usr/local/bin/helm ]; then echo '@@helm-release tools-absent'; else " +
         "out=$(KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm history 'kube-prometheus-stack' -n 'monitoring' --max 1 -o json 2>&1); " +
         `echo "@@helm-release history $?"; printf '%s\\n' "$out"; ` +
@@ -258,12 +265,37 @@ describe("helm-release commands (boundary)", () => {
 });
 
 describe("without the tools (boundary)", () => {
+  test("the fake node answers the tool facts as a node would (through the real batch and parsers)", async () => {
+    const read = async (node: FakeControlNode) => {
+      const cache = new FactCache(node);
+      const refs = [
+        k3sInstalled.of(),
+        k3sVersion.of(),
+        helmVersion.of(),
+        helmReleaseState.of({ release: "kepler", namespace: "kepler" }),
+      ] as Array<FactRef<unknown>>;
+      await cache.read(refs);
+      return refs.map((r) => cache.get(r));
+    };
+    const node = new FakeControlNode();
+    expect(await read(node)).toEqual([true, "v1.31.4+k3s1", "v3.16.3", { toolsAbsent: false, repos: [] }]);
+    node.k3sInstalled = false;
+    node.helmInstalled = false;
+    expect(await read(node)).toEqual([false, undefined, undefined, { toolsAbsent: true, repos: [] }]);
+  });
+
   test("applying with no K3s/Helm on the node refuses with the plays to run first, sending nothing", async () => {
     const node = new FakeControlNode();
     node.helmInstalled = false;
     await expect(converge(node, kepler)).rejects.toMatchObject({
       message: "K3s or Helm is not installed on ctl: Helm release kepler/kepler cannot be installed",
       fix: expect.stringMatching(/--only k3s-server,k3s-ready,helm/),
+    });
+    expect(node.actions()).toEqual([]);
+    // A repository chart with CRDs plans `repo add` and the CRDs too: still refused before any of them.
+    await expect(converge(node, kpsCrds)).rejects.toMatchObject({
+      message:
+        "K3s or Helm is not installed on ctl: Helm release monitoring/kube-prometheus-stack cannot be installed",
     });
     expect(node.actions()).toEqual([]);
   });
@@ -314,7 +346,7 @@ const staleCrd = () => ({
 
 describe("CRDs before install and chart bumps (boundary)", () => {
   const plan = (seen: HelmReleaseSeen, p: HelmReleaseParams) =>
-    helmRelease.plan(seen, p).map((c) => c.summary);
+    helmRelease.plan({ release: seen }, p).map((a) => helmRelease.describe(a, p));
 
   test("decisions: CRDs on install, chart-version change and failed retry; never for values only or a no-op", () => {
     expect(plan({ toolsAbsent: false, repos: deployed(kps).repos }, kpsCrds)).toEqual([
@@ -391,7 +423,7 @@ describe("CRDs before install and chart bumps (boundary)", () => {
       let n = node.actions().length;
       const sent = node.sent.length;
       expect(await converge(node, kpsCrds)).toEqual([]);
-      expect(node.sent.length - sent).toBe(1); // the probe, nothing else
+      expect(node.sent.length - sent).toBe(1); // the fact batch, nothing else
 
       const values30d = { ...kpsCrds, values: kps.values.replace("10d", "30d") };
       await converge(node, values30d);

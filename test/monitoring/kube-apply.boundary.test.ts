@@ -6,11 +6,13 @@
 import { createHash } from "node:crypto";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, test } from "vitest";
+import { FactCache } from "../../src/engine/fact-cache.js";
 import type { Facts } from "../../src/engine/facts.js";
 import {
   APPLY_COMMAND,
   differences,
   kubeApply,
+  liveObjects,
   namespaceObject,
   parseManifests,
   parseProbe,
@@ -18,7 +20,9 @@ import {
   quantityValue,
   secretDigest,
   secretObject,
+  type KubeAction,
   type KubeApplyParams,
+  type KubeApplySeen,
   type KubeObject,
 } from "../../src/modules/kube-apply.js";
 import { FakeControlNode } from "./fake-control-node.js";
@@ -56,21 +60,28 @@ const secret = secretObject("monitoring", "grafana-admin", {
 });
 const params: KubeApplyParams = { objects: [namespaceObject("monitoring"), sc, pv, cm, secret] };
 
+/** The live objects as the runner reads them: the module's fact, in one batch, through a fact cache. */
+async function read(node: FakeControlNode, p: KubeApplyParams): Promise<KubeApplySeen> {
+  const cache = new FactCache(node);
+  const ref = liveObjects.of(p.objects);
+  await cache.read([ref]);
+  return cache.get(ref);
+}
+
+const plan = (live: KubeApplySeen, p: KubeApplyParams) => kubeApply.plan({ live }, p);
+const summaries = (actions: KubeAction[], p: KubeApplyParams) => actions.map((a) => kubeApply.describe(a, p));
+const apply = (node: FakeControlNode, actions: KubeAction[], p: KubeApplyParams) =>
+  kubeApply.apply({ host: node, facts, cache: new FactCache(node) }, actions, p);
+
 async function converge(node: FakeControlNode, p: KubeApplyParams) {
-  const probe = kubeApply.probe(p);
-  const r = await node.exec(
-    `printf '\\n@@abcd:0:begin\\n'; ( ${probe.command}\n) 2>/dev/null; printf '\\n@@abcd:0:end:%d\\n' $?`,
-  );
-  const body = /@@abcd:0:begin\n([\s\S]*)\n@@abcd:0:end/.exec(r.stdout)![1]!;
-  const seen = probe.parse(body, 0);
-  const changes = kubeApply.plan(seen, p);
-  if (changes.length) await kubeApply.apply({ host: node, facts }, p, changes, seen);
-  return changes.map((c) => c.summary);
+  const actions = plan(await read(node, p), p);
+  if (actions.length) await apply(node, actions, p);
+  return summaries(actions, p);
 }
 
 describe("kube-apply reads (boundary)", () => {
   test("one kubectl get per namespace for plain objects, one hashed read per Secret; no secret in it", () => {
-    const cmd = probeCommand(params);
+    const cmd = probeCommand(params); // the command of the `kube-objects` fact
     expect(cmd).toContain(
       "/usr/local/bin/k3s kubectl get 'namespace/monitoring' 'storageclass.v1.storage.k8s.io/powerstack-nfs' 'persistentvolume/powerstack-grafana' --ignore-not-found -o json",
     );
@@ -102,7 +113,7 @@ describe("kube-apply reads (boundary)", () => {
   test("no K3s yet: everything would be created, said so; applying then refuses, sending nothing", async () => {
     const seen = parseProbe("@@kube-apply k3s-absent\n", params);
     expect(seen.clusterAbsent).toBe(true);
-    expect(kubeApply.plan(seen, params).map((c) => c.summary)).toEqual([
+    expect(summaries(plan(seen, params), params)).toEqual([
       "create Namespace monitoring (once K3s is installed)",
       "create StorageClass powerstack-nfs (once K3s is installed)",
       "create PersistentVolume powerstack-grafana (once K3s is installed)",
@@ -110,7 +121,7 @@ describe("kube-apply reads (boundary)", () => {
       "create Secret monitoring/grafana-admin (once K3s is installed)",
     ]);
     const node = new FakeControlNode();
-    await expect(kubeApply.apply({ host: node, facts }, params, [], seen)).rejects.toMatchObject({
+    await expect(apply(node, plan(seen, params), params)).rejects.toMatchObject({
       message: "K3s is not installed on ctl: there is no cluster to apply Kubernetes objects to",
       fix: expect.stringMatching(/--only k3s-server,k3s-ready/),
     });
@@ -122,10 +133,10 @@ describe("kube-apply reads (boundary)", () => {
       "@@kube-apply get 0\nThe connection to the server 127.0.0.1:6443 was refused\n@@kube-apply rc 1\n",
       { objects: [sc] },
     );
-    expect(() => kubeApply.plan(failed, { objects: [sc] })).toThrow(
+    expect(() => plan(failed, { objects: [sc] })).toThrow(
       /StorageClass\/powerstack-nfs: kubectl exit 1: The connection to the server 127.0.0.1:6443 was refused/,
     );
-    expect(() => kubeApply.plan(failed, { objects: [sc] })).toThrow(
+    expect(() => plan(failed, { objects: [sc] })).toThrow(
       expect.objectContaining({ fix: expect.stringMatching(/systemctl status k3s/) }),
     );
   });
@@ -175,7 +186,7 @@ describe("kube-apply decisions and commands (boundary)", () => {
     // The live objects now carry server-side additions (uid, claimRef.uid, status, default labels): ignored.
     const before = node.sent.length;
     expect(await converge(node, params)).toEqual([]);
-    expect(node.sent.length - before).toBe(1); // the probe, nothing else
+    expect(node.sent.length - before).toBe(1); // the fact batch, nothing else
   });
 
   test("drift in a field we manage -> apply just that object, with a before/after diff", async () => {
@@ -183,18 +194,12 @@ describe("kube-apply decisions and commands (boundary)", () => {
     await converge(node, params);
     node.objects.get("ConfigMap/monitoring/dash")!.data["a.json"] = '{"x":2}'; // edited by hand
     node.objects.get("PersistentVolume/powerstack-grafana")!.metadata.labels.extra = "someone's"; // not ours: ignored
-    const probe = kubeApply.probe(params);
-    const r = await node.exec(
-      `printf '\\n@@ab:0:begin\\n'; ( ${probe.command}\n) 2>/dev/null; printf '\\n@@ab:0:end:%d\\n' $?`,
-    );
-    const seen = probe.parse(/begin\n([\s\S]*)\n@@ab:0:end/.exec(r.stdout)![1]!, 0);
-    const changes = kubeApply.plan(seen, params);
-    expect(changes.map((c) => c.summary)).toEqual(["update ConfigMap monitoring/dash (data.a.json differs)"]);
-    expect(changes[0]!.diff).toMatchObject({
-      before: expect.stringContaining('{"x":2}'),
-      after: expect.stringContaining('{"x":1}'),
+    const changes = plan(await read(node, params), params);
+    expect(summaries(changes, params)).toEqual(["update ConfigMap monitoring/dash (data.a.json differs)"]);
+    expect(changes[0]).toMatchObject({
+      diff: { before: expect.stringContaining('{"x":2}'), after: expect.stringContaining('{"x":1}') },
     });
-    await kubeApply.apply({ host: node, facts }, params, changes, seen);
+    await apply(node, changes, params);
     const last = node.sent.at(-1)!;
     expect(last.command).toBe(APPLY_COMMAND);
     expect(parseAllDocuments(last.stdin!.toString()).map((d) => d.toJS().kind)).toEqual(["ConfigMap"]);
@@ -215,18 +220,13 @@ describe("kube-apply decisions and commands (boundary)", () => {
       ...p1,
       objects: [secretObject("kepler", "kepler-redfish", { "redfish.yaml": "password: two\n" })],
     };
-    const probe = kubeApply.probe(p2);
-    const r = await node.exec(
-      `printf '\\n@@ab:0:begin\\n'; ( ${probe.command}\n) 2>/dev/null; printf '\\n@@ab:0:end:%d\\n' $?`,
-    );
-    const seen = probe.parse(/begin\n([\s\S]*)\n@@ab:0:end/.exec(r.stdout)![1]!, 0);
-    const changes = kubeApply.plan(seen, p2);
-    expect(changes.map((c) => c.summary)).toEqual([
+    const changes = plan(await read(node, p2), p2);
+    expect(summaries(changes, p2)).toEqual([
       "update Secret kepler/kepler-redfish (data differs)",
       "restart daemonset kepler/kepler (it reads the updated Secret only at start)",
     ]);
-    expect(changes.every((c) => c.diff === undefined)).toBe(true);
-    await kubeApply.apply({ host: node, facts }, p2, changes, seen);
+    expect(changes.every((c) => !("diff" in c) || c.diff === undefined)).toBe(true);
+    await apply(node, changes, p2);
     expect(node.sent.at(-1)!.command).toBe(
       "if /usr/local/bin/k3s kubectl get 'daemonset/kepler' -n 'kepler' -o name >/dev/null 2>&1; then /usr/local/bin/k3s kubectl rollout restart 'daemonset/kepler' -n 'kepler'; fi",
     );

@@ -21,7 +21,6 @@ import { helmTemplate, pinnedChartFor, realTools, type PinnedChart } from "../su
 import { inventory, type InventoryOptions } from "./fixtures.js";
 
 /** A rendered Kubernetes object, loosely typed: tests navigate it and say what is missing. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Obj = Record<string, any>;
 
 export const KUBE_VERSION = "1.31.4";

@@ -20,7 +20,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FACTS_SCRIPT } from "../../src/engine/facts.js";
 import { loadPlaybook } from "../../src/engine/playbook.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { packageRoot } from "../../src/package-root.js";
@@ -186,7 +185,7 @@ describe("up --only cluster-storage,monitoring,kepler (boundary)", () => {
     const rerun = await up(inventory(), node);
     expect(rerun.changed).toEqual([]);
     expect(rerun.results.every((r) => r.status === "ok")).toBe(true);
-    expect(node.sent.length - before).toBe(2); // facts + ONE batched probe of every task
+    expect(node.sent.length - before).toBe(2); // the host facts + ONE batch of every task's facts
     expect(node.releases.get("monitoring/kube-prometheus-stack")).toHaveLength(1);
     expect(node.releases.get("kepler/kepler")).toHaveLength(1);
     everySecretOnlyOnStdin(node);
@@ -276,7 +275,7 @@ describe.skipIf(!haveCharts)("CRDs and air-gapped charts through up (boundary)",
     const acted = (from: number) =>
       node.sent
         .slice(from)
-        .filter((s) => s.command !== FACTS_SCRIPT && !/@@[0-9a-f]+:0:begin/.test(s.command))
+        .filter((s) => !/@@[0-9a-f]+:0:begin/.test(s.command))
         .map((s) => action(s.command, s.stdin));
 
     let from = node.sent.length;

@@ -1,8 +1,13 @@
 /**
  * The `up` task for a BMC: reachable, credentials valid, a power reading, IPMI over LAN enabled by an
- * etag-guarded PATCH only when off and asked for, and `check` changing nothing.
+ * etag-guarded PATCH only when off and asked for, and `check` changing nothing. `checkBmc` is the whole
+ * look-then-switch in one call; `up` runs the same two halves (readBmc, switchIpmiOn) as the bmc module,
+ * whose fact, plan and apply are tested at the end through the runner.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { Runner } from "../../src/engine/runner.js";
+import { task, type TaskResult } from "../../src/engine/types.js";
+import { bmc as bmcModule, type BmcParams } from "../../src/modules/bmc.js";
 import { checkBmc } from "../../src/redfish/bmc-check.js";
 import type { RedfishClient, RedfishClientOptions } from "../../src/redfish/client.js";
 import { closedPort, clientFor } from "./helpers.js";
@@ -128,5 +133,67 @@ describe("checkBmc", () => {
     expect(r.status).toBe("failed");
     expect(r.msg).toContain("GET /redfish/v1/: unreachable: ECONNREFUSED");
     expect(r.msg).toContain("(fix: check `bmc.address`");
+  });
+});
+
+/** The bmc module as `up --only redfish` runs it: a local play, the BMC's state read as a local fact. */
+describe("the bmc module (up's task, through the runner)", () => {
+  async function up(p: BmcParams, check = false): Promise<TaskResult> {
+    const results: TaskResult[] = [];
+    const runner = new Runner({
+      check,
+      forks: 1,
+      connect: () => Promise.reject(new Error("a local play opens no connection")),
+      reporter: { playStart() {}, taskResult: (r) => void results.push(r), playEnd() {} },
+    });
+    await runner.runPlay({
+      name: "BMCs",
+      hosts: ["node2"],
+      local: true,
+      tasksFor: () => ({ tasks: [task({ name: "BMC", module: bmcModule, params: p })] }),
+    });
+    await runner.close();
+    expect(results).toHaveLength(1);
+    return results[0]!;
+  }
+  const params = (b: TestBmc, enableIpmi: boolean, overrides: Partial<RedfishClientOptions> = {}) => ({
+    address: b.address,
+    client: () => clientFor(b, overrides),
+    enableIpmi,
+  });
+
+  it("plans the PATCH (check mode sends none), applies exactly it, and the rerun is ok", async () => {
+    bmc = await startTestBmc();
+    const want = `Redfish 1.15.0, session auth, 245 W, enable IPMI over LAN (PATCH ${NP})`;
+    const checked = await up(params(bmc, true), true);
+    expect(checked).toMatchObject({ status: "changed", changes: [{ kind: "enable-ipmi", summary: want }] });
+    expect(bmc.requests.some((x) => x.method === "PATCH")).toBe(false);
+
+    const applied = await up(params(bmc, true));
+    expect(applied).toMatchObject({ status: "changed", changes: [{ summary: want }] });
+    expect(bmc.requestsTo("PATCH", NP).map((p) => [p.ifMatch, p.status])).toEqual([['W/"1"', 200]]);
+    expect(bmc.state.ipmiEnabled).toBe(true);
+
+    expect(await up(params(bmc, true))).toMatchObject({ status: "ok", changes: [] });
+    expect(bmc.requestsTo("PATCH", NP)).toHaveLength(1);
+    // Every look and every switch logged its session out: BMCs allow only a few.
+    expect(bmc.state.sessions.size).toBe(0);
+  });
+
+  it("IPMI not asked for: ok with the reading, and NetworkProtocol is not even read", async () => {
+    bmc = await startTestBmc();
+    expect(await up(params(bmc, false))).toMatchObject({ status: "ok", changes: [] });
+    expect(bmc.requestsTo("GET", NP)).toHaveLength(0);
+  });
+
+  it("a wrong password fails the task with the fix, without the password", async () => {
+    bmc = await startTestBmc();
+    const r = await up(params(bmc, true, { password: "wrong-password" }));
+    expect(r.status).toBe("failed");
+    expect(r.msg).toMatch(/wrong user name or password for user `USERID` \(HTTP 401\)/);
+    expect(r.msg).toMatch(/check `bmc.username` and the password in vault key `bmc_password`/);
+    expect(r.msg).not.toContain("wrong-password");
+    expect(r.msg).not.toContain(DEFAULT_PASSWORD);
+    expect(bmc.requests.some((x) => x.method === "PATCH")).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { FactCache } from "../../src/engine/fact-cache.js";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
 import { parseInventory } from "../../src/inventory/load.js";
@@ -18,6 +19,14 @@ import { RecordingHost } from "../support/recording-host.js";
 const tmp = mkdtempSync(join(tmpdir(), "powerstack-helm-airgap-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+/** Plan from the installed version (undefined: no Helm), then apply what was planned. */
+const install = (host: RecordingHost, p: HelmParams, installed?: string) =>
+  helmBinary.apply(
+    { host, facts: {} as Facts, cache: new FactCache(host) },
+    helmBinary.plan({ installed }, p),
+    p,
+  );
 
 function artifacts(name: string, arch: string, version = "v3.16.3") {
   const dir = join(tmp, name);
@@ -55,7 +64,7 @@ describe("helm air-gapped (boundary)", () => {
       const p = await paramsFor(machine, a.dir);
       expect(p).toEqual({ version: "v3.16.3", arch, artifactsDir: a.dir });
       const host = new RecordingHost("ctl");
-      await helmBinary.apply({ host, facts: {} as Facts }, p, helmBinary.plan(undefined, p), undefined);
+      await install(host, p);
       const remote = `${HELM_TARBALL_DIR}/${a.file}`;
       const upload = host.sent.findIndex((s) => s.command.includes(`mv -f "$t" '${remote}'`));
       expect(host.sent[upload]!.stdin!.equals(a.tgz)).toBe(true);
@@ -66,7 +75,7 @@ describe("helm air-gapped (boundary)", () => {
       );
       expect(upload).toBeLessThan(cmds.length - 1);
       // Rerun: the pinned version is installed, nothing to do.
-      expect(helmBinary.plan("v3.16.3", p)).toEqual([]);
+      expect(helmBinary.plan({ installed: "v3.16.3" }, p)).toEqual([]);
     },
   );
 
@@ -75,7 +84,7 @@ describe("helm air-gapped (boundary)", () => {
     writeFileSync(join(a.dir, a.file), "tampered");
     const p = await paramsFor("x86_64", a.dir);
     const host = new RecordingHost("ctl");
-    await expect(helmBinary.apply({ host, facts: {} as Facts }, p, [], undefined)).rejects.toMatchObject({
+    await expect(install(host, p, "v3.15.0")).rejects.toMatchObject({
       message: expect.stringMatching(
         /helm-v3.16.3-linux-amd64.tar.gz has sha256 [0-9a-f]{64}, but the checksum file says/,
       ),
@@ -89,8 +98,7 @@ describe("helm air-gapped (boundary)", () => {
     const a = artifacts("missing", "arm64");
     rmSync(join(a.dir, `${a.file}.sha256sum`));
     const p = await paramsFor("aarch64", a.dir);
-    const apply = () =>
-      helmBinary.apply({ host: new RecordingHost("ctl"), facts: {} as Facts }, p, [], undefined);
+    const apply = () => install(new RecordingHost("ctl"), p);
     await expect(apply()).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringMatching(

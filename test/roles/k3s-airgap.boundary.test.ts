@@ -13,6 +13,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import type { FactRef, ShellFact } from "../../src/engine/fact.js";
+import { FactCache } from "../../src/engine/fact-cache.js";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
 import { parseInventory } from "../../src/inventory/load.js";
@@ -24,12 +26,13 @@ import {
   K3S_IMAGES_DIR,
   K3S_INSTALL_SCRIPT,
   k3sArch,
+  recordedDigest,
   type K3sParams,
-  type K3sSeen,
 } from "../../src/modules/k3s.js";
 import { recordPath } from "../../src/transport/upload.js";
 import { installSource } from "../../roles/k3s-server/install-source.js";
 import { RecordingHost, type Sent } from "../support/recording-host.js";
+import { memoryVault, seenOf, type K3sNode } from "./k3s-node.js";
 
 const VERSION = "v1.31.4+k3s1";
 const OLD = "v1.30.8+k3s1";
@@ -78,19 +81,32 @@ function release(
   return out;
 }
 
+/** The cluster token in the vault; the config is rendered from it. */
+const TOKEN = "t";
+const token = { name: "k3s_token", vault: memoryVault({ k3s_token: TOKEN }) };
+
 const airgap = (r: Release, arch: "amd64" | "arm64", kind: K3sParams["kind"] = "agent"): K3sParams => ({
   kind,
   version: VERSION,
-  config: "server: https://198.51.100.10:6443\ntoken: t\n",
+  config: (t) => `server: https://198.51.100.10:6443\ntoken: ${t}\n`,
+  token,
   source: { mode: "airgap", dir: r.dir, artifacts: airgapArtifacts(r.dir, arch, VERSION) },
 });
 
 const online = (kind: K3sParams["kind"] = "server"): K3sParams => ({
   kind,
   version: VERSION,
-  config: "token: t\n",
+  config: (t) => `token: ${t}\n`,
+  token,
   source: { mode: "online" },
 });
+
+/** The config file as the module renders it with the vault's token. */
+const configOf = (p: K3sParams) => p.config(TOKEN);
+const plan = (p: K3sParams, node: K3sNode) => k3s.plan(seenOf(node, TOKEN), p);
+const summaries = (p: K3sParams, node: K3sNode) => plan(p, node).map((a) => k3s.describe(a, p));
+const apply = (host: RecordingHost, p: K3sParams, node: K3sNode) =>
+  k3s.apply({ host, facts: {} as Facts, cache: new FactCache(host) }, plan(p, node), p);
 
 /** The uploads a host received (stdin path of transport/upload.ts): destination -> bytes. */
 function uploads(host: RecordingHost): Array<{ remote: string; stdin: Buffer; index: number }> {
@@ -101,43 +117,47 @@ function uploads(host: RecordingHost): Array<{ remote: string; stdin: Buffer; in
 }
 
 /**
- * What the node looks like after the commands it was sent, as K3s' probe would see it: the config last
+ * What the node looks like after the commands it was sent, as K3s' facts would read it: the config last
  * written, the version last installed, the images digest last recorded. The rerun plans from this.
  */
-function seenAfter(before: K3sSeen, sent: Sent[], p: K3sParams): K3sSeen {
-  const seen: K3sSeen = { ...before };
+function nodeAfter(before: K3sNode, sent: Sent[], p: K3sParams): K3sNode {
+  const node: K3sNode = { ...before };
   for (const s of sent) {
-    if (s.command.includes(`mv -f "$t" '${K3S_CONFIG}'`)) seen.config = s.stdin!.toString();
+    if (s.command.includes(`mv -f "$t" '${K3S_CONFIG}'`)) node.config = s.stdin!.toString();
     const v = /INSTALL_K3S_VERSION='([^']+)'/.exec(s.command);
     if (v) {
-      seen.installedVersion = v[1];
-      seen.active = true; // install.sh (re)starts the unit
+      node.installedVersion = v[1];
+      node.active = true; // install.sh (re)starts the unit
     }
-    if (/^systemctl (re)?start /.test(s.command)) seen.active = true;
+    if (/^systemctl (re)?start /.test(s.command)) node.active = true;
     if (p.source.mode === "airgap") {
       const rec = recordPath(p.source.artifacts.images.remote);
       const m = new RegExp(`printf '%s %s\\\\n' '([0-9a-f]{64})'[^\\n]*\\nmv -f "\\$t.rec" '${rec}'`).exec(
         s.command,
       );
-      if (m) seen.images = m[1];
+      if (m) node.images = m[1];
     }
   }
-  return seen;
+  return node;
 }
 
 /** plan -> apply on a recording host -> the rerun's plan from the resulting state. */
-async function applyAndRerun(p: K3sParams, seen: K3sSeen) {
+async function applyAndRerun(p: K3sParams, node: K3sNode) {
   const host = new RecordingHost("node");
-  const changes = k3s.plan(seen, p);
-  await k3s.apply({ host, facts: {} as Facts }, p, changes, seen);
-  const rerun = k3s.plan(seenAfter(seen, host.sent, p), p);
+  const changes = summaries(p, node);
+  await apply(host, p, node);
+  const rerun = plan(p, nodeAfter(node, host.sent, p));
   return { host, changes, rerun, cmds: host.commands() };
 }
 
 describe("k3s version change restarts K3s (boundary)", () => {
   test("online: a version change installs with INSTALL_K3S_FORCE_RESTART=true; the rerun has zero changes", async () => {
     const p = online();
-    const { cmds, rerun } = await applyAndRerun(p, { installedVersion: OLD, config: p.config, active: true });
+    const { cmds, rerun } = await applyAndRerun(p, {
+      installedVersion: OLD,
+      config: configOf(p),
+      active: true,
+    });
     expect(cmds).toEqual([
       `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='${VERSION}' INSTALL_K3S_EXEC=server INSTALL_K3S_FORCE_RESTART=true sh -s -`,
     ]);
@@ -147,11 +167,9 @@ describe("k3s version change restarts K3s (boundary)", () => {
   test("air-gapped: the new binary goes in place first, then install.sh with FORCE_RESTART (it would skip the restart)", async () => {
     const r = release("upgrade").amd64;
     const p = airgap(r, "amd64");
-    const seen: K3sSeen = { installedVersion: OLD, config: p.config, active: true, images: sha(r.images) };
-    const { host, cmds, changes, rerun } = await applyAndRerun(p, seen);
-    expect(changes.map((c) => c.summary)).toEqual([
-      `install K3s ${VERSION} (agent, airgap), replacing ${OLD}`,
-    ]);
+    const node: K3sNode = { installedVersion: OLD, config: configOf(p), active: true, images: sha(r.images) };
+    const { host, cmds, changes, rerun } = await applyAndRerun(p, node);
+    expect(changes).toEqual([`install K3s ${VERSION} (agent, airgap), replacing ${OLD}`]);
     const binary = uploads(host).find((u) => u.remote === K3S_BIN)!;
     expect(binary.stdin.equals(r.binary)).toBe(true);
     expect(cmds.at(-1)).toBe(
@@ -177,11 +195,11 @@ describe("k3s version change restarts K3s (boundary)", () => {
 
   test("same version and config, running: zero changes, nothing sent, also air-gapped with the images recorded", async () => {
     const p = online();
-    expect(k3s.plan({ installedVersion: VERSION, config: p.config, active: true }, p)).toEqual([]);
+    expect(plan(p, { installedVersion: VERSION, config: configOf(p), active: true })).toEqual([]);
     const r = release("steady").arm64;
     const a = airgap(r, "arm64");
-    const seen = { installedVersion: VERSION, config: a.config, active: true, images: sha(r.images) };
-    expect(k3s.plan(seen, a)).toEqual([]);
+    const node = { installedVersion: VERSION, config: configOf(a), active: true, images: sha(r.images) };
+    expect(plan(a, node)).toEqual([]);
   });
 });
 
@@ -215,7 +233,7 @@ nodes:
       sha256: sha(rel[arch].images),
     });
 
-    const p: K3sParams = { kind: "server", version: VERSION, config: "token: t\n", source };
+    const p: K3sParams = { kind: "server", version: VERSION, config: (t) => `token: ${t}\n`, token, source };
     const { host, rerun } = await applyAndRerun(p, { active: false });
     const sent = uploads(host);
     expect(sent.map((u) => u.remote)).toEqual([`${K3S_IMAGES_DIR}/${images}`, K3S_BIN, K3S_INSTALL_SCRIPT]);
@@ -230,7 +248,7 @@ nodes:
     for (const kind of ["server", "agent"] as const) {
       const p = airgap(r, "amd64", kind);
       const { host, cmds, changes, rerun } = await applyAndRerun(p, { active: false });
-      expect(changes.map((c) => c.summary)).toEqual([
+      expect(changes).toEqual([
         `write ${K3S_CONFIG}`,
         `upload k3s-airgap-images-amd64.tar.zst to ${K3S_IMAGES_DIR}`,
         `install K3s ${VERSION} (${kind}, airgap)`,
@@ -259,34 +277,33 @@ nodes:
     const p = airgap(r, "amd64");
     const { cmds, changes, rerun } = await applyAndRerun(p, {
       installedVersion: VERSION,
-      config: p.config,
+      config: configOf(p),
       active: true,
     });
-    expect(changes.map((c) => c.summary)).toEqual([
-      `upload k3s-airgap-images-amd64.tar.zst to ${K3S_IMAGES_DIR}`,
-    ]);
+    expect(changes).toEqual([`upload k3s-airgap-images-amd64.tar.zst to ${K3S_IMAGES_DIR}`]);
     expect(cmds.some((c) => /INSTALL_K3S|systemctl/.test(c))).toBe(false);
     expect(rerun).toEqual([]);
   });
 
-  test("the probe reads the images' recorded digest (stat + record), never hashes the tarball", () => {
+  test("the fact read is the images' recorded digest (stat + record), never a hash of the tarball", () => {
     const r = release("probe").amd64;
     const p = airgap(r, "amd64");
-    const probe = k3s.probe(p);
-    expect(probe.command).toContain(recordPath(`${K3S_IMAGES_DIR}/k3s-airgap-images-amd64.tar.zst`));
-    expect(probe.command).toContain("stat -c '%s %Y'");
-    expect(probe.command).not.toContain("sha256sum");
+    const images = k3s.reads(p).images!;
+    const remote = `${K3S_IMAGES_DIR}/k3s-airgap-images-amd64.tar.zst`;
+    expect(images.key).toBe(recordedDigest.of(remote).key);
+    const fact = images.family as unknown as ShellFact<string | undefined, string>;
+    const command = fact.command(remote);
+    expect(command).toContain(recordPath(remote));
+    expect(command).toContain("stat -c '%s %Y'");
+    expect(command).not.toContain("sha256sum");
     const d = sha(r.images);
-    expect(
-      probe.parse(`version=k3s version ${VERSION} (x)\nconfig=\nactive=active\nimages=${d}\n`, 0),
-    ).toEqual({
-      installedVersion: VERSION,
-      config: undefined,
-      active: true,
-      images: d,
-    });
-    expect(probe.parse(`version=\nconfig=\nactive=inactive\nimages=\n`, 0).images).toBeUndefined();
-    expect(k3s.probe(online()).command).not.toContain("images=");
+    const parse = (stdout: string, code = 0) => fact.parse({ stdout, stderr: "", code }, remote);
+    expect(parse(`${d}\n`)).toBe(d);
+    expect(parse("")).toBeUndefined();
+    // A read that failed is an error, not "images missing" (which would upload 200 MB again).
+    expect(() => parse("", 1)).toThrow(/cannot read the upload record/);
+    const onlineReads: Record<string, FactRef<unknown> | undefined> = k3s.reads(online());
+    expect(onlineReads.images).toBeUndefined();
   });
 
   test.each([
@@ -305,8 +322,7 @@ nodes:
     const p = airgap(r, "amd64");
     corrupt(r);
     const host = new RecordingHost("node");
-    const seen: K3sSeen = { active: false };
-    await expect(k3s.apply({ host, facts: {} as Facts }, p, k3s.plan(seen, p), seen)).rejects.toMatchObject({
+    await expect(apply(host, p, { active: false })).rejects.toMatchObject({
       message: expect.stringMatching(
         new RegExp(`${file} has sha256 [0-9a-f]{64}, but the checksum file says`),
       ),

@@ -13,13 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseDocument } from "yaml";
 import { afterAll, describe, expect, test } from "vitest";
+import { FactCache } from "../../src/engine/fact-cache.js";
 import type { Facts } from "../../src/engine/facts.js";
 import type { RoleContext } from "../../src/engine/role.js";
 import { InventoryError, parseInventory } from "../../src/inventory/load.js";
-import type { K3sParams } from "../../src/modules/k3s.js";
+import { k3s, K3S_CONFIG, type K3sParams } from "../../src/modules/k3s.js";
 import { role as agentRole } from "../../roles/k3s-agent/index.js";
 import { role as serverRole } from "../../roles/k3s-server/index.js";
 import { RecordingHost } from "../support/recording-host.js";
+import { seenOf } from "./k3s-node.js";
 
 const TOKEN = "K10-test-token-" + "ab".repeat(16);
 const tmp = mkdtempSync(join(tmpdir(), "powerstack-k3s-config-"));
@@ -58,18 +60,27 @@ function ctxFor(node: "ctl" | "w1", inv = inventory()): RoleContext {
     node: inv.nodes.find((n) => n.name === node)!,
     control: inv.nodes[0]!,
     facts: { arch: "x86_64", hostname: `${node}.lab.example.org` } as Facts,
-    host: new RecordingHost(node),
-    check: false,
+    read: () => Promise.reject(new Error("the K3s roles read no fact while listing their tasks")),
     secret: () => TOKEN,
     hasSecret: () => true,
     storeSecret: async () => {},
-    state: {},
   };
 }
 
+/**
+ * The config file the role's K3s task writes on a fresh node: the token read from the vault as the task's
+ * own fact, the file as its write action carries it.
+ */
 const configOf = async (node: "ctl" | "w1", inv = inventory()) => {
   const role = node === "ctl" ? serverRole : agentRole;
-  return ((await role.tasks(ctxFor(node, inv))).tasks[0]!.params as K3sParams).config;
+  const task = (await role.tasks(ctxFor(node, inv))).tasks.find((t) => t.module === k3s)!;
+  const p = task.params as K3sParams;
+  const tokenRef = k3s.reads(p).token!;
+  const cache = new FactCache(new RecordingHost(node));
+  await cache.read([tokenRef]);
+  const write = k3s.plan(seenOf({ active: false }, cache.get(tokenRef)), p)[0]!;
+  expect(write).toMatchObject({ kind: "write-config", diff: { path: K3S_CONFIG } });
+  return write.kind === "write-config" ? write.diff.after : "";
 };
 
 describe("k3s config files: repeatable flags and node names (boundary: K3s' own config reading, modelled)", () => {

@@ -88,7 +88,13 @@ describe("up --only redfish (real CLI, test BMCs on loopback)", () => {
       ["ctl", "ok"],
       ["w1", "changed"],
     ]);
-    expect(checked.tasks[1].changes[0].summary).toMatch(/would enable IPMI over LAN/);
+    // The planned action (module contract, issue 17): check mode shows what applying will do.
+    const planned = checked.tasks[1].changes.map((c: { summary: string }) => c.summary);
+    expect(planned).toEqual([
+      expect.stringMatching(
+        /^Redfish [\d.]+, .*, enable IPMI over LAN \(PATCH \/redfish\/v1\/Managers\/[^/]+\/NetworkProtocol\)$/,
+      ),
+    ]);
     expect(w1.state.ipmiEnabled).toBe(false);
 
     const first = await up();
@@ -98,10 +104,8 @@ describe("up --only redfish (real CLI, test BMCs on loopback)", () => {
       ["w1", "changed"],
     ]);
     expect(w1.state.ipmiEnabled).toBe(true);
-    // What was done, not the check-mode text (issue 19, item 6).
-    expect(first.tasks[1].changes.map((c: { summary: string }) => c.summary)).toEqual([
-      expect.stringMatching(/, enabled IPMI over LAN$/),
-    ]);
+    // Exactly the action check mode showed, and no check-mode wording (issue 19, item 6).
+    expect(first.tasks[1].changes.map((c: { summary: string }) => c.summary)).toEqual(planned);
     expect(first.tasks[1].changes[0].summary).not.toMatch(/would/);
 
     const again = await up();

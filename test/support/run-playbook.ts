@@ -42,13 +42,15 @@ export async function runPlaybook(playbook: "up" | "teardown", o: PlaybookRunOpt
   });
   const vault = o.vault;
   await runPlays(runner, plays, o.inventory, {
-    check,
     secret: (k) => {
       if (!vault || !(k in vault)) throw new Error(`${playbook} asked for the secret ${k}`);
       return vault[k]!;
     },
     hasSecret: (k) => !!vault && k in vault,
-    storeSecret: async () => {},
+    // A secret generated during the run (the K3s token) is stored as `up` stores it in the vault.
+    storeSecret: async (k, v) => {
+      if (vault) vault[k] = v;
+    },
   });
   await runner.close();
   return {

@@ -25,7 +25,6 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ALERTMANAGER_CLAIM, GRAFANA_CLAIM, PROMETHEUS_CLAIM } from "../../roles/monitoring/release.js";
-import { FACTS_SCRIPT } from "../../src/engine/facts.js";
 import type { Inventory } from "../../src/inventory/types.js";
 import { freePort } from "../energy/prometheus-harness.js";
 import { FakeControlNode } from "../monitoring/fake-control-node.js";
@@ -41,7 +40,6 @@ const TEARDOWN = "teardown-helm,teardown-cluster-storage";
 const RELEASES = ["kepler/kepler", "monitoring/kube-prometheus-stack"];
 const HELM = "KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm";
 const KUBECTL = "/usr/local/bin/k3s kubectl";
-const K3S_CHECK = "[ -x /usr/local/bin/k3s ]";
 const LOGIN_TASK = "monitoring: Grafana admin login with the vault's password";
 const haveCharts = requireCharts();
 
@@ -134,12 +132,12 @@ function lab(): Inventory {
   return inv;
 }
 
-/** Commands sent from `from` on that act (not facts, probe batches or the K3s check), as a reviewer reads them. */
+/** Commands sent from `from` on that act (not fact batches), as a reviewer reads them. */
 function acted(node: FakeControlNode, from: number): string[] {
   return node.sent
     .slice(from)
     .map((s) => s.command)
-    .filter((c) => c !== FACTS_SCRIPT && c !== K3S_CHECK && !/@@[0-9a-f]+:0:begin/.test(c))
+    .filter((c) => !/@@[0-9a-f]+:0:begin/.test(c))
     .map((c) => {
       const crds = /^crds=\$\(mktemp\) && \{ \S+ \S+ show crds ('[^']+' --version '[^']+')/.exec(c);
       if (crds) return `helm show crds ${crds[1]} | kubectl apply --server-side`;
@@ -375,7 +373,7 @@ describe.skipIf(!haveCharts)("teardown of the cluster up really left (boundary: 
     const rerun = await up(node);
     expect(rerun.changed).toEqual([]);
     expect(rerun.results.every((r) => r.status === "ok")).toBe(true);
-    expect(rerun.sent).toBe(2); // facts + ONE batched probe of every task
+    expect(rerun.sent).toBe(2); // the host facts + ONE batch of every task's facts
     for (const r of RELEASES) expect(node.releases.get(r)).toHaveLength(1);
     everySecretOffTheCommandLine(node);
   });

@@ -4,8 +4,9 @@
  * the wipe sends, guarded on the node.
  */
 import { describe, expect, test } from "vitest";
+import { FactCache } from "../../src/engine/fact-cache.js";
 import type { Facts } from "../../src/engine/facts.js";
-import { parseClusterRead } from "../../src/modules/cluster-read.js";
+import { clusterRead, parseClusterRead, type ClusterRead } from "../../src/modules/cluster-read.js";
 import { selectDataVolumes, type KubeItem } from "../../src/modules/data-volumes-absent.js";
 import { filesystemWipe, type FilesystemWipeParams } from "../../src/modules/filesystem-wipe.js";
 import { helmReleaseAbsent } from "../../src/modules/helm-release-absent.js";
@@ -17,6 +18,11 @@ import { stackNamespaces } from "../../roles/teardown-cluster-storage/index.js";
 import { inventory, INVENTORY } from "./support/run-teardown.js";
 
 const read = (output: string, code = 0) => ({ installed: true as const, code, output });
+/** What the modules plan from a cluster read, as the summary lines the runner shows. */
+const releasePlan = (seen: ClusterRead, p: { release: string; namespace: string }) =>
+  helmReleaseAbsent.plan({ seen }, p).map((a) => helmReleaseAbsent.describe(a, p));
+const namespacePlan = (seen: ClusterRead, p: { kind: string; name: string }) =>
+  kubeObjectAbsent.plan({ seen }, p).map((a) => kubeObjectAbsent.describe(a, p));
 const params = { dataPath: "/mnt/data", servers: ["198.51.100.10", "ctl", "192.0.2.10"] };
 const pv = (
   name: string,
@@ -48,34 +54,35 @@ describe("cluster reads", () => {
 describe("Helm release absent", () => {
   const p = { release: "kepler", namespace: "kepler" };
   test("uninstalled only when listed; nothing to do without K3s or Helm", () => {
-    expect(helmReleaseAbsent.plan(read("kepler"), p).map((c) => c.summary)).toEqual([
-      "helm uninstall kepler -n kepler",
-    ]);
+    expect(releasePlan(read("kepler"), p)).toEqual(["helm uninstall kepler -n kepler"]);
     // A warning line Helm prints among the names is not a release.
-    expect(helmReleaseAbsent.plan(read("WARNING: kubeconfig is group-readable\n"), p)).toEqual([]);
-    expect(helmReleaseAbsent.plan(read("kepler-old"), p)).toEqual([]);
-    expect(helmReleaseAbsent.plan({ installed: false, missing: "/usr/local/bin/helm" }, p)).toEqual([]);
+    expect(releasePlan(read("WARNING: kubeconfig is group-readable\n"), p)).toEqual([]);
+    expect(releasePlan(read("kepler-old"), p)).toEqual([]);
+    expect(releasePlan({ installed: false, missing: "/usr/local/bin/helm" }, p)).toEqual([]);
   });
   test("an API that does not answer is an error naming the namespace and the fix", () => {
-    expect(() => helmReleaseAbsent.plan(read("Error: Kubernetes cluster unreachable", 1), p)).toThrow(
+    expect(() => releasePlan(read("Error: Kubernetes cluster unreachable", 1), p)).toThrow(
       /K3s is installed but listing Helm releases in namespace kepler failed \(exit 1\):\n    Error: Kubernetes cluster unreachable/,
     );
   });
-  test("the probe anchors the release name (Helm's filter is a regex)", () => {
-    expect(
-      helmReleaseAbsent.probe({ release: "kube-prometheus-stack", namespace: "monitoring" }).command,
-    ).toContain("list -n 'monitoring' -a -q --filter '^kube-prometheus-stack$'");
+  test("the read anchors the release name (Helm's filter is a regex), and needs K3s and Helm", () => {
+    const ref = helmReleaseAbsent.reads({ release: "kube-prometheus-stack", namespace: "monitoring" }).seen;
+    expect(ref.family).toBe(clusterRead);
+    expect(ref.arg).toEqual({
+      read: "KUBECONFIG=/etc/rancher/k3s/k3s.yaml /usr/local/bin/helm list -n 'monitoring' -a -q --filter '^kube-prometheus-stack$'",
+      needs: ["/usr/local/bin/k3s", "/usr/local/bin/helm"],
+    });
   });
 });
 
 describe("namespaces", () => {
   const ns = (name: string) => ({ kind: "namespace", name });
   test("deleted only when present; K3s' own namespaces refused even if asked", () => {
-    expect(
-      kubeObjectAbsent.plan(read("namespace/monitoring"), ns("monitoring")).map((c) => c.summary),
-    ).toEqual(["delete namespace monitoring"]);
-    expect(kubeObjectAbsent.plan(read(""), ns("monitoring"))).toEqual([]);
-    expect(() => kubeObjectAbsent.plan(read("namespace/kube-system"), ns("kube-system"))).toThrow(
+    expect(namespacePlan(read("namespace/monitoring"), ns("monitoring"))).toEqual([
+      "delete namespace monitoring",
+    ]);
+    expect(namespacePlan(read(""), ns("monitoring"))).toEqual([]);
+    expect(() => namespacePlan(read("namespace/kube-system"), ns("kube-system"))).toThrow(
       /refusing to delete namespace kube-system/,
     );
   });
@@ -172,11 +179,11 @@ describe("volumes on the data path", () => {
 describe("empty directory", () => {
   test("removed only when an empty directory with nothing mounted on it", () => {
     const p = { path: "/mnt/data" };
-    expect(emptyDirAbsent.plan("empty", p).map((c) => c.summary)).toEqual([
+    expect(emptyDirAbsent.plan({ dir: "empty" }, p).map((a) => emptyDirAbsent.describe(a, p))).toEqual([
       "remove the empty directory /mnt/data",
     ]);
-    for (const seen of ["missing", "mounted", "not-empty"] as const)
-      expect(emptyDirAbsent.plan(seen, p)).toEqual([]);
+    for (const dir of ["missing", "mounted", "not-empty"] as const)
+      expect(emptyDirAbsent.plan({ dir }, p)).toEqual([]);
   });
 });
 
@@ -191,37 +198,36 @@ describe("wiping the data filesystem (--purge-data)", () => {
     nonZeroBytes: 4096,
     ...over,
   });
+  const plan = (seen: DiskSeen, params: FilesystemWipeParams = p) =>
+    filesystemWipe.plan({ disk: seen }, params);
+  const summaries = (seen: DiskSeen, params: FilesystemWipeParams = p) =>
+    plan(seen, params).map((a) => filesystemWipe.describe(a, params));
 
   test("only powerstack's own filesystem, only once unmounted", () => {
-    expect(filesystemWipe.plan(disk(), p).map((c) => c.summary)).toEqual([
+    expect(summaries(disk())).toEqual([
       'WIPE the btrfs filesystem "powerstack-data" on /dev/vdb: Prometheus history and Grafana state are destroyed',
     ]);
-    expect(filesystemWipe.plan(disk({ signature: { TYPE: "ext4", LABEL: "powerstack-data" } }), p)).toEqual(
-      [],
-    );
-    expect(filesystemWipe.plan(disk({ signature: { TYPE: "btrfs", LABEL: "someone-elses" } }), p)).toEqual(
-      [],
-    );
-    expect(filesystemWipe.plan(disk({ signature: {} }), p)).toEqual([]);
-    expect(() => filesystemWipe.plan(disk({ inUse: ["/mnt/data"] }), p)).toThrow(
+    expect(plan(disk({ signature: { TYPE: "ext4", LABEL: "powerstack-data" } }), p)).toEqual([]);
+    expect(plan(disk({ signature: { TYPE: "btrfs", LABEL: "someone-elses" } }), p)).toEqual([]);
+    expect(plan(disk({ signature: {} }), p)).toEqual([]);
+    expect(() => plan(disk({ inUse: ["/mnt/data"] }), p)).toThrow(
       /refusing to wipe \/dev\/vdb: it is in use \(\/mnt\/data\)/,
     );
-    expect(() => filesystemWipe.plan(disk({ isBlock: false }), p)).toThrow(/not a block device/);
+    expect(() => plan(disk({ isBlock: false }), p)).toThrow(/not a block device/);
   });
 
   test("check mode: the unmount planned just before is taken into account, nothing else is", () => {
     const check = { ...p, unmountedBefore: "/mnt/data" };
-    expect(filesystemWipe.plan(disk({ inUse: ["/mnt/data"] }), check)[0]!.summary).toMatch(
+    expect(summaries(disk({ inUse: ["/mnt/data"] }), check)[0]).toMatch(
       /^WIPE .* on \/dev\/vdb once \/mnt\/data is unmounted:/,
     );
-    expect(() => filesystemWipe.plan(disk({ inUse: ["/mnt/data", "/srv"] }), check)).toThrow(
-      /in use \(\/srv\)/,
-    );
+    expect(() => plan(disk({ inUse: ["/mnt/data", "/srv"] }), check)).toThrow(/in use \(\/srv\)/);
   });
 
   test("the wipe checks again on the node (nothing mounted, still our filesystem), then wipefs and zeroes the first MiB", async () => {
     const host = new RecordingHost("ctl");
-    await filesystemWipe.apply({ host, facts: {} as Facts }, p, [], disk({ resolved: "/dev/loop7" }));
+    const actions = plan(disk({ resolved: "/dev/loop7" }));
+    await filesystemWipe.apply({ host, facts: {} as Facts, cache: new FactCache(host) }, actions, p);
     expect(host.commands()).toEqual([
       [
         "d='/dev/loop7'",

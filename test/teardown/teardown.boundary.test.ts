@@ -9,7 +9,17 @@
  */
 import { describe, expect, test } from "vitest";
 import { GRAFANA_CLAIM, PROMETHEUS_CLAIM } from "../../roles/monitoring/release.js";
+import type { FactRef } from "../../src/engine/fact.js";
+import { FactCache } from "../../src/engine/fact-cache.js";
+import { hostFacts } from "../../src/engine/facts.js";
+import { file } from "../../src/facts/file.js";
+import { k3sVersion } from "../../src/facts/k3s.js";
+import { dirState, fsUuid, mountAt } from "../../src/facts/system.js";
+import { k3sInstalled } from "../../src/modules/cluster-read.js";
+import { helmVersion } from "../../src/modules/helm-binary.js";
+import { FakeNode, type NodeModel } from "./support/fake-node.js";
 import {
+  DATA_FSTAB,
   DROP_IN,
   hostLayerOnly,
   INSTALL_SCRIPT,
@@ -233,5 +243,44 @@ describe("teardown where the cluster is absent or broken (boundary)", () => {
     expect(run.changes().filter((c) => /^ctl: (write \/etc\/exports|exportfs|umount)/.test(c))).toEqual([]);
     expect(nodes.ctl.files.get("/etc/exports")).toContain(OUR_EXPORT);
     expect(nodes.ctl.mounts.get("/mnt/data")).toBe("/dev/vdb");
+  });
+});
+
+describe("the fake node answers facts as a node would (through the real batch and parsers)", () => {
+  const readAll = async (model: NodeModel) => {
+    const cache = new FactCache(new FakeNode("ctl", model, []));
+    const refs = {
+      host: hostFacts.of(),
+      installed: k3sInstalled.of(),
+      k3s: k3sVersion.of(),
+      helm: helmVersion.of(),
+      mounted: mountAt.of("/mnt/data"),
+      uuid: fsUuid.of("/dev/vdb"),
+      fstab: file.of("/etc/fstab"),
+      dir: dirState.of("/var/lib/powerstack/helm"),
+    };
+    await cache.read(Object.values(refs) as Array<FactRef<unknown>>);
+    return Object.fromEntries(
+      Object.entries(refs).map(([k, ref]) => [k, cache.get(ref as FactRef<unknown>)]),
+    );
+  };
+
+  test("a provisioned control node, then one with the host layer only", async () => {
+    expect(await readAll(provisioned().ctl)).toMatchObject({
+      host: { hostname: "ctl", init: "systemd" },
+      installed: true,
+      k3s: "v1.31.4+k3s1",
+      helm: "v3.16.3",
+      mounted: { source: "/dev/vdb", fstype: "btrfs" },
+      uuid: "2222",
+      fstab: { exists: true, content: `${ROOT_FSTAB}\n${DATA_FSTAB}\n` },
+      dir: "not-empty",
+    });
+    expect(await readAll(hostLayerOnly().ctl!)).toMatchObject({
+      installed: false,
+      k3s: undefined,
+      helm: undefined,
+      dir: "missing",
+    });
   });
 });

@@ -38,10 +38,10 @@ interface Docs {
 function recordedCluster(docs: Docs, fault?: Partial<ExecResult>) {
   const answer = (doc: string | undefined) => () => fault ?? { stdout: doc ?? '{"items":[]}' };
   const host = new RecordingHost("ctl", [
-    [/^k3s kubectl 'get' 'nodes'/, answer(docs.nodes)],
-    [/^k3s kubectl 'get' 'pods'/, answer(docs.pods)],
-    [/^k3s kubectl 'get' 'pvc'/, answer(docs.pvc)],
-    [/^k3s kubectl 'get' 'pv'/, answer(docs.pv)],
+    [/^\/usr\/local\/bin\/k3s kubectl 'get' 'nodes'/, answer(docs.nodes)],
+    [/^\/usr\/local\/bin\/k3s kubectl 'get' 'pods'/, answer(docs.pods)],
+    [/^\/usr\/local\/bin\/k3s kubectl 'get' 'pvc'/, answer(docs.pvc)],
+    [/^\/usr\/local\/bin\/k3s kubectl 'get' 'pv'/, answer(docs.pv)],
   ]);
   const connect = vi.spyOn(SshHost, "connect").mockResolvedValue(host as unknown as SshHost);
   const logged: Array<Record<string, unknown>> = [];
@@ -72,10 +72,10 @@ describe("cluster checks through kubectl on the control node (boundary)", () => 
     expect(rec.connect).toHaveBeenCalledTimes(1);
     expect(rec.connect.mock.calls[0]![0]).toEqual({ name: "ctl", address: "127.0.0.1", port: 22 });
     expect(rec.host.commands()).toEqual([
-      "k3s kubectl 'get' 'nodes' '-o' 'json'",
-      "k3s kubectl 'get' 'pods' '--all-namespaces' '-o' 'json'",
-      "k3s kubectl 'get' 'pvc' '-n' 'monitoring' '-o' 'json'",
-      "k3s kubectl 'get' 'pv' '-o' 'json'",
+      "/usr/local/bin/k3s kubectl 'get' 'nodes' '-o' 'json'",
+      "/usr/local/bin/k3s kubectl 'get' 'pods' '--all-namespaces' '-o' 'json'",
+      "/usr/local/bin/k3s kubectl 'get' 'pvc' '-n' 'monitoring' '-o' 'json'",
+      "/usr/local/bin/k3s kubectl 'get' 'pv' '-o' 'json'",
     ]);
     expect(rec.logged.map((l) => l.command)).toEqual(rec.host.commands());
     expect(r.map((x) => [x.name, x.scope, x.status, x.detail])).toEqual([

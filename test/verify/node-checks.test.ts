@@ -1,9 +1,15 @@
 /**
  * The node checks as pure decisions over observed text: what `findmnt -P`, /etc/fstab, `exportfs -v`,
- * `systemctl show` and /proc/sys print on a healthy node and on each broken one, and the verdict, detail
- * and fix for each.
+ * `systemctl show`, blkid and /proc/sys print on a healthy node and on each broken one, taken through the
+ * same fact parsers the modules use (src/facts), and the verdict, detail and fix for each. A failed read
+ * (a fact's parser throwing) is the check's finding.
  */
 import { describe, expect, it } from "vitest";
+import type { Fact, ShellFact } from "../../src/engine/fact.js";
+import { file } from "../../src/facts/file.js";
+import { entriesFor, FSTAB, parseFstab } from "../../src/facts/fstab.js";
+import { mountAt, mountedFsUuid, nfsExports, parsePairs, sysctl, unit } from "../../src/facts/system.js";
+import { parseExportfs, sameNetwork } from "../../src/verify/exportfs.js";
 import {
   checkDataMount,
   checkK3sUnit,
@@ -11,12 +17,30 @@ import {
   checkNfsExport,
   checkParanoid,
 } from "../../src/verify/node-checks.js";
-import { parseExportfs, sameNetwork } from "../../src/verify/exportfs.js";
-import { entriesFor, parseFstab } from "../../src/verify/fstab.js";
-import { parseNodeFacts, parsePairs, type NodeFacts } from "../../src/verify/node-facts.js";
+import { nodeReads, PARANOID, type NodeFacts, type Seen } from "../../src/verify/node-facts.js";
 
 const UUID = "3f1c2b7e-5a4d-4c2b-9e1f-0a9b8c7d6e5f";
-const ok = (out: string) => ({ code: 0, out });
+const DATA = "/mnt/data";
+
+/** What a fact's parser makes of a snippet's output: its value, or the error it throws. */
+function read<T, A>(fact: Fact<T, A>, arg: A, stdout: string, code = 0, stderr = ""): Seen<T> {
+  try {
+    return { value: (fact as ShellFact<T, A>).parse({ stdout, stderr, code }, arg) };
+  } catch (error) {
+    return { error };
+  }
+}
+/** The `file` fact's output for /etc/fstab with this content: stat's line, then the content in base64. */
+const fstab = (content: string) =>
+  read(file, FSTAB, `regular file|644|root|root|0|0\n${Buffer.from(content).toString("base64")}`);
+const mount = (findmntP: string) => read(mountAt, DATA, findmntP ? `${findmntP}\n` : "");
+const exports = (out: string, code = 0, stderr = "") => read(nfsExports, undefined, out, code, stderr);
+const unitState = (active: string, sub: string, load = "loaded") =>
+  read(
+    unit,
+    "k3s",
+    `LoadState=${load}\nUnitFileState=enabled\nActiveState=${active}\nSubState=${sub}\nNeedDaemonReload=no\n`,
+  );
 
 const BTRFS_MOUNT =
   'SOURCE="/dev/vdb" FSTYPE="btrfs" OPTIONS="rw,noatime,space_cache=v2,subvolid=5,subvol=/"';
@@ -33,42 +57,52 @@ const WORKER_FSTAB =
 
 function control(over: Partial<NodeFacts> = {}): NodeFacts {
   return {
-    paranoid: ok("-1"),
-    mount: ok(BTRFS_MOUNT),
-    uuid: ok(UUID),
-    fstab: ok(CONTROL_FSTAB),
-    exports: ok(EXPORTFS),
-    unit: ok("LoadState=loaded\nActiveState=active\nSubState=running"),
+    paranoid: read(sysctl, PARANOID, "-1\n"),
+    mount: mount(BTRFS_MOUNT),
+    uuid: read(mountedFsUuid, DATA, `DEVNAME=/dev/vdb\nUUID=${UUID}\nUUID_SUB=0f0e\nTYPE=btrfs\n`),
+    fstab: fstab(CONTROL_FSTAB),
+    exports: exports(EXPORTFS),
+    unit: unitState("active", "running"),
     ...over,
   };
 }
 
 function worker(over: Partial<NodeFacts> = {}): NodeFacts {
   return {
-    paranoid: ok("-1"),
-    mount: ok(NFS_MOUNT),
-    fstab: ok(WORKER_FSTAB),
-    unit: ok("LoadState=loaded\nActiveState=active\nSubState=running"),
+    paranoid: read(sysctl, PARANOID, "-1\n"),
+    mount: mount(NFS_MOUNT),
+    fstab: fstab(WORKER_FSTAB),
+    unit: unitState("active", "running"),
     ...over,
   };
 }
 
-describe("the read script's output", () => {
-  it("is one line per section: name, exit code, base64 of the output", () => {
-    const b64 = (s: string) => Buffer.from(s).toString("base64");
-    const facts = parseNodeFacts(
-      [
-        `@@paranoid 0 ${b64("-1")}`,
-        `@@exports 127 ${b64("sh: 1: exportfs: not found")}`,
-        "@@fstab 0 ",
-        "noise",
-      ].join("\n"),
-    );
-    expect(facts).toEqual({
-      paranoid: { code: 0, out: "-1" },
-      exports: { code: 127, out: "sh: 1: exportfs: not found" },
-      fstab: { code: 0, out: "" },
+describe("what the checks read", () => {
+  it("is the modules' facts: control reads the UUID and the export table too, workers do not", () => {
+    const keys = (role: "control" | "worker") =>
+      Object.fromEntries(Object.entries(nodeReads(role, DATA)).map(([k, r]) => [k, r.key]));
+    expect(keys("control")).toEqual({
+      paranoid: "sysctl:kernel.perf_event_paranoid",
+      mount: "mount:/mnt/data",
+      fstab: "file:/etc/fstab",
+      unit: "unit:k3s",
+      uuid: "mounted-fs-uuid:/mnt/data",
+      exports: "nfs-exports:null",
     });
+    expect(keys("worker")).toEqual({
+      paranoid: "sysctl:kernel.perf_event_paranoid",
+      mount: "mount:/mnt/data",
+      fstab: "file:/etc/fstab",
+      unit: "unit:k3s-agent",
+    });
+  });
+
+  it("never touches the data path: findmnt reads mountinfo, blkid probes the device", () => {
+    for (const ref of Object.values(nodeReads("control", DATA))) {
+      const cmd = (ref.family as ShellFact<unknown, unknown>).command(ref.arg);
+      expect(cmd).not.toMatch(/\b(stat|ls|df|test|cat)\b[^|;]*\/mnt\/data/);
+      if (cmd.includes(DATA)) expect(cmd).toMatch(/findmnt [^;|]*--mountpoint '\/mnt\/data'/);
+    }
   });
 
   it("reads findmnt -P pairs, with its \\x escapes", () => {
@@ -79,7 +113,6 @@ describe("the read script's output", () => {
     });
     expect(parsePairs('SOURCE="srv:/my\\x20data"').SOURCE).toBe("srv:/my data");
   });
-
   it("reads fstab entries by mount point, octal escapes and trailing slashes included", () => {
     const e = parseFstab(
       "# c\n\nUUID=a /mnt/my\\040data/ btrfs defaults 0 2\n/dev/sda1 / ext4 defaults 0 1\n",
@@ -116,20 +149,14 @@ describe("the read script's output", () => {
 describe("kernel.perf_event_paranoid", () => {
   it("passes on the inventory's value and names the command that sets it otherwise", () => {
     expect(checkParanoid(control(), -1, "ctl")).toEqual({ status: "pass", detail: "-1 (inventory: -1)" });
-    const r = checkParanoid(control({ paranoid: ok("2") }), -1, "w1");
+    const r = checkParanoid(control({ paranoid: read(sysctl, PARANOID, "2\n") }), -1, "w1");
     expect(r.status).toBe("fail");
     expect(r.detail).toBe("live value is 2, the inventory wants -1 (cluster.perf_event_paranoid)");
     expect(r.fix).toContain("powerstack up --only kernel --limit w1");
   });
 
   it("fails clearly when the kernel has no such parameter, or the read was cut short", () => {
-    const r = checkParanoid(
-      control({
-        paranoid: { code: 1, out: "cat: /proc/sys/kernel/perf_event_paranoid: No such file or directory" },
-      }),
-      -1,
-      "ctl",
-    );
+    const r = checkParanoid(control({ paranoid: read(sysctl, PARANOID, "@@absent\n") }), -1, "ctl");
     expect(r.detail).toContain("cannot read /proc/sys/kernel/perf_event_paranoid");
     expect(r.fix).toContain("no perf events");
     expect(checkParanoid({}, -1, "ctl").detail).toContain("did not report");
@@ -147,41 +174,69 @@ describe("storage.data-mount (control)", () => {
   it("fails for each way it can be wrong, with a fix", () => {
     const cases: Array<[Partial<NodeFacts>, RegExp, RegExp]> = [
       [
-        { mount: ok(""), fstab: ok("") },
+        { mount: mount(""), fstab: fstab("") },
         /^nothing is mounted at \/mnt\/data, and \/etc\/fstab has no entry/,
         /--only storage/,
       ],
       [
-        { mount: ok("") },
+        { mount: mount("") },
         /^nothing is mounted at \/mnt\/data \(fstab has: UUID=/,
         /run `mount \/mnt\/data` on ctl/,
       ],
       [
-        { mount: ok('SOURCE="/dev/sda1" FSTYPE="ext4" OPTIONS="rw"') },
+        { mount: mount('SOURCE="/dev/sda1" FSTYPE="ext4" OPTIONS="rw"') },
         /is ext4 from \/dev\/sda1, not BTRFS/,
         /storage_disk/,
       ],
       [
-        { fstab: ok("UUID=x / ext4 defaults 0 1\n") },
+        { fstab: fstab("UUID=x / ext4 defaults 0 1\n") },
         /no entry for it: it will not be mounted after a reboot/,
         /--only storage/,
       ],
       [
-        { fstab: ok("/dev/vdb /mnt/data btrfs defaults 0 2\n") },
+        { fstab: fstab("/dev/vdb /mnt/data btrfs defaults 0 2\n") },
         /from \/dev\/vdb, not by UUID/,
         /--only storage/,
       ],
       [
-        { fstab: ok("UUID=11111111-2222-3333-4444-555555555555 /mnt/data btrfs defaults 0 2\n") },
+        { fstab: fstab("UUID=11111111-2222-3333-4444-555555555555 /mnt/data btrfs defaults 0 2\n") },
         /mounts UUID=11111111-.* but the mounted filesystem \(\/dev\/vdb\) has UUID 3f1c/,
         /--only storage/,
       ],
       [
-        { fstab: ok(`UUID=${UUID} /mnt/data btrfs defaults 0 2\n/dev/vdb /mnt/data/ btrfs defaults 0 2\n`) },
+        {
+          fstab: fstab(`UUID=${UUID} /mnt/data btrfs defaults 0 2\n/dev/vdb /mnt/data/ btrfs defaults 0 2\n`),
+        },
         /has 2 entries/,
         /keep only/,
       ],
-      [{ uuid: { code: 2, out: "" } }, /its UUID cannot be read/, /blkid -p \/dev\/vdb/],
+      // blkid -p found no signature (its exit 2, which the snippet turns into an empty answer).
+      [{ uuid: read(mountedFsUuid, DATA, "") }, /its UUID cannot be read$/, /blkid -p \/dev\/vdb/],
+      // blkid -p exits 2 also when it cannot open the device: then it says so, and that is an error.
+      [
+        { uuid: read(mountedFsUuid, DATA, "", 0, "blkid: error: /dev/vdb: Operation not permitted\n") },
+        /its UUID cannot be read: blkid: error: \/dev\/vdb: Operation not permitted$/,
+        /blkid -p \/dev\/vdb/,
+      ],
+      // A read that fails is the finding, never "no entry" or "not mounted".
+      [
+        {
+          fstab: read(
+            file,
+            FSTAB,
+            "regular file|600|root|root|0|0\n",
+            1,
+            "base64: /etc/fstab: Permission denied\n",
+          ),
+        },
+        /^cannot read \/etc\/fstab: base64: \/etc\/fstab: Permission denied$/,
+        /the read runs as root/,
+      ],
+      [
+        { mount: read(mountAt, DATA, "", 127, "sh: 1: findmnt: not found\n") },
+        /^cannot read what is mounted at \/mnt\/data: sh: 1: findmnt: not found$/,
+        /install util-linux/,
+      ],
     ];
     for (const [over, detail, fix] of cases) {
       const r = checkDataMount(control(over), "/mnt/data", "ctl");
@@ -203,20 +258,22 @@ describe("nfs.export (control)", () => {
   it("fails without nfs-kernel-server, without the export, to another network, or read-only", () => {
     const r = (over: Partial<NodeFacts>, net = "198.51.100.0/24") =>
       checkNfsExport(control(over), "/mnt/data", net, "ctl");
-    const missing = r({ exports: { code: 127, out: "/bin/sh: 1: exportfs: not found" } });
+    const missing = r({ exports: exports("", 127, "/bin/sh: 1: exportfs: not found") });
     expect(missing.detail).toBe(
       "cannot read the NFS export table (exportfs -v): /bin/sh: 1: exportfs: not found",
     );
     expect(missing.fix).toContain("powerstack up --only nfs-server");
-    expect(r({ exports: ok("") }).detail).toBe("/mnt/data is not exported (the export table holds nothing)");
-    expect(r({ exports: ok("/srv\t*(ro)\n") }).detail).toBe(
+    expect(r({ exports: exports("") }).detail).toBe(
+      "/mnt/data is not exported (the export table holds nothing)",
+    );
+    expect(r({ exports: exports("/srv\t*(ro)\n") }).detail).toBe(
       "/mnt/data is not exported (the export table holds /srv)",
     );
     expect(r({}, "203.0.113.0/24").detail).toBe(
       "/mnt/data is exported to 198.51.100.0/24, not to the cluster network 203.0.113.0/24 (cluster.nfs_network)",
     );
-    expect(r({ exports: ok("/mnt/data\t198.51.100.0/24(ro,sync)\n") }).detail).toContain("read-only");
-    expect(r({ exports: { code: 1, out: "exportfs: could not open /proc/fs/nfs/exports" } }).fix).toContain(
+    expect(r({ exports: exports("/mnt/data\t198.51.100.0/24(ro,sync)\n") }).detail).toContain("read-only");
+    expect(r({ exports: exports("", 1, "exportfs: could not open /proc/fs/nfs/exports") }).fix).toContain(
       "systemctl status nfs-server",
     );
   });
@@ -234,16 +291,18 @@ describe("nfs.client-mount (workers)", () => {
   });
 
   it("fails when not mounted, mounted from elsewhere, missing from fstab, or without _netdev", () => {
-    expect(check({ mount: ok("") }).fix).toContain("run `mount /mnt/data` on w1");
-    expect(check({ mount: ok(""), fstab: ok("") }).fix).toContain("powerstack up --only nfs-client");
-    expect(check({ mount: ok('SOURCE="/dev/vda1" FSTYPE="ext4" OPTIONS="rw"') }).detail).toBe(
+    expect(check({ mount: mount("") }).fix).toContain("run `mount /mnt/data` on w1");
+    expect(check({ mount: mount(""), fstab: fstab("") }).fix).toContain("powerstack up --only nfs-client");
+    expect(check({ mount: mount('SOURCE="/dev/vda1" FSTYPE="ext4" OPTIONS="rw"') }).detail).toBe(
       "/mnt/data is ext4 from /dev/vda1, not the NFS share 198.51.100.11:/mnt/data",
     );
-    expect(check({ mount: ok('SOURCE="198.51.100.99:/mnt/data" FSTYPE="nfs4" OPTIONS="rw"') }).detail).toBe(
+    expect(
+      check({ mount: mount('SOURCE="198.51.100.99:/mnt/data" FSTYPE="nfs4" OPTIONS="rw"') }).detail,
+    ).toBe(
       "/mnt/data is mounted from 198.51.100.99:/mnt/data, not from the control node's 198.51.100.11:/mnt/data",
     );
-    expect(check({ fstab: ok("UUID=0a1b / ext4 defaults 0 1\n") }).detail).toContain("no entry for it");
-    const noNetdev = check({ fstab: ok("198.51.100.11:/mnt/data /mnt/data nfs4 defaults 0 0\n") });
+    expect(check({ fstab: fstab("UUID=0a1b / ext4 defaults 0 1\n") }).detail).toContain("no entry for it");
+    const noNetdev = check({ fstab: fstab("198.51.100.11:/mnt/data /mnt/data nfs4 defaults 0 0\n") });
     expect(noNetdev.detail).toBe(
       "the fstab entry for /mnt/data lacks _netdev (defaults): at boot it is mounted before the network is up, and fails",
     );
@@ -257,19 +316,11 @@ describe("k3s.service / k3s-agent.service", () => {
       status: "pass",
       detail: "k3s.service active (running)",
     });
-    const failed = checkK3sUnit(
-      worker({ unit: ok("LoadState=loaded\nActiveState=failed\nSubState=failed") }),
-      "worker",
-      "w1",
-    );
+    const failed = checkK3sUnit(worker({ unit: unitState("failed", "failed") }), "worker", "w1");
     expect(failed).toMatchObject({ status: "fail", detail: "k3s-agent.service is failed (failed)" });
     expect(failed.fix).toContain("journalctl -u k3s-agent.service -n 50");
     expect(
-      checkK3sUnit(
-        worker({ unit: ok("LoadState=not-found\nActiveState=inactive\nSubState=dead") }),
-        "worker",
-        "w1",
-      ),
+      checkK3sUnit(worker({ unit: unitState("inactive", "dead", "not-found") }), "worker", "w1"),
     ).toMatchObject({
       status: "fail",
       detail: "k3s-agent.service is not installed",
@@ -277,10 +328,13 @@ describe("k3s.service / k3s-agent.service", () => {
     expect(
       checkK3sUnit(
         control({
-          unit: {
-            code: 1,
-            out: "System has not been booted with systemd as init system (PID 1). Can't operate.",
-          },
+          unit: read(
+            unit,
+            "k3s",
+            "",
+            1,
+            "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down",
+          ),
         }),
         "control",
         "ctl",

@@ -1,6 +1,6 @@
 /**
- * The node side of verify over a REAL sshd on loopback: the batched read script runs in one command and
- * reads what the machine really has (compared with local reads of the same files), and the NFS round
+ * The node side of verify over a REAL sshd on loopback: the node's facts are read through its FactCache
+ * in one command and are what the machine really has (compared with local reads of the same files), and the NFS round
  * trip writes, reads back and removes its probe file, in a temp dir standing in for the data path (no
  * system path is written). The decisions over the read text are tested in node-checks.test.ts.
  */
@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecOptions, ExecResult, Host } from "../../src/transport/host.js";
 import { SshHost } from "../../src/transport/ssh-host.js";
 import { checkDataMount, checkParanoid } from "../../src/verify/node-checks.js";
-import { parsePairs, readNodeFacts } from "../../src/verify/node-facts.js";
+import { FactCache } from "../../src/engine/fact-cache.js";
+import { readNodeFacts } from "../../src/verify/node-facts.js";
 import { nfsRoundTrip } from "../../src/verify/nfs-round-trip.js";
 import { RecordingHost } from "../support/recording-host.js";
 import { startSshd, type Sshd } from "../support/sshd.js";
@@ -52,28 +53,31 @@ afterAll(async () => {
 });
 
 describe("the batched read over SSH", () => {
-  it("reads every section in one command, and reads what the machine has", async () => {
+  it("reads every fact in one command, and reads what the machine has", async () => {
     const spy = new Spy(ctl);
-    const facts = await readNodeFacts(spy, "control", "/");
+    const facts = await readNodeFacts(new FactCache(spy), "control", "/");
     expect(spy.sent).toHaveLength(1);
     expect(Object.keys(facts).sort()).toEqual(["exports", "fstab", "mount", "paranoid", "unit", "uuid"]);
 
     const live = readFileSync("/proc/sys/kernel/perf_event_paranoid", "utf8").trim();
-    expect(facts.paranoid).toEqual({ code: 0, out: live });
+    expect(facts.paranoid).toEqual({ value: live });
     expect(checkParanoid(facts, Number(live), "ctl").status).toBe("pass");
-    expect(facts.fstab!.out.trim()).toBe(readFileSync("/etc/fstab", "utf8").trim());
+    expect(facts.fstab).toMatchObject({ value: { exists: true } });
+    const fstab = (facts.fstab as { value: { content?: string } }).value.content;
+    expect(fstab?.trim()).toBe(readFileSync("/etc/fstab", "utf8").trim());
     const local = execFileSync("findmnt", ["-n", "-o", "SOURCE,FSTYPE", "--mountpoint", "/"])
       .toString()
       .trim()
       .split(/\s+/);
-    expect(parsePairs(facts.mount!.out)).toMatchObject({ SOURCE: local[0], FSTYPE: local[1] });
+    expect(facts.mount).toMatchObject({ value: { source: local[0], fstype: local[1] } });
   });
 
   it("on a worker reads no export table and no UUID; a plain directory is reported as not mounted", async () => {
-    const facts = await readNodeFacts(w1, "worker", dir);
+    const facts = await readNodeFacts(new FactCache(w1), "worker", dir);
     expect(Object.keys(facts).sort()).toEqual(["fstab", "mount", "paranoid", "unit"]);
-    expect(facts.mount).toEqual({ code: 0, out: "" });
-    const control = await readNodeFacts(ctl, "control", dir);
+    expect(facts.mount).toEqual({ value: undefined });
+    const control = await readNodeFacts(new FactCache(ctl), "control", dir);
+    expect(control.uuid).toEqual({ value: undefined });
     expect(checkDataMount(control, dir, "ctl")).toMatchObject({ status: "fail" });
     expect(checkDataMount(control, dir, "ctl").detail).toMatch(new RegExp(`^nothing is mounted at ${dir}`));
   });

@@ -4,6 +4,7 @@
  * ansible-playbook; each tool writes its own files (ps-/an- prefixes) so the two never undo each other.
  * Several benchmark "hosts" can share one lab node (extra sshd ports), so paths carry the host name.
  */
+import { task } from "../../../src/engine/types.js";
 import type { Role } from "../../../src/engine/role.js";
 import { apt } from "../../../src/modules/apt.js";
 import { copy } from "../../../src/modules/copy.js";
@@ -16,8 +17,8 @@ export const role: Role = {
   description: "the five-task idempotent benchmark play",
   tasks: ({ node }) => ({
     tasks: [
-      { name: "package present", module: apt, params: { names: ["bc"] } },
-      {
+      task({ name: "package present", module: apt, params: { names: ["bc"] } }),
+      task({
         name: "file with content",
         module: copy,
         params: {
@@ -25,8 +26,8 @@ export const role: Role = {
           content: `host = ${node.name}\nrole = benchmark\n`,
           mode: "0644",
         },
-      },
-      {
+      }),
+      task({
         name: "sysctl drop-in",
         module: sysctl,
         params: {
@@ -34,10 +35,10 @@ export const role: Role = {
           value: "600",
           file: `/etc/sysctl.d/90-bench-ps-${node.name}.conf`,
         },
-      },
+      }),
       // An fstab-format file of its own per benchmark host: five hosts share a lab node at 50 hosts, and
       // concurrent whole-file edits of one /etc/fstab would race (in either tool).
-      {
+      task({
         name: "line in fstab",
         module: lineInFile,
         params: {
@@ -46,8 +47,8 @@ export const role: Role = {
           line: `tmpfs /mnt/bench-ps-${node.name} tmpfs defaults,noauto 0 0`,
           match: new RegExp(`\\s/mnt/bench-ps-${node.name}\\s`),
         },
-      },
-      { name: "service enabled", module: service, params: { name: "ssh.service", enabled: true } },
+      }),
+      task({ name: "service enabled", module: service, params: { name: "ssh.service", enabled: true } }),
     ],
   }),
 };

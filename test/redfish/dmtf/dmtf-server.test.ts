@@ -14,7 +14,9 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkBmc } from "../../../src/redfish/bmc-check.js";
+import { FactCache } from "../../../src/engine/fact-cache.js";
+import { bmc, bmcState, type BmcParams } from "../../../src/modules/bmc.js";
+import type { Host } from "../../../src/transport/host.js";
 import {
   closeAllSessions,
   openClientCount,
@@ -30,6 +32,12 @@ import { requireDmtf, startDmtfServer, type DmtfServer } from "./server.js";
 const SESSIONS = "/redfish/v1/SessionService/Sessions";
 const REDFISHTOOL = "/usr/bin/redfishtool";
 const run = requireDmtf();
+/** The bmc module reads only local facts (HTTPS from here): nothing may run on a node. */
+const noShell: Host = {
+  name: "dmtf",
+  exec: () => Promise.reject(new Error("the bmc module ran a shell command")),
+  close: async () => {},
+};
 
 let dmtf: DmtfServer;
 
@@ -106,14 +114,14 @@ describe.skipIf(!run)("DMTF Redfish-Mockup-Server", () => {
 
   it("up's check, verify's check and an error midway: as many deletes as logins, none left open", async () => {
     const before = await sessionCounts();
-    const up = client();
-    try {
-      const r = await checkBmc(up, { enableIpmi: true, check: false });
-      expect(r.status, r.msg).toBe("ok");
-      expect(r.msg).toBe("Redfish 1.15.0, session auth, 374 W, IPMI over LAN enabled");
-    } finally {
-      await up.close();
-    }
+    // up: the bmc module's look at the BMC (a local fact, its own client, closed after), then its plan.
+    const p: BmcParams = { address: dmtf.address, client: () => client(), enableIpmi: true };
+    const cache = new FactCache(noShell);
+    await cache.read([bmcState.of(p)]);
+    const state = cache.get(bmcState.of(p));
+    expect(state.failure).toBeUndefined();
+    expect(state.summary).toBe("Redfish 1.15.0, session auth, 374 W, IPMI over LAN enabled");
+    expect(bmc.plan({ bmc: state }, p)).toEqual([]);
     const verify = client();
     try {
       expect((await checkBmcPower(verify)).status).toBe("pass");

@@ -4,8 +4,10 @@
  * playbook, roles and modules can run a whole teardown, twice. K3s, Helm and Kubernetes cannot run in this
  * environment; what the host layer does for real is proven in the container lab (teardown.lab.test.ts).
  *
- * Probes arrive batched (src/engine/probe-batch.ts); each is answered on its own. A command the model
- * does not know fails the test: the recorded list IS the exact list of commands sent.
+ * Facts arrive batched (src/engine/fact-cache.ts batchScript, the host facts as the first batch); each
+ * fact's snippet is answered on its own, with what the fact's parser expects of a real node (exit status
+ * included). A command the model does not know fails the test: the recorded list IS the exact list of
+ * commands sent.
  */
 import { FACTS_SCRIPT } from "../../../src/engine/facts.js";
 import type { KubeItem } from "../../../src/modules/data-volumes-absent.js";
@@ -17,6 +19,8 @@ export interface NodeModel {
   dirs: Set<string>;
   /** Mount point -> source. */
   mounts: Map<string, string>;
+  /** Block device -> the filesystem on it (what `blkid -p` finds); the model's block devices are these. */
+  filesystems: Map<string, { type: string; label: string; uuid: string }>;
   /** `namespace/name` of installed Helm releases. */
   releases: Set<string>;
   namespaces: Set<string>;
@@ -36,6 +40,7 @@ export function emptyModel(): NodeModel {
     files: new Map(),
     dirs: new Set(),
     mounts: new Map(),
+    filesystems: new Map(),
     releases: new Set(),
     namespaces: new Set(),
     objects: [],
@@ -49,8 +54,9 @@ export interface Sent {
   probe: boolean;
 }
 
+/** One fact of a batch: nonce, index, snippet (the backreferences make a snippet's own text harmless). */
 const BATCH =
-  /printf '\\n@@([0-9a-f]+):(\d+):begin\\n'; \( ([\s\S]*?)\n\) 2>\/dev\/null; printf '\\n@@\1:\2:end:%d\\n' \$\?/g;
+  /printf '\\n@@([0-9a-f]+):(\d+):begin\\n'; \( ([\s\S]*?)\n\) 2>"\$E"; printf '\\n@@\1:\2:end:%d\\n' \$\?/g;
 const q = (re: string) => new RegExp(re.replace(/Q/g, "'([^']*)'"));
 
 export class FakeNode implements Host {
@@ -61,8 +67,6 @@ export class FakeNode implements Host {
   ) {}
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    if (command === FACTS_SCRIPT)
-      return { code: 0, stdout: `@@init\nsystemd\n@@hostname\n${this.name}\n`, stderr: "" };
     const probes = [...command.matchAll(BATCH)];
     if (probes.length > 0) {
       this.sent.push({ host: this.name, command: "(probes)", probe: true });
@@ -74,10 +78,6 @@ export class FakeNode implements Host {
         .join("");
       return { code: 0, stdout, stderr: "" };
     }
-    if (command === `[ -x ${K3S} ]`) {
-      this.sent.push({ host: this.name, command, probe: true });
-      return { code: this.model.files.has(K3S) ? 0 : 1, stdout: "", stderr: "" };
-    }
     this.sent.push({ host: this.name, command, probe: false });
     return this.apply(command, opts.stdin === undefined ? "" : String(opts.stdin));
   }
@@ -87,7 +87,18 @@ export class FakeNode implements Host {
   private probe(cmd: string): { stdout: string; code: number } {
     const m = this.model;
     const ok = (stdout: string) => ({ stdout, code: 0 });
+    const blkid = (dev: string) => this.blkidOf(dev);
     let r: RegExpExecArray | null;
+    if (cmd === FACTS_SCRIPT) return ok(`@@init\nsystemd\n@@hostname\n${this.name}\n`);
+    // k3s-installed (src/modules/cluster-read.ts).
+    if (cmd === `if [ -x ${K3S} ]; then echo yes; else echo no; fi`)
+      return ok(m.files.has(K3S) ? "yes" : "no");
+    // k3s-version (src/facts/k3s.ts) and helm-version (src/modules/helm-binary.ts): `@@absent` without them.
+    if (cmd === `if [ -x ${K3S} ]; then ${K3S} --version | head -n1; else echo '@@absent'; fi`)
+      return ok(m.files.has(K3S) ? "k3s version v1.31.4+k3s1 (a562d090)" : "@@absent");
+    if (cmd === `if [ -x ${HELM} ]; then ${HELM} version --template '{{.Version}}'; else echo '@@absent'; fi`)
+      return ok(m.files.has(HELM) ? "v3.16.3" : "@@absent");
+    // cluster-read and cluster-volumes: a missing binary, else the read's exit status and output.
     if (cmd.startsWith("if [ ! -x ")) {
       for (const bin of [...cmd.matchAll(/\[ ! -x (\S+) \]; then/g)].map((x) => x[1]!))
         if (!m.files.has(bin)) return ok(`absent=${bin}\n`);
@@ -106,17 +117,43 @@ export class FakeNode implements Host {
       if (cmd.includes("kubectl get storageclass,persistentvolume,persistentvolumeclaim -A -o json"))
         return read(0, JSON.stringify({ kind: "List", items: m.objects }));
     }
-    if ((r = q(`^if \\[ -e Q \\]; then echo run; fi$`).exec(cmd))) return ok(m.files.has(r[1]!) ? "run" : "");
+    // command-guards (src/modules/command.ts): `removes`.
+    if ((r = q(`^if \\[ -e Q \\]; then echo run; else echo skip; fi$`).exec(cmd)))
+      return ok(m.files.has(r[1]!) ? "run" : "skip");
+    // file (src/facts/file.ts): stat's line, then the content as base64.
     if ((r = q(`^if \\[ -e Q \\] \\|\\| \\[ -L Q \\]; then stat`).exec(cmd))) {
       const path = r[1]!;
       if (m.files.has(path))
         return ok(`regular file|644|root|root|0|0\n${Buffer.from(m.files.get(path)!).toString("base64")}`);
       return ok(m.dirs.has(path) ? "directory|755|root|root|0|0" : "MISSING");
     }
-    if ((r = q(`findmnt -n -o SOURCE --mountpoint Q`).exec(cmd))) {
-      const fstab = Buffer.from(m.files.get("/etc/fstab") ?? "").toString("base64");
-      return ok(`uuid=\nmounted=${m.mounts.get(r[1]!) ?? ""}\n${fstab}`);
+    // mount (src/facts/system.ts mountAt): findmnt -P's line, nothing when nothing is mounted there.
+    if ((r = q(`^out=\\$\\(findmnt -P -n -o SOURCE,FSTYPE,OPTIONS --mountpoint Q\\)`).exec(cmd))) {
+      const source = m.mounts.get(r[1]!);
+      if (source === undefined) return ok("");
+      const nfs = source.includes(":/");
+      return ok(
+        `SOURCE="${source}" FSTYPE="${nfs ? "nfs4" : "btrfs"}" OPTIONS="rw,noatime${nfs ? ",hard" : ""}"`,
+      );
     }
+    // fs-uuid (src/facts/system.ts): blkid -p's export format; nothing (its exit 2 mapped to 0) when none.
+    if ((r = q(`^out=\\$\\(blkid -p -o export Q\\)`).exec(cmd))) return ok(blkid(r[1]!));
+    // disk (src/modules/filesystem.ts): the device, its signature, partitions, where it is mounted.
+    if ((r = q(`^d=\\$\\(readlink -f Q\\); echo "resolved=\\$d"`).exec(cmd))) {
+      const dev = r[1]!;
+      const inUse = [...m.mounts].filter(([, source]) => source === dev).map(([point]) => point);
+      return ok(
+        [
+          `resolved=${dev}`,
+          `block=${m.filesystems.has(dev) ? "yes" : "no"}`,
+          `sig=${blkid(dev).replace(/\n/g, " ")}`,
+          "children=",
+          `inuse=${inUse.map((p) => `${p} `).join("")}`,
+          `nonzero=${m.filesystems.has(dev) ? 65536 : 0}`,
+        ].join("\n"),
+      );
+    }
+    // dir-state (src/facts/system.ts).
     if ((r = q(`^p=Q; if \\[ ! -d "\\$p" \\]`).exec(cmd))) {
       const p = r[1]!;
       if (!m.dirs.has(p)) return ok("missing");
@@ -124,7 +161,13 @@ export class FakeNode implements Host {
       const inside = [...m.files.keys(), ...m.dirs].some((f) => f.startsWith(`${p}/`));
       return ok(inside ? "not-empty" : "empty");
     }
-    throw new Error(`${this.name}: the fake node has no answer for the probe:\n${cmd}`);
+    throw new Error(`${this.name}: the fake node has no answer for the fact:\n${cmd}`);
+  }
+
+  /** What a real node's `blkid -p -o export` prints for a device: nothing when it holds no filesystem. */
+  private blkidOf(dev: string): string {
+    const fs = this.model.filesystems.get(dev);
+    return fs ? `DEVNAME=${dev}\nUUID=${fs.uuid}\nTYPE=${fs.type}\nLABEL=${fs.label}\n` : "";
   }
 
   private apply(cmd: string, stdin: string): ExecResult {

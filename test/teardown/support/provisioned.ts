@@ -74,6 +74,7 @@ export function provisionedControl(): NodeModel {
   m.files.set(INSTALL_SCRIPT, "#!/bin/sh");
   m.dirs.add("/mnt/data");
   m.mounts.set("/mnt/data", "/dev/vdb");
+  m.filesystems.set("/dev/vdb", { type: "btrfs", label: "powerstack-data", uuid: "2222" });
   m.releases = new Set(["kepler/kepler", "monitoring/kube-prometheus-stack"]);
   m.namespaces = new Set(["default", "kube-system", "monitoring", "kepler", "apps"]);
   m.objects = clusterObjects();

@@ -1,7 +1,14 @@
 /**
  * /etc/fstab entries, as fstab(5) defines them: whitespace-separated fields, `#` comments, blanks in
- * paths written as octal escapes (`\040`).
+ * paths written as octal escapes (`\040`). The mount module writes fields with `fstabField` and `verify`
+ * reads them with `parseFstab`: one encoding, both ways.
  */
+
+export const FSTAB = "/etc/fstab";
+
+/** A path or source as an fstab field: space, tab, newline and backslash as octal escapes. */
+export const fstabField = (value: string) =>
+  value.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
 
 export interface FstabEntry {
   /** Field 1: `UUID=...`, `/dev/...`, `server:/path`. */
