@@ -247,7 +247,8 @@ export const PROGRAM: ProgramSpec = {
       helpAfter:
         "\nSecrets with --defaults come from the environment: POWERSTACK_GRAFANA_ADMIN_PASSWORD, POWERSTACK_BMC_PASSWORD\n" +
         "(or POWERSTACK_BMC_PASSWORD_<NODE>), POWERSTACK_SLACK_WEBHOOK, POWERSTACK_K3S_TOKEN (unset or `generate`: generated),\n" +
-        "POWERSTACK_BECOME_PASSWORD; the vault password from --vault-password-file or POWERSTACK_VAULT_PASSWORD.\n" +
+        "POWERSTACK_BECOME_PASSWORD, POWERSTACK_RANCHER_BOOTSTRAP_PASSWORD (with Rancher on); the vault password from\n" +
+        "--vault-password-file or POWERSTACK_VAULT_PASSWORD.\n" +
         "An imported Ansible vault opens with the same password sources; when it holds every secret, the inventory\n" +
         "refers to its values in place (token_secret: ansible_vault.token) and no vault is written.\n",
       load: () => import("./init.js"),
@@ -275,6 +276,14 @@ export const PROGRAM: ProgramSpec = {
         opt("--to <time>", "window end (RFC 3339 or unix seconds)"),
         opt("--by <what>", "group by", { choices: GROUP_BY, default: "node" }),
         opt("--csv", "CSV output"),
+        opt(
+          "--plot <file>",
+          "also draw power over time and energy per group to this file (.svg or .png, by its extension)",
+        ),
+        opt(
+          "--tz <zone>",
+          "time zone of the plot's time axis, an IANA name (default: TZ if it names one, else UTC)",
+        ),
         ...PROMETHEUS,
       ],
       load: () => import("./energy.js"),
@@ -353,6 +362,53 @@ export const PROGRAM: ProgramSpec = {
         "  Exit codes: 0 done, 1 an action failed (or a BMC gave no reading), 2 usage or input error,\n" +
         "  3 a BMC could not be reached.\n",
       load: () => import("./power.js"),
+    },
+    {
+      name: "experiment",
+      description:
+        "run a plan of workload phases (Jobs pinned to nodes) and price each phase's energy; re-render a run's results",
+      ownRunLog: true,
+      honors: ["check"],
+      args: [
+        { name: "action", description: "run | report", required: true },
+        {
+          name: "target",
+          description: "run: the plan file; report: a results directory that `experiment run` made",
+          required: true,
+        },
+      ],
+      options: [
+        opt("--results <dir>", "run: where the run's results directory is made (a new one per run)", {
+          default: "results",
+        }),
+        opt("--csv", "CSV output (results.csv holds the same)"),
+        opt(
+          "--reprice",
+          "report: price the recorded phases against Prometheus again (default: from results.json, offline)",
+        ),
+        opt(
+          "--scrape-interval <duration>",
+          "how long after the last phase to wait for its last scrape (default: the inventory's monitoring scrape_interval, else 30s)",
+        ),
+        opt(
+          "--plot <file>",
+          "report: power over the experiment per node, phases marked, and energy per node, as .svg or .png (reads Prometheus)",
+        ),
+        opt("--tz <zone>", "report --plot: time zone of the time axis, an IANA name (default: TZ, else UTC)"),
+        ...PROMETHEUS,
+      ],
+      helpAfter:
+        "\n  run PLAN: creates the plan's namespace, runs every phase in order (settle, Jobs, wait, delete) for each\n" +
+        "       repetition, reads each phase's window from its pods' status (the cluster's clock), deletes the\n" +
+        "       namespace (also on failure and Ctrl-C; a second Ctrl-C exits at once), prices the windows against\n" +
+        "       Prometheus and records everything in a new directory <results>/<plan>-<yyyymmddThhmmssZ>: plan.yaml,\n" +
+        "       versions.json, nodes.json, phases.json, results.json, results.csv, run.log.jsonl. Nothing in an\n" +
+        "       earlier directory is touched. --check prints the objects it would create and changes nothing.\n" +
+        "  report DIR: prints a recorded run again (table, --json or --csv) from results.json, with no cluster or\n" +
+        "       Prometheus; --reprice prices its phases.json against Prometheus anew (printed, not stored);\n" +
+        "       --plot FILE draws the experiment's power over time per node with its phases marked.\n" +
+        "  Exit codes: 0 done, 1 a phase or the pricing failed, 2 usage or input error (the plan), 130/143 interrupted.\n",
+      load: () => import("./experiment.js"),
     },
   ],
 };

@@ -19,6 +19,8 @@ const loaders: Record<string, () => Promise<{ role: Role }>> = {
   "cluster-storage": () => import("../../roles/cluster-storage/index.js"),
   monitoring: () => import("../../roles/monitoring/index.js"),
   kepler: () => import("../../roles/kepler/index.js"),
+  rancher: () => import("../../roles/rancher/index.js"),
+  "teardown-rancher": () => import("../../roles/teardown-rancher/index.js"),
   "teardown-helm": () => import("../../roles/teardown-helm/index.js"),
   "teardown-cluster-storage": () => import("../../roles/teardown-cluster-storage/index.js"),
   "teardown-k3s-agent": () => import("../../roles/teardown-k3s-agent/index.js"),

@@ -6,7 +6,7 @@
 import { dirname, relative } from "node:path";
 import { fieldAt } from "../inventory/field-check.js";
 import { getIn, nodes, setIn, type Draft, type Raw } from "./draft.js";
-import { withSecretNames } from "./secret-names.js";
+import { rancherEnabled, withSecretNames } from "./secret-names.js";
 
 export type VaultPlan =
   /** `file`: the Ansible vault, relative to the inventory. */
@@ -23,14 +23,25 @@ const SLOTS = [
   ["k3sToken", ["cluster", "k3s", "token_secret"], "the K3s token"],
   ["slackWebhook", ["cluster", "monitoring", "slack_webhook_secret"], "the Slack webhook"],
   ["becomePassword", ["ssh", "become_password_secret"], "the sudo password"],
+  [
+    "rancherBootstrapPassword",
+    ["cluster", "rancher", "bootstrap_password_secret"],
+    "the Rancher bootstrap password",
+  ],
 ] as const;
+
+/** A Rancher password without Rancher (turned off by `--set`) is neither referred to nor copied. */
+function needed(draft: Draft, slot: (typeof SLOTS)[number][0]): boolean {
+  return slot !== "rancherBootstrapPassword" || rancherEnabled(draft);
+}
 
 /** `inventoryFile`: absolute; `ownVault`: the --vault file relative to the inventory. */
 export function planVault(draft: Draft, inventoryFile: string, ownVault: string): VaultPlan {
   if (!draft.ansibleVault) return { mode: "write", file: ownVault };
   const lacking: string[] = [];
   for (const [slot, , label] of SLOTS) {
-    if (draft.secrets[slot] !== undefined && !draft.vaultRefs.has(`secret:${slot}`)) lacking.push(label);
+    if (draft.secrets[slot] !== undefined && !draft.vaultRefs.has(`secret:${slot}`) && needed(draft, slot))
+      lacking.push(label);
   }
   nodes(draft).forEach((n, i) => {
     if (draft.secrets.bmc.has(i) && !draft.vaultRefs.has(`secret:bmc:${i}`))
@@ -52,7 +63,7 @@ export function inventoryData(draft: Draft, plan: VaultPlan): Raw {
   if (reference) {
     for (const [slot, path] of SLOTS) {
       const ref = draft.vaultRefs.get(`secret:${slot}`);
-      if (ref) setIn(doc, [...path], ref);
+      if (ref && needed(draft, slot)) setIn(doc, [...path], ref);
     }
   }
   // A BMC user name kept in the Ansible vault stays a secret (`username_secret`): there, or in our vault.

@@ -34,6 +34,8 @@ export interface Secrets {
   k3sToken?: string;
   slackWebhook?: string;
   becomePassword?: string;
+  /** Rancher's first `admin` password; only with `cluster.rancher.enabled`. */
+  rancherBootstrapPassword?: string;
   /** BMC password by node index. */
   bmc: Map<number, string>;
 }

@@ -25,6 +25,8 @@ const COMMENTS: Record<string, string> = {
   "cluster.monitoring":
     "kube-prometheus-stack; the Grafana admin password and the Slack webhook come from the vault.",
   "cluster.kepler": "Kepler energy exporter: `current` (0.10+) or `legacy` (0.7.x) chart line.",
+  "cluster.rancher":
+    "Rancher (with cert-manager) behind K3s' Traefik at https://<hostname>; its first `admin` password is\nthe vault entry named by bootstrap_password_secret.",
   ssh: "How powerstack reaches the nodes: SSH key auth (key_file, or ssh-agent when absent); sudo when user is not root.",
   nodes:
     "The machines. Exactly one `role: control` node (K3s server, NFS server, data disk); the others are workers.",

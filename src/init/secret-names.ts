@@ -23,6 +23,8 @@ export function withSecretNames(draft: Draft, vaultFile: string): Raw {
   fill(["cluster", "monitoring", "grafana_admin_password_secret"], "grafana_admin_password");
   if (draft.secrets.slackWebhook) fill(["cluster", "monitoring", "slack_webhook_secret"], "slack_webhook");
   if (draft.secrets.becomePassword) fill(["ssh", "become_password_secret"], "become_password");
+  if (rancherEnabled(draft))
+    fill(["cluster", "rancher", "bootstrap_password_secret"], "rancher_bootstrap_password");
 
   // BMCs that share one password share one vault key; otherwise one key per node.
   const list = nodes({ ...draft, doc });
@@ -45,8 +47,14 @@ export function vaultValues(draft: Draft, doc: Raw): Record<string, string> {
   put(["cluster", "monitoring", "grafana_admin_password_secret"], draft.secrets.grafanaAdminPassword);
   put(["cluster", "monitoring", "slack_webhook_secret"], draft.secrets.slackWebhook);
   put(["ssh", "become_password_secret"], draft.secrets.becomePassword);
+  put(["cluster", "rancher", "bootstrap_password_secret"], draft.secrets.rancherBootstrapPassword);
   nodes({ ...draft, doc }).forEach((_n, i) =>
     put(["nodes", i, "bmc", "password_secret"], draft.secrets.bmc.get(i)),
   );
   return values;
+}
+
+/** Rancher's password is needed (asked, written to the vault) only when Rancher is installed. */
+export function rancherEnabled(draft: Draft): boolean {
+  return getIn(draft.doc, ["cluster", "rancher", "enabled"]) === true;
 }

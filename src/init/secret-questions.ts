@@ -4,6 +4,7 @@
  */
 import type { Asker } from "./asker.js";
 import { bmcPasswordEnv, nodes, type Draft } from "./draft.js";
+import { rancherEnabled } from "./secret-names.js";
 
 export const SECRET_ENV = {
   grafana: "POWERSTACK_GRAFANA_ADMIN_PASSWORD",
@@ -11,6 +12,7 @@ export const SECRET_ENV = {
   slack: "POWERSTACK_SLACK_WEBHOOK",
   k3sToken: "POWERSTACK_K3S_TOKEN",
   become: "POWERSTACK_BECOME_PASSWORD",
+  rancher: "POWERSTACK_RANCHER_BOOTSTRAP_PASSWORD",
 } as const;
 
 /** The word that asks for a generated K3s token instead of a typed one. */
@@ -69,6 +71,15 @@ export async function askSecrets(draft: Draft, asker: Asker): Promise<void> {
       hint: "empty: sudo needs none",
     });
   }
+
+  // Rancher reads its first `admin` password from the vault: with Rancher on, `up` cannot do without it.
+  if (rancherEnabled(draft))
+    s.rancherBootstrapPassword ??= await asker.secret({
+      what: "Rancher bootstrap password (its first `admin` password)",
+      env: [SECRET_ENV.rancher],
+      required: true,
+      mustEnter: draft.mustEnter.get("secret:rancherBootstrapPassword"),
+    });
 }
 
 async function askBmcPasswords(draft: Draft, asker: Asker): Promise<void> {

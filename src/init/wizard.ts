@@ -186,6 +186,17 @@ async function askCluster(draft: Draft, asker: Asker): Promise<void> {
     ["cluster", "kepler", "flavour"],
     "Kepler flavour (current: 0.10+; legacy: 0.7.x, as on the original research cluster)",
   );
+  // Rancher is optional and not offered: its host name is asked once it is on (--set, or an import whose
+  // `rancher_hostname` could not be read, which turns it on as the readable one would have).
+  const rancherHost = ["cluster", "rancher", "hostname"];
+  if (draft.mustEnter.has(formatPath(rancherHost))) setIn(draft.doc, ["cluster", "rancher", "enabled"], true);
+  if (getIn(draft.doc, ["cluster", "rancher", "enabled"]) === true)
+    await ensure(
+      draft,
+      asker,
+      rancherHost,
+      "Rancher host name (a DNS name resolving to a node's external IP, e.g. rancher.192.0.2.11.sslip.io)",
+    );
 }
 
 /**

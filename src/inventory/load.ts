@@ -6,6 +6,7 @@
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { mark } from "../timing.js";
 import { formatBytes, notTextReason, readInputFile } from "../input-file.js";
 import { closest } from "../closest.js";
 import { KEPLER_CURRENT_RULES, KEPLER_LEGACY_RULES, KUBE_PROMETHEUS_STACK_RULES } from "../charts/rules.js";
@@ -56,7 +57,7 @@ export class InventoryError extends InputError {
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the walker returns checked plain data */
+/** Parsed YAML, before the walker checks it: `any`, because each value is checked before it is returned typed. */
 type Raw = any;
 
 export function expandHome(path: string): string {
@@ -64,13 +65,16 @@ export function expandHome(path: string): string {
 }
 
 export function loadInventory(path: string = DEFAULT_INVENTORY): Inventory {
+  mark("inventory:start");
   const { file, text } = readInputFile(
     path,
     "inventory",
     "pass -i <file>, or create one with `powerstack init` (see inventory/example.yaml)",
     { maxBytes: MAX_INVENTORY_BYTES, text: true },
   );
-  return parseInventory(text, file);
+  const inventory = parseInventory(text, file);
+  mark("inventory:end");
+  return inventory;
 }
 
 /** Where each loaded inventory's keys are written, for errors found after loading (a missing vault key). */
@@ -282,13 +286,7 @@ function crossChecks(raw: Raw, src: SourceMap): void {
       "add `artifacts_dir:`, a directory holding the K3s release files (k3s or k3s-arm64, k3s-airgap-images-<arch>.tar.zst, sha256sum-<arch>.txt, install.sh), helm-<version>-linux-<arch>.tar.gz with its .sha256sum, and the charts' .tgz files (README: Air-gapped installs)",
     );
   }
-  if (raw.cluster.rancher.enabled) {
-    src.report(
-      ["cluster", "rancher", "enabled"],
-      "Rancher is not built into powerstack yet: `enabled: true` would be silently ignored",
-      "remove `cluster.rancher` (or set `enabled: false`) and install Rancher with its own Helm chart after `up`",
-    );
-  }
+  checkRancher(src, raw);
   nodes.forEach((n, i) => {
     (n.labels as string[]).forEach((l, j) => {
       if (!/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/.test(l))
@@ -382,7 +380,13 @@ function toInventory(raw: Raw, file: string): Inventory {
       extraValues: c.kepler.extra_values,
     },
     carbon: { gridIntensityGPerKwh: c.carbon.grid_intensity_g_per_kwh },
-    rancher: { enabled: c.rancher.enabled, hostname: c.rancher.hostname },
+    ...(c.registry_mirror !== undefined ? { registryMirror: c.registry_mirror } : {}),
+    rancher: {
+      enabled: c.rancher.enabled,
+      hostname: c.rancher.hostname,
+      bootstrapPasswordSecret: c.rancher.bootstrap_password_secret,
+      version: c.rancher.version,
+    },
     power: {
       minWorkersOn: c.power.min_workers_on,
       idleFor: c.power.idle_for,
@@ -458,6 +462,11 @@ export function secretReferences(inv: Inventory): Array<{ secret: string; key: s
       key: "cluster.monitoring.slack_webhook_secret",
     });
   }
+  if (inv.cluster.rancher.enabled)
+    refs.push({
+      secret: inv.cluster.rancher.bootstrapPasswordSecret,
+      key: "cluster.rancher.bootstrap_password_secret",
+    });
   if (inv.ssh.becomePasswordSecret)
     refs.push({ secret: inv.ssh.becomePasswordSecret, key: "ssh.become_password_secret" });
   inv.nodes.forEach((n, i) => {
@@ -466,4 +475,26 @@ export function secretReferences(inv: Inventory): Array<{ secret: string; key: s
     if (n.bmc) refs.push({ secret: n.bmc.passwordSecret, key: `nodes[${i}].bmc.password_secret` });
   });
   return refs;
+}
+
+/**
+ * `cluster.rancher` when enabled: the name Rancher answers at, and the Ingress controller that serves it
+ * (the chart makes an Ingress; K3s' Traefik is the only controller powerstack sets up).
+ */
+function checkRancher(src: SourceMap, raw: Raw): void {
+  const r = raw.cluster.rancher;
+  if (!r.enabled) return;
+  if (r.hostname === undefined)
+    src.report(
+      ["cluster", "rancher"],
+      "required key `hostname` is missing: Rancher answers only at its host name",
+      "add `hostname: rancher.<your domain>` (a name that resolves to a node's external IP; e.g. `rancher.192.0.2.11.sslip.io`)",
+    );
+  const disabled = (raw.cluster.k3s.disable as string[]).indexOf("traefik");
+  if (disabled >= 0)
+    src.report(
+      ["cluster", "k3s", "disable", disabled],
+      "Rancher is enabled but K3s' Traefik is disabled: nothing would serve Rancher's Ingress",
+      "remove `traefik` from `cluster.k3s.disable`, or set `cluster.rancher.enabled: false`",
+    );
 }

@@ -16,6 +16,13 @@ export const DEFAULTS = {
    * Status Report 2019). Set `cluster.carbon.grid_intensity_g_per_kwh` to your grid's figure.
    */
   gridIntensityGPerKwh: 475,
+  /**
+   * Rancher 2.12 supports Kubernetes 1.31 to 1.33 (the K3s pinned above is 1.31); 2.12.3 is the last 2.12
+   * release whose chart upstream published for the community (vendor/charts/README.md).
+   */
+  rancherVersion: "2.12.3",
+  /** cert-manager for Rancher's own CA and the Ingress certificate; v1.19 supports Kubernetes 1.31 to 1.34. */
+  certManagerVersion: "v1.19.6",
 } as const;
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -24,6 +31,8 @@ const hostOrIp = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const quantity = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/;
 const k8sName = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const secretName = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** A DNS name of two or more labels whose last label is not numeric (so never an IPv4 address). */
+const dnsName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const absPath = /^\/[^\0]*$/;
 const duration = /^\d+(ms|s|m|h|d|w|y)$/;
 
@@ -193,9 +202,32 @@ export const inventorySchema: Field = {
             system_namespaces: { kind: "strings" },
           },
         },
+        // Air-gapped clusters: `powerstack experiment` pulls its images from here, same digests.
+        registry_mirror: {
+          kind: "string",
+          pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+          patternHint: "a registry `host[:port]` such as `registry.lab:5000`",
+        },
+        // Optional Rancher (cert-manager first), off by default; load.ts checks the keys that span others.
         rancher: {
           kind: "object",
-          fields: { enabled: { kind: "bool", default: false }, hostname: { kind: "string" } },
+          fields: {
+            enabled: { kind: "bool", default: false },
+            hostname: {
+              kind: "string",
+              pattern: dnsName,
+              patternHint:
+                "a DNS name such as `rancher.lab.example.org` (an Ingress host: not an IP address)",
+            },
+            bootstrap_password_secret: {
+              kind: "string",
+              default: "rancher_bootstrap_password",
+              pattern: secretName,
+              patternHint: "a vault key name",
+            },
+            // Only the pinned charts powerstack tests (vendor/charts): another version is an upgrade to review.
+            version: { kind: "string", default: DEFAULTS.rancherVersion, oneOf: [DEFAULTS.rancherVersion] },
+          },
         },
       },
     },

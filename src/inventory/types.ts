@@ -131,7 +131,14 @@ export interface ClusterSettings {
     /** Grid carbon intensity in gCO2e/kWh used by `energy` and `measure`. */
     gridIntensityGPerKwh: number;
   };
-  rancher: { enabled: boolean; hostname?: string };
+  /**
+   * `cluster.registry_mirror` (`host[:port]`): where an air-gapped cluster pulls `powerstack experiment`'s
+   * images. Each is rewritten to `<mirror>/<repository path>@sha256:...`, the same digest, so the mirror
+   * must serve those exact digests (copied, not rebuilt).
+   */
+  registryMirror?: string;
+  /** `cluster.rancher`: cert-manager, then Rancher, by Helm at pinned versions; nothing runs when off. */
+  rancher: RancherSettings;
   /** `cluster.power`: the idle policy of `powerstack power idle`. */
   power: {
     /** Workers that stay on whatever their load (default 1). */
@@ -141,6 +148,16 @@ export interface ClusterSettings {
     /** Namespaces whose pods never make a worker busy (default kube-system, monitoring's and Kepler's). */
     systemNamespaces: string[];
   };
+}
+
+export interface RancherSettings {
+  enabled: boolean;
+  /** The name Rancher answers at through K3s' Traefik Ingress; required when enabled. */
+  hostname?: string;
+  /** Vault key of the first admin password (Rancher reads it only when it creates the admin user). */
+  bootstrapPasswordSecret: string;
+  /** Rancher chart version (one of the pinned, tested ones). */
+  version: string;
 }
 
 export type MonitoringService = "prometheus" | "grafana" | "alertmanager";

@@ -1,6 +1,6 @@
 /**
  * The few calls of Prometheus' HTTP API that energy accounting needs, over `fetch` (no client library:
- * two endpoints do not justify a dependency). Every failure says which URL, what happened and the fix.
+ * a handful of endpoints do not justify a dependency). Every failure says which URL, what happened and the fix.
  *
  * Queries are POSTed as forms: PromQL for a dozen namespaces can outgrow a comfortable URL.
  */
@@ -80,6 +80,24 @@ export class PrometheusClient {
     }));
   }
 
+  /**
+   * Evaluate `expr` at every `stepMs` from `fromMs` to `toMs` (query_range): one series per label set,
+   * with a value at each step where the expression had one (absent steps are left out, not zero).
+   */
+  async range(expr: string, fromMs: number, toMs: number, stepMs: number): Promise<RawSeries[]> {
+    const data = (await this.call("query_range", expr, {
+      query: expr,
+      start: promTime(fromMs),
+      end: promTime(toMs),
+      step: (stepMs / 1000).toFixed(3),
+    })) as { resultType: string; result: unknown[] };
+    if (data.resultType !== "matrix") throw this.unexpected(expr, `a ${data.resultType}, expected a matrix`);
+    return (data.result as Array<{ metric: Labels; values: Array<[number, string]> }>).map((r) => ({
+      labels: r.metric,
+      samples: r.values.map(([t, v]): [number, number] => [Math.round(t * 1000), Number(v)]),
+    }));
+  }
+
   /** Label sets of the series matching `match` that have samples between the two times (index only: cheap). */
   async series(match: string, fromMs: number, toMs: number): Promise<Labels[]> {
     const data = await this.call("series", match, {
@@ -97,7 +115,11 @@ export class PrometheusClient {
     };
   }
 
-  private async call(api: "query" | "series", expr: string, form: Record<string, string>): Promise<unknown> {
+  private async call(
+    api: "query" | "query_range" | "series",
+    expr: string,
+    form: Record<string, string>,
+  ): Promise<unknown> {
     const endpoint = `${this.url}/api/v1/${api}`;
     let res: Response;
     let text: string;

@@ -26,6 +26,7 @@ export const CHECKS = {
   keplerNonZero: "kepler.energy-nonzero",
   keplerSources: "kepler.one-source-per-node",
   grafana: "grafana.login",
+  rancher: "rancher.ping",
 } as const;
 export type CheckName = (typeof CHECKS)[keyof typeof CHECKS];
 

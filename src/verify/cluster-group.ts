@@ -13,6 +13,7 @@ import { checkPods } from "./k8s-pods.js";
 import { checkPvcs } from "./k8s-volumes.js";
 import type { KubeNode, KubePod, KubePv, KubePvc } from "./kube-objects.js";
 import { kubectlList } from "./kubectl-read.js";
+import { checkRancherPing, rancherPodNamespaces } from "./rancher-ping.js";
 
 export interface ClusterGroupOptions {
   cluster: () => Promise<Cluster>;
@@ -32,6 +33,7 @@ export function podNamespaces(inv: Inventory): Array<{ namespace: string; deploy
       deployedBy: "deploy the monitoring stack (kube-prometheus-stack) with `powerstack up`",
     },
     { namespace: inv.cluster.kepler.namespace, deployedBy: "deploy Kepler with `powerstack up`" },
+    ...rancherPodNamespaces(inv),
   ];
 }
 
@@ -57,6 +59,7 @@ export async function checkClusterGroup(inv: Inventory, o: ClusterGroupOptions):
     for (const n of inv.nodes) results.push({ name: CHECKS.nodeReady, scope: n.name, ...why });
     for (const ns of namespaces) results.push({ name: CHECKS.pods, scope: ns.namespace, ...why });
     results.push({ name: CHECKS.pvcs, scope: monitoring, ...why });
+    if (inv.cluster.rancher.enabled) results.push({ name: CHECKS.rancher, scope: "rancher", ...why });
     return results;
   }
   const version = inv.cluster.k3s.version;
@@ -74,6 +77,13 @@ export async function checkClusterGroup(inv: Inventory, o: ClusterGroupOptions):
     runCheck(CHECKS.pvcs, monitoring, o.deadlineMs, fix, async () =>
       checkPvcs(await pvcs, await pvs, monitoring, inv.cluster.dataPath, control),
     ),
+    ...(inv.cluster.rancher.enabled
+      ? [
+          runCheck(CHECKS.rancher, "rancher", o.deadlineMs, fix, async () =>
+            checkRancherPing(await connected, inv, control.name),
+          ),
+        ]
+      : []),
   ]);
   return [...results, ...rest];
 }

@@ -123,7 +123,8 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
       ["ssh.user (ansible_user)", inv.ssh.user, "ubuntu"],
       ["cluster.k3s.version (k3s_version)", c.k3s.version, "v1.30.2+k3s1"],
       ["cluster.k3s.token_secret (token)", c.k3s.tokenSecret, "ansible_vault.token"],
-      ["cluster.k3s.disable (--disable)", c.k3s.disable, ["traefik"]],
+      // `--disable traefik` is left out: Rancher is imported, and Traefik serves its Ingress.
+      ["cluster.k3s.disable (--disable traefik, left out for Rancher)", c.k3s.disable, []],
       ["cluster.k3s.tls_san (--tls-san: the server's own external IP)", c.k3s.tlsSan, []],
       ["cluster.k3s.kubelet_args (--kubelet-arg)", c.k3s.kubeletArgs, ["max-pods=150"]],
       ["cluster.nfs_network (nfs_network)", c.nfsNetwork, "192.0.2.0/24"],
@@ -156,7 +157,14 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
         DEFAULTS.keplerChartVersion.legacy,
       ],
       ["cluster.kepler.namespace (kepler_namespace)", c.kepler.namespace, "kepler-system"],
-      ["cluster.rancher.enabled (Rancher is refused: not taken)", c.rancher.enabled, false],
+      ["cluster.rancher.enabled (rancher_hostname)", c.rancher.enabled, true],
+      ["cluster.rancher.hostname (rancher_hostname)", c.rancher.hostname, "rancher.lab.example"],
+      [
+        "cluster.rancher.bootstrap_password_secret (bootstrapPassword → vault bootstrapPassword)",
+        c.rancher.bootstrapPasswordSecret,
+        "ansible_vault.bootstrapPassword",
+      ],
+      ["cluster.rancher.version (the pinned one)", c.rancher.version, DEFAULTS.rancherVersion],
     ];
     for (const [what, got, want] of fields) expect(got, what).toEqual(want);
 
@@ -166,6 +174,7 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
     expect(store.get(c.monitoring.grafanaAdminPasswordSecret)).toBe("grafana-test-pw");
     expect(store.get(inv.nodes[0]!.bmc!.passwordSecret)).toBe("xcc-test-pw");
     expect(store.get("ansible_vault.xclarityUser")).toBe("USERID");
+    expect(store.get(c.rancher.bootstrapPasswordSecret)).toBe("rancher-bootstrap-test");
   });
 
   it("reports every variable of the inventory and every value of the vault exactly once", async () => {
@@ -182,8 +191,6 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
       "`control_node_name`",
       "`api_endpoint`",
       "`cluster_context`",
-      "`rancher_hostname`",
-      "`bootstrapPassword`",
       "`storageclass_name`",
       "`storage_accessmode`",
       "`pv_name`",
@@ -198,8 +205,21 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
       "`disk_for_testing`",
       "`extra_server_args`",
       "`extra_server_args`",
-      "`ansible_vault.bootstrapPassword`",
+      "`extra_server_args`",
     ]);
+    expect(lines.ignored).toContain(
+      "`extra_server_args` (group k3s_cluster) `--disable traefik`: Rancher is imported (cluster.rancher.enabled) and served through K3s' Traefik, which therefore stays enabled; to keep Traefik off, set cluster.rancher.enabled: false and add traefik to cluster.k3s.disable",
+    );
+    expect(lines.taken).toEqual(
+      expect.arrayContaining([
+        "`rancher_hostname` (group k3s_cluster) → cluster.rancher.hostname (with cluster.rancher.enabled: true)",
+        "`bootstrapPassword` (group k3s_cluster) → the Rancher bootstrap password (from the Ansible vault's `ansible_vault.bootstrapPassword`)",
+        "`ansible_vault.bootstrapPassword` (vault configs/vault.yml): used through `bootstrapPassword` (group k3s_cluster)".replace(
+          "configs/vault.yml",
+          VAULT,
+        ),
+      ]),
+    );
   });
 
   it("without the vault, each reference to it needs input, saying how to read the vault", async () => {
@@ -207,10 +227,15 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
     const lines = reportLines(report);
     expect(lines.input).toEqual([
       "`token` (group k3s_cluster) refers to the Ansible vault (`ansible_vault.token`), which was not read (pass --ansible-vault <file>): enter the K3s token (a secret)",
+      "`bootstrapPassword` (group k3s_cluster) refers to the Ansible vault (`ansible_vault.bootstrapPassword`), which was not read (pass --ansible-vault <file>): enter the Rancher bootstrap password (a secret)",
     ]);
     expect(draft.mustEnter.get("secret:k3sToken")).toContain("pass --ansible-vault <file>");
-    // The Rancher password is no input: Rancher is ignored, whatever its value.
-    expect(lines.ignored.find((l) => l.startsWith("`bootstrapPassword`"))).toContain("Rancher is not built");
+    expect(draft.mustEnter.get("secret:rancherBootstrapPassword")).toContain("pass --ansible-vault <file>");
+    // Rancher itself needs no vault: its host name is taken all the same.
+    expect(getIn(draft.doc, ["cluster", "rancher"])).toEqual({
+      hostname: "rancher.lab.example",
+      enabled: true,
+    });
     expect(planVault(draft, join(ORIGINAL, "x.yaml"), "vault.yaml").mode).toBe("write");
   });
 
@@ -226,6 +251,7 @@ describe("the original research cluster's inventory, with its Ansible vault", ()
     });
     expect(inventory.cluster.k3s.tokenSecret).toBe("k3s_token");
     expect(inventory.nodes[0]!.bmc!.passwordSecret).toBe("bmc_password");
+    expect(inventory.cluster.rancher.bootstrapPasswordSecret).toBe("rancher_bootstrap_password");
   });
 });
 
@@ -302,7 +328,7 @@ describe(
         readFileSync(join(ORIGINAL, "import-report.txt"), "utf8"),
       );
       expect(run.result.stdout).toContain(
-        "Vault: configs/vault.yml, the Ansible vault, left untouched: the inventory refers to 4 of its values by dotted path",
+        "Vault: configs/vault.yml, the Ansible vault, left untouched: the inventory refers to 5 of its values by dotted path",
       );
 
       // The written inventory validates as `up` reads it, and names the user's vault, byte for byte unchanged.
@@ -314,6 +340,9 @@ describe(
       const store = await VaultStore.open(inv.vaultFile, ORIGINAL_VAULT_PASSWORD);
       expect(store.get(inv.cluster.k3s.tokenSecret)).toBe("K10-test-token-0123456789abcdef");
       expect(inv.cluster.nodePorts).toEqual({ prometheus: 30002, grafana: 30003, alertmanager: 30004 });
+      // Rancher is on, its password read from the Ansible vault by the name the inventory gives.
+      expect(inv.cluster.rancher).toMatchObject({ enabled: true, hostname: "rancher.lab.example" });
+      expect(store.get(inv.cluster.rancher.bootstrapPasswordSecret)).toBe("rancher-bootstrap-test");
     });
 
     it("without a vault password, names the Ansible vault's password as missing and writes nothing", async () => {
@@ -361,6 +390,8 @@ describe(
       expect(own.get("k3s_token")).toBe("K10-test-token-0123456789abcdef");
       expect(own.get("bmc_password")).toBe("xcc-test-pw");
       expect(own.get("grafana_admin_password")).toBe("entered-grafana-pw");
+      expect(inv.cluster.rancher.bootstrapPasswordSecret).toBe("rancher_bootstrap_password");
+      expect(own.get("rancher_bootstrap_password")).toBe("rancher-bootstrap-test");
       // The BMC user name was a secret of the Ansible vault: it stays one, in the vault init wrote.
       expect(inv.nodes.map((n) => (n.bmc as { usernameSecret?: string }).usernameSecret)).toEqual(
         Array(3).fill("bmc_username"),

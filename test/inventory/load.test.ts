@@ -232,13 +232,13 @@ describe("inventory errors name file, line, column, key and fix", () => {
     });
   });
 
-  test("Rancher asked for but not built: refused rather than silently ignored", () => {
+  test("Rancher enabled without the host name it answers at: refused (test/rancher has the rest)", () => {
     expectOne(base.replace("cluster:\n", "cluster:\n  rancher: { enabled: true }\n"), {
       line: 2,
-      col: 23,
-      key: "cluster.rancher.enabled",
-      message: /Rancher is not built into powerstack yet/,
-      fix: /install Rancher with its own Helm chart/,
+      col: 12,
+      key: "cluster.rancher",
+      message: /required key `hostname` is missing/,
+      fix: /add `hostname: rancher\./,
     });
   });
 

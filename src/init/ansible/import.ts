@@ -19,7 +19,15 @@ import {
   type VarDef,
 } from "./parse.js";
 import { isVaultCandidate, referencedPath, type AnsibleVault } from "./vault-source.js";
-import { CONTROL_GROUPS, targetOf, WORKER_GROUPS, type SecretSlot, type Target } from "./vars.js";
+import {
+  CONTROL_GROUPS,
+  RANCHER_HOST_VARS,
+  snakeCase,
+  targetOf,
+  WORKER_GROUPS,
+  type SecretSlot,
+  type Target,
+} from "./vars.js";
 
 export type Section = "taken" | "input" | "ignored";
 
@@ -59,8 +67,13 @@ const SECRET_LABEL: Record<SecretSlot, string> = {
   k3sToken: "the K3s token",
   slackWebhook: "the Slack webhook",
   becomePassword: "the sudo password",
+  rancherBootstrapPassword: "the Rancher bootstrap password",
   bmc: "the BMC password",
 };
+
+/** Why an imported `--disable traefik` is left out: powerstack serves Rancher only through K3s' Traefik. */
+const TRAEFIK_FOR_RANCHER =
+  "Rancher is imported (cluster.rancher.enabled) and served through K3s' Traefik, which therefore stays enabled; to keep Traefik off, set cluster.rancher.enabled: false and add traefik to cluster.k3s.disable";
 
 const NOT_RECOGNISED =
   "not recognised: powerstack has no setting with this meaning; if it matters, carry it over by hand (--set, or the inventory file)";
@@ -191,6 +204,15 @@ class Importer {
 
   private variable(def: VarDef, host: AnsibleHost, i: number, target: Target): void {
     if (target.to === "ignored" || target.to === "k3sArgs") return;
+    if (target.to === "secret" && target.slot === "rancherBootstrapPassword" && !namesRancherHost(host)) {
+      this.add(
+        def,
+        host,
+        "ignored",
+        `no \`${RANCHER_HOST_VARS[0]}\` for this host, so Rancher is not imported and its bootstrap password is not needed`,
+      );
+      return;
+    }
     const nodePath = (p: Path) => formatPath(["nodes", i, ...p]);
     const dest =
       target.to === "node"
@@ -232,6 +254,8 @@ class Importer {
       value = c.value;
       if (c.note) note += ` (${c.note})`;
     }
+    if (target.to === "cluster" && target.alongside)
+      note += ` (with ${target.alongside.map(([p, v]) => `${formatPath(p)}: ${String(v)}`).join(", ")})`;
     const node = this.list[i]!;
     if (target.to === "node") {
       setIn(node, target.path, value);
@@ -269,8 +293,10 @@ class Importer {
       for (const [k, v] of Object.entries(chosen.r.value as Record<string, unknown>))
         if (getIn(this.draft.doc, [...target.path, k]) === undefined)
           setIn(this.draft.doc, [...target.path, k], v);
-    } else if (target.to === "cluster") setIn(this.draft.doc, target.path, chosen.r.value);
-    else {
+    } else if (target.to === "cluster") {
+      setIn(this.draft.doc, target.path, chosen.r.value);
+      for (const [path, v] of target.alongside ?? []) setIn(this.draft.doc, path, v);
+    } else {
       (this.draft.secrets as unknown as Record<string, string>)[target.slot] = String(chosen.r.value);
       if (chosen.r.vaultPath) this.draft.vaultRefs.set(`secret:${target.slot}`, chosen.r.vaultPath);
       else this.draft.vaultRefs.delete(`secret:${target.slot}`);
@@ -366,12 +392,27 @@ class Importer {
           `= this server's external IP${from(res.r)}, which powerstack adds to the TLS SANs itself`,
         );
     }
-    addUnique(this.draft.doc, meaning.path, values);
+    let kept = values;
+    let leftOut = "";
+    if (meaning.path[2] === "disable" && values.includes("traefik") && this.rancherOn()) {
+      kept = values.filter((v) => v !== "traefik");
+      if (kept.length === 0) return say("ignored", TRAEFIK_FOR_RANCHER);
+      leftOut = ` (not traefik: ${TRAEFIK_FOR_RANCHER})`;
+    }
+    addUnique(this.draft.doc, meaning.path, kept);
     const everyNode =
       meaning.path[2] === "kubelet_args" && role === "worker"
         ? " (powerstack passes kubelet args to every node)"
         : "";
-    return say("taken", `→ ${formatPath(meaning.path)}${from(res.r)}${everyNode}`);
+    return say("taken", `→ ${formatPath(meaning.path)}${from(res.r)}${everyNode}${leftOut}`);
+  }
+
+  /** Rancher is imported: its host name is taken, or is to be entered (the wizard then turns Rancher on). */
+  private rancherOn(): boolean {
+    return (
+      getIn(this.draft.doc, ["cluster", "rancher", "enabled"]) === true ||
+      this.draft.mustEnter.has("cluster.rancher.hostname")
+    );
   }
 
   /** Each leaf of the Ansible vault: used through the inventory, matched by its own name, or ignored. */
@@ -409,6 +450,13 @@ class Importer {
   /** A vault value no inventory variable refers to, taken by its name where the inventory lacks it. */
   private vaultLeaf(def: VarDef, path: string, value: string | undefined, target: Target): void {
     const by = ` (by its name: no inventory variable refers to it)`;
+    if (target.to === "secret" && target.slot === "rancherBootstrapPassword" && !this.rancherOn())
+      return this.add(
+        def,
+        undefined,
+        "ignored",
+        "Rancher is not imported (no host name for it), so its bootstrap password is not needed",
+      );
     if (target.to === "secret" && target.slot !== "bmc") {
       const key = `secret:${target.slot}`;
       const s = this.draft.secrets as unknown as Record<string, string | undefined>;
@@ -461,6 +509,7 @@ class Importer {
       const c = target.convert ? target.convert(value) : { value };
       if (!("value" in c)) return this.add(def, undefined, "ignored", "error" in c ? c.error : c.input);
       setIn(this.draft.doc, target.path, c.value);
+      for (const [p, v] of target.alongside ?? []) setIn(this.draft.doc, p, v);
       return this.add(
         def,
         undefined,
@@ -489,6 +538,13 @@ class Importer {
       this.report.entries.push({ name: d.name, where: d.where, section: "ignored", text: why });
     }
   }
+}
+
+/** The host has a (non-empty) variable naming Rancher's host, which is what turns Rancher on. */
+function namesRancherHost(host: AnsibleHost): boolean {
+  return [...host.vars.values()].some(
+    (d) => RANCHER_HOST_VARS.includes(snakeCase(d.name)) && d.value !== null && d.value !== "",
+  );
 }
 
 /** The vault path a variable's value names, if it is a plain reference to one. */

@@ -5,6 +5,7 @@
  * (`BMC_ip`, `grafanaAdminPassword`). Every variable ends up taken over, needing input or ignored with a
  * reason: none is dropped silently.
  */
+import { DEFAULTS } from "../../inventory/schema.js";
 import type { Path } from "../../inventory/schema-walker.js";
 import { MONITORING_SERVICES, type MonitoringService } from "../../inventory/types.js";
 import type { Secrets } from "../draft.js";
@@ -25,9 +26,10 @@ export type Target =
   | { to: "node"; path: Path; convert?: Convert }
   /**
    * A key of the whole inventory (cluster.*, ssh.*): one value for all hosts. With `merge`, the converted
-   * value is a mapping whose keys are set one by one under `path` (keys already there are kept).
+   * value is a mapping whose keys are set one by one under `path` (keys already there are kept). `alongside`:
+   * keys set with the value once it is taken (`cluster.rancher.enabled: true` with Rancher's host name).
    */
-  | { to: "cluster"; path: Path; convert?: Convert; merge?: true }
+  | { to: "cluster"; path: Path; convert?: Convert; merge?: true; alongside?: Array<[Path, unknown]> }
   /** A secret value: goes to the vault, never to the inventory. */
   | { to: "secret"; slot: SecretSlot }
   /** Raw K3s command-line flags, parsed flag by flag (k3s-args.ts), for the hosts of `role`. */
@@ -128,13 +130,40 @@ const keplerLine: Convert = (v) => {
   };
 };
 
+/**
+ * Rancher's host name, from a bare name or a URL (`rancher_url: https://rancher.lab/`); whether it is a DNS
+ * name (an Ingress host, not an IP address) is the schema's to say, so the wizard asks again with its hint.
+ */
+const rancherHost: Convert = (v) => {
+  if (typeof v !== "string") return { error: "not a single host name" };
+  const s = v.trim();
+  const host = s
+    .replace(/^[a-z]+:\/\//i, "")
+    .replace(/[/:].*$/, "")
+    .toLowerCase();
+  return host === s ? { value: host } : { value: host, note: `the host name of \`${s}\`` };
+};
+
+/** Only the Rancher chart powerstack pins and tests (vendor/charts); another one is an upgrade to review. */
+const rancherVersion: Convert = (v) => {
+  const s = String(v).trim().replace(/^v/, "");
+  return s === DEFAULTS.rancherVersion
+    ? { value: s }
+    : {
+        error: `is Rancher ${s}, but powerstack installs only the Rancher ${DEFAULTS.rancherVersion} chart it pins and tests (vendor/charts); moving Rancher to another release is an upgrade to review and carry out by hand after \`up\``,
+      };
+};
+
 const node = (...path: Path): Target => ({ to: "node", path });
 const cluster = (...path: Path): Target => ({ to: "cluster", path });
 const secret = (slot: SecretSlot): Target => ({ to: "secret", slot });
 const ignored = (why: string): Target => ({ to: "ignored", why });
 
 const RANCHER_WHY =
-  "Rancher is not built into powerstack yet (`cluster.rancher.enabled: true` is refused); install it with its own Helm chart after `up`";
+  "a Rancher setting powerstack does not model: it installs the pinned Rancher chart its own way (one replica in cattle-system, Rancher's own CA); its settings are cluster.rancher.hostname and the bootstrap password";
+
+/** The variables that name Rancher's host: importing one turns Rancher on. */
+export const RANCHER_HOST_VARS = ["rancher_hostname", "rancher_host", "rancher_url"];
 const BENCHMARK_WHY = "tooling of the research benchmarks, not part of the stack powerstack provisions";
 
 const table: Array<[string[], Target]> = [
@@ -355,10 +384,28 @@ const table: Array<[string[], Target]> = [
       "powerstack installs kube-prometheus-stack from its pinned chart (cluster.monitoring.chart_version), not from a repository named in the inventory",
     ),
   ],
-  [["rancher_hostname", "rancher_host", "rancher_url"], ignored(RANCHER_WHY)],
+  [
+    RANCHER_HOST_VARS,
+    {
+      to: "cluster",
+      path: ["cluster", "rancher", "hostname"],
+      convert: rancherHost,
+      alongside: [[["cluster", "rancher", "enabled"], true]],
+    },
+  ],
   [
     ["bootstrap_password", "rancher_bootstrap_password", "rancher_password", "rancher_admin_password"],
-    ignored(`${RANCHER_WHY}; the bootstrap password stays where it is`),
+    secret("rancherBootstrapPassword"),
+  ],
+  [
+    ["rancher_version", "rancher_chart_version"],
+    { to: "cluster", path: ["cluster", "rancher", "version"], convert: rancherVersion },
+  ],
+  [
+    ["cert_manager_version", "cert_manager_chart_version", "certmanager_version"],
+    ignored(
+      `powerstack installs cert-manager ${DEFAULTS.certManagerVersion}, the release it pins for Rancher; not a setting`,
+    ),
   ],
   [["k_bench_repo", "perf_tests_repo", "kube_burner_version", "k_bench_version"], ignored(BENCHMARK_WHY)],
   [["kubectl_version"], ignored("powerstack installs no separate kubectl: K3s ships one (`k3s kubectl`)")],
