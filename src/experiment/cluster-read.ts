@@ -4,6 +4,7 @@
  * the few kubectl calls the run is made of, each bounded and each failure explained the way `verify`
  * explains them (kubectlFailure: K3s missing, API server down, or kubectl's own words).
  */
+import type { Condition, ContainerStatus, KubePod, Meta, Terminated } from "../cluster/kube-objects.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster, CommandResult } from "../cluster/cluster.js";
@@ -13,49 +14,11 @@ import { kubectlFailure, KUBECTL_TIMEOUT_SEC } from "../verify/kubectl-read.js";
 
 // --- the objects' fields the run reads (Kubernetes batch/v1 Job, core/v1 Pod and Node) ------------------
 
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
+export type { Condition, ContainerStatus, Meta, Terminated };
 
-export interface Meta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  creationTimestamp?: string;
-}
-
-export interface Terminated {
-  reason?: string;
-  exitCode?: number;
-  message?: string;
-  /** RFC 3339, whole seconds (metav1.Time): set by the kubelet from the node's clock. */
-  startedAt?: string;
-  finishedAt?: string;
-}
-
-export interface ContainerStatus {
-  name: string;
-  state?: {
-    waiting?: { reason?: string; message?: string };
-    running?: { startedAt?: string };
-    terminated?: Terminated;
-  };
-}
-
-export interface Pod {
+/** A pod as `kubectl get jobs,pods -o json` lists it (the list's items carry their kind). */
+export interface Pod extends KubePod {
   kind: "Pod";
-  metadata: Meta;
-  spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    reason?: string;
-    message?: string;
-    conditions?: Condition[];
-    containerStatuses?: ContainerStatus[];
-  };
 }
 
 export interface Job {

@@ -5,7 +5,7 @@
 import { PowerstackError } from "../errors.js";
 import type { FileDiff, Module } from "../engine/types.js";
 import { afterWriting, file, type RemoteFile } from "../facts/file.js";
-import { ownerMatches, writeFileAtomic } from "./remote-file.js";
+import { metaActions, writeFileAtomic, type MetaAction } from "./remote-file.js";
 
 export interface CopyParams {
   path: string;
@@ -17,10 +17,7 @@ export interface CopyParams {
   sensitive?: boolean;
 }
 
-export type CopyAction =
-  | { kind: "create" | "update"; diff: FileDiff; sensitive?: boolean }
-  | { kind: "chmod"; was: string }
-  | { kind: "chown"; was: string; now: string };
+export type CopyAction = { kind: "create" | "update"; diff: FileDiff; sensitive?: boolean } | MetaAction;
 
 export const copy: Module<CopyParams, { path: RemoteFile }, CopyAction> = {
   name: "copy",
@@ -39,14 +36,7 @@ export const copy: Module<CopyParams, { path: RemoteFile }, CopyAction> = {
         diff: { path: p.path, before: seen.content ?? "", after: p.content },
         ...(p.sensitive ? { sensitive: true } : {}),
       });
-    if (seen.exists && p.mode && seen.mode !== p.mode.padStart(4, "0"))
-      actions.push({ kind: "chmod", was: seen.mode ?? "" });
-    if (seen.exists && !ownerMatches(seen, p.owner, p.group))
-      actions.push({
-        kind: "chown",
-        was: `${seen.owner}:${seen.group}`,
-        now: `${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
-      });
+    if (seen.exists) actions.push(...metaActions(seen, p));
     return actions;
   },
   describe(a, p) {

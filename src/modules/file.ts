@@ -5,7 +5,7 @@ import { file as fileFact, type RemoteFile } from "../facts/file.js";
 import { dirState } from "../facts/system.js";
 import { run } from "../transport/run.js";
 import { shq } from "../transport/host.js";
-import { chownArg, ownerMatches } from "./remote-file.js";
+import { chownArg, metaActions, type MetaAction } from "./remote-file.js";
 
 export interface FileParams {
   path: string;
@@ -15,11 +15,7 @@ export interface FileParams {
   group?: string;
 }
 
-export type FileAction =
-  | { kind: "remove" }
-  | { kind: "create-directory" }
-  | { kind: "chmod"; was: string }
-  | { kind: "chown"; was: string; now: string };
+export type FileAction = { kind: "remove" } | { kind: "create-directory" } | MetaAction;
 
 export const file: Module<FileParams, { path: RemoteFile }, FileAction> = {
   name: "file",
@@ -33,16 +29,7 @@ export const file: Module<FileParams, { path: RemoteFile }, FileAction> = {
         "remove or rename it, then rerun",
       );
     if (!seen.exists) return [{ kind: "create-directory" }];
-    const actions: FileAction[] = [];
-    if (p.mode && seen.mode !== p.mode.padStart(4, "0"))
-      actions.push({ kind: "chmod", was: seen.mode ?? "" });
-    if (!ownerMatches(seen, p.owner, p.group))
-      actions.push({
-        kind: "chown",
-        was: `${seen.owner}:${seen.group}`,
-        now: `${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
-      });
-    return actions;
+    return metaActions(seen, p);
   },
   describe(a, p) {
     switch (a.kind) {

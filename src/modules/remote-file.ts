@@ -58,3 +58,21 @@ export function ownerMatches(seen: RemoteFile, owner?: string, group?: string): 
 
 /** `owner`, `owner:group` or `:group`, as chown takes them. */
 export const chownArg = (owner?: string, group?: string) => `${owner ?? ""}${group ? ":" + group : ""}`;
+
+/** Mode and owner fixes of an existing path, as the file and copy modules plan them. */
+export type MetaAction = { kind: "chmod"; was: string } | { kind: "chown"; was: string; now: string };
+
+export function metaActions(
+  seen: RemoteFile,
+  p: { mode?: string; owner?: string; group?: string },
+): MetaAction[] {
+  const actions: MetaAction[] = [];
+  if (p.mode && seen.mode !== p.mode.padStart(4, "0")) actions.push({ kind: "chmod", was: seen.mode ?? "" });
+  if (!ownerMatches(seen, p.owner, p.group))
+    actions.push({
+      kind: "chown",
+      was: `${seen.owner}:${seen.group}`,
+      now: `${p.owner ?? seen.owner}:${p.group ?? seen.group}`,
+    });
+  return actions;
+}

@@ -11,7 +11,7 @@ import { runCheck } from "./deadline.js";
 import { checkNodeReady } from "./k8s-nodes.js";
 import { checkPods } from "./k8s-pods.js";
 import { checkPvcs } from "./k8s-volumes.js";
-import type { KubeNode, KubePod, KubePv, KubePvc } from "./kube-objects.js";
+import type { KubeNode, KubePod, KubePv, KubePvc } from "../cluster/kube-objects.js";
 import { kubectlList } from "./kubectl-read.js";
 import { checkRancherPing, rancherPodNamespaces } from "./rancher-ping.js";
 

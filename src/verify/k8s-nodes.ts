@@ -7,7 +7,7 @@
 import { k3sKindOf, k3sUnit } from "../facts/k3s.js";
 import type { NodeSpec } from "../inventory/types.js";
 import { fail, pass, type Verdict } from "./check.js";
-import type { KubeNode } from "./kube-objects.js";
+import type { KubeNode } from "../cluster/kube-objects.js";
 
 const internalIps = (n: KubeNode) =>
   (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);

@@ -5,7 +5,7 @@
  * reason Kubernetes gives (CrashLoopBackOff, ImagePullBackOff, Unschedulable, Evicted, ...).
  */
 import { fail, pass, type Verdict } from "./check.js";
-import type { ContainerStatus, KubePod } from "./kube-objects.js";
+import type { ContainerStatus, KubePod } from "../cluster/kube-objects.js";
 
 /** Why a pod is not healthy, or undefined when it is. */
 export function podProblem(pod: KubePod): string | undefined {

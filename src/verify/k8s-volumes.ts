@@ -6,7 +6,7 @@
  */
 import { MONITORING_SERVICES, type NodeSpec } from "../inventory/types.js";
 import { fail, pass, type Verdict } from "./check.js";
-import type { KubePv, KubePvc } from "./kube-objects.js";
+import type { KubePv, KubePvc } from "../cluster/kube-objects.js";
 
 /** Where an NFS volume points, from an in-tree `nfs` source or csi-driver-nfs' volume attributes. */
 export function nfsLocation(pv: KubePv): { server: string; path: string } | undefined {

@@ -4,7 +4,7 @@
  */
 import type { Cluster } from "../cluster/cluster.js";
 import { PowerstackError } from "../errors.js";
-import { parseList } from "./kube-objects.js";
+import { parseList } from "../cluster/kube-objects.js";
 
 export const KUBECTL_TIMEOUT_SEC = 30;
 

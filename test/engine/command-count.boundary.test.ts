@@ -14,9 +14,8 @@
  * the node list. Files those modules write (fstab, the sysctl drop-in, the K3s config, exports) are kept
  * by the FakeControlNode, so a rerun reads back what the first run wrote.
  */
+import { startFakeGrafana, type FakeGrafana } from "../monitoring/fake-grafana.js";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
@@ -292,33 +291,19 @@ users:
 let dir: string;
 /** The control node, for Grafana's stand-in: the monitoring role logs in to Grafana from this machine. */
 let control: UpNode | undefined;
-let grafana: Server;
+let grafana: FakeGrafana | undefined;
 let grafanaPort = 0;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "powerstack-command-count-"));
   // The kubeconfig role merges into the operator's kubeconfig: a file of this test's own.
   vi.stubEnv("KUBECONFIG", join(dir, "kubeconfig"));
-  // Grafana behind its NodePort (as in test/monitoring/up-flow.boundary.test.ts): up once the release is.
-  grafana = createServer((req, res) => {
-    const node = control?.inner;
-    const secret = node?.objects.get("Secret/monitoring/grafana-admin");
-    if (!node?.releases.has("monitoring/kube-prometheus-stack") || !secret) return void req.socket.destroy();
-    const d = (k: string) => Buffer.from(secret.data[k], "base64").toString("utf8");
-    const login = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
-    res.setHeader("content-type", "application/json");
-    if (req.url !== "/api/user" || login !== `${d("admin-user")}:${d("admin-password")}`) {
-      res.statusCode = 401;
-      return void res.end('{"message":"Invalid username or password"}');
-    }
-    res.end(JSON.stringify({ id: 1, login: d("admin-user"), isGrafanaAdmin: true, orgId: 1 }));
-  });
-  await new Promise<void>((r) => grafana.listen(0, "127.0.0.1", r));
-  grafanaPort = (grafana.address() as AddressInfo).port;
+  // Grafana behind its NodePort (test/monitoring/fake-grafana.ts): up once the release is.
+  grafana = await startFakeGrafana(() => control?.inner);
+  grafanaPort = grafana.port;
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  grafana?.closeAllConnections();
-  await new Promise((r) => grafana?.close(r));
+  await grafana?.close();
   if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
 });
 

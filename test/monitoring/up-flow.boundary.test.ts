@@ -14,8 +14,6 @@
  * exists, with the credentials of the live Secret (grafana-admin.boundary.test.ts tests that task itself).
  */
 import { copyFileSync, mkdtempSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -26,6 +24,7 @@ import { packageRoot } from "../../src/package-root.js";
 import { renderArtifacts } from "../../src/render/artifacts.js";
 import { chartPath, requireCharts } from "../support/real-helm.js";
 import { bumpedKubePrometheusStack, PINNED_OPERATOR_VERSION } from "./bumped-chart.js";
+import { startFakeGrafana, type FakeGrafana } from "./fake-grafana.js";
 import { FakeControlNode } from "./fake-control-node.js";
 import { runRoles } from "./run-roles.js";
 import { inventory, SECRETS, VAULT } from "./fixtures.js";
@@ -35,28 +34,14 @@ const haveCharts = requireCharts();
 
 /** Grafana behind its NodePort, for the role's admin-login task: up once the release is installed. */
 let grafanaNode: FakeControlNode | undefined;
-let grafana: Server;
+let grafana: FakeGrafana;
 let grafanaPort = 0;
 beforeAll(async () => {
-  grafana = createServer((req, res) => {
-    const node = grafanaNode;
-    const secret = node?.objects.get("Secret/monitoring/grafana-admin");
-    if (!node?.releases.has("monitoring/kube-prometheus-stack") || !secret) return void req.socket.destroy();
-    const d = (k: string) => Buffer.from(secret.data[k], "base64").toString("utf8");
-    const login = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
-    res.setHeader("content-type", "application/json");
-    if (req.url !== "/api/user" || login !== `${d("admin-user")}:${d("admin-password")}`) {
-      res.statusCode = 401;
-      return void res.end('{"message":"Invalid username or password"}');
-    }
-    res.end(JSON.stringify({ id: 1, login: d("admin-user"), isGrafanaAdmin: true, orgId: 1 }));
-  });
-  await new Promise<void>((r) => grafana.listen(0, "127.0.0.1", r));
-  grafanaPort = (grafana.address() as AddressInfo).port;
+  grafana = await startFakeGrafana(() => grafanaNode);
+  grafanaPort = grafana.port;
 });
 afterAll(async () => {
-  grafana.closeAllConnections();
-  await new Promise((r) => grafana.close(r));
+  await grafana.close();
 });
 
 async function up(

@@ -1,7 +1,7 @@
 /**
- * The few fields of `kubectl get <kind> -o json` documents the cluster checks read (Kubernetes API
- * core/v1: Node, Pod, PersistentVolumeClaim, PersistentVolume). Everything is optional: a check must
- * say what is missing, not crash on it.
+ * The few fields of `kubectl get <kind> -o json` documents that `verify` and `experiment` read
+ * (Kubernetes API core/v1: Node, Pod, PersistentVolumeClaim, PersistentVolume; batch/v1 Job's metadata
+ * and conditions). Everything is optional: a reader must say what is missing, not crash on it.
  */
 
 export interface Condition {
@@ -14,6 +14,7 @@ export interface Condition {
 export interface Meta {
   name: string;
   namespace?: string;
+  labels?: Record<string, string>;
   ownerReferences?: Array<{ kind: string; name: string }>;
   creationTimestamp?: string;
   deletionTimestamp?: string;
@@ -29,14 +30,23 @@ export interface KubeNode {
   };
 }
 
+export interface Terminated {
+  reason?: string;
+  exitCode?: number;
+  message?: string;
+  /** RFC 3339, whole seconds (metav1.Time): set by the kubelet from the node's clock. */
+  startedAt?: string;
+  finishedAt?: string;
+}
+
 export interface ContainerStatus {
   name: string;
   ready?: boolean;
   restartCount?: number;
   state?: {
     waiting?: { reason?: string; message?: string };
-    running?: Record<string, unknown>;
-    terminated?: { reason?: string; exitCode?: number };
+    running?: Record<string, unknown> & { startedAt?: string };
+    terminated?: Terminated;
   };
 }
 
