@@ -73,7 +73,7 @@ export interface Play {
 
 export interface Reporter {
   playStart(play: string, hosts: string[]): void;
-  /** A task begins on a host (probe, plan and apply follow); its result comes through taskResult. */
+  /** A task begins on a host (its facts are read, then plan and apply); its result comes through taskResult. */
   taskStart?(event: TaskEvent): void;
   /** A long step of a running task says how far it is ("12 of 40 MB", "2 of 3 nodes Ready"). */
   taskProgress?(event: TaskEvent & { text: string }): void;
