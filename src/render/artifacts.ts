@@ -15,6 +15,7 @@ import { k3sConfig } from "../../roles/k3s-server/config.js";
 import { keplerArtifacts } from "../../roles/kepler/index.js";
 import { dashboardConfigMaps } from "../../roles/monitoring/dashboards.js";
 import { monitoringObjects, monitoringRelease } from "../../roles/monitoring/index.js";
+import { certManagerRelease, rancherObjects, rancherRelease } from "../../roles/rancher/index.js";
 
 export const placeholder = (key: string) => `<vault:${key}>`;
 
@@ -62,13 +63,19 @@ export function renderArtifacts(inventory: Inventory): Rendered {
   const control = inventory.nodes.find((n) => n.role === "control")!;
   const token = placeholder(inventory.cluster.k3s.tokenSecret);
   const kepler = keplerArtifacts(inventory, placeholder);
+  const rancher = inventory.cluster.rancher.enabled;
   return {
     nodes: inventory.nodes.map((n) => ({
       name: n.name,
       role: n.role,
       k3sConfig: k3sConfig(n.role === "control" ? "server" : "agent", inventory, n, control, token),
     })),
-    releases: [release(monitoringRelease(inventory)), release(kepler.release, kepler.postRender)],
+    releases: [
+      release(monitoringRelease(inventory)),
+      release(kepler.release, kepler.postRender),
+      // Rancher only when the inventory enables it, in the order the rancher role installs them.
+      ...(rancher ? [release(certManagerRelease(inventory)), release(rancherRelease(inventory))] : []),
+    ],
     manifests: [
       {
         name: "cluster-storage.yaml",
@@ -78,6 +85,9 @@ export function renderArtifacts(inventory: Inventory): Rendered {
       { name: "monitoring.yaml", role: "monitoring", objects: monitoringObjects(inventory, placeholder) },
       { name: "dashboards.yaml", role: "monitoring", objects: dashboardConfigMaps(inventory) },
       { name: "kepler.yaml", role: "kepler", objects: kepler.objects },
+      ...(rancher
+        ? [{ name: "rancher.yaml", role: "rancher", objects: rancherObjects(inventory, placeholder) }]
+        : []),
     ],
   };
 }
