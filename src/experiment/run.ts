@@ -19,7 +19,7 @@ import { items, kubectl, type ContainerStatus, type Job, type Pod } from "./clus
 import type { ExperimentPlan, Phase, PhaseRun } from "./types.js";
 
 /** Every Job of a run and its pods carry this label: which step (phase run) of the run they belong to. */
-export const STEP_LABEL = "powerstack/step";
+export const STEP_LABEL = "powerstack.io/step";
 export const BACKGROUND_STEP = "background";
 
 export interface Timing {
