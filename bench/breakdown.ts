@@ -13,12 +13,10 @@ import { labDown, labUp } from "../test/lab/lab.js";
 import {
   flag,
   median,
-  POWERSTACK,
   prepareNodes,
-  ROOT,
   targets,
   timed,
-  viaLab,
+  playCommands,
   VAULT_PASSWORD,
   writeAnsible,
   writePowerstack,
@@ -91,19 +89,7 @@ async function main(): Promise<void> {
       ANSIBLE_LOCAL_TEMP: join(dir, "ansible-tmp"),
       ANSIBLE_NOCOLOR: "1",
     };
-    const powerstack = viaLab([
-      process.execPath,
-      POWERSTACK,
-      "-i",
-      ps.inventory,
-      "--json",
-      "--log-dir",
-      join(dir, "logs"),
-      "up",
-      "--playbook",
-      ps.playbook,
-    ]);
-    const ansible = viaLab(["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")]);
+    const { powerstack, ansible } = playCommands(ps, an, dir);
     await timed(powerstack, env);
     if (WITH_ANSIBLE) await timed(ansible, anEnv);
     const runs: Array<Array<[string, number]>> = [];

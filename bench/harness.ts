@@ -211,3 +211,25 @@ export function writeAnsible(
   );
   return { inventory, cfg };
 }
+
+/**
+ * The two commands the rerun benchmarks time: `powerstack up` of the bench play and `ansible-playbook` of
+ * its Ansible twin, each through the lab (viaLab). `forks` only when the caller sets it (default 10).
+ */
+export function playCommands(
+  ps: { inventory: string; playbook: string },
+  an: { inventory: string },
+  dir: string,
+  forks?: number,
+): { powerstack: string[]; ansible: string[] } {
+  return {
+    powerstack: viaLab([
+      process.execPath,
+      POWERSTACK,
+      ...["-i", ps.inventory],
+      ...(forks === undefined ? [] : ["--forks", String(forks)]),
+      ...["--json", "--log-dir", join(dir, "logs"), "up", "--playbook", ps.playbook],
+    ]),
+    ansible: viaLab(["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")]),
+  };
+}

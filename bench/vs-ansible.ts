@@ -17,13 +17,11 @@ import { labDown, labUp } from "../test/lab/lab.js";
 import {
   flag,
   median,
-  POWERSTACK,
   prepareNodes,
-  ROOT,
   sh,
   targets,
   timed,
-  viaLab,
+  playCommands,
   VAULT_PASSWORD,
   writeAnsible,
   writePowerstack,
@@ -55,21 +53,7 @@ async function main(): Promise<void> {
       const hosts = targets(lab, count);
       const ps = writePowerstack(dir, lab, knownHosts, hosts);
       const an = writeAnsible(dir, lab, knownHosts, hosts);
-      const powerstack = viaLab([
-        process.execPath,
-        POWERSTACK,
-        "-i",
-        ps.inventory,
-        "--forks",
-        String(count),
-        "--json",
-        "--log-dir",
-        join(dir, "logs"),
-        "up",
-        "--playbook",
-        ps.playbook,
-      ]);
-      const ansible = viaLab(["ansible-playbook", "-i", an.inventory, join(ROOT, "bench/ansible/play.yml")]);
+      const { powerstack, ansible } = playCommands(ps, an, dir, count);
       const anEnv = { ...env, ANSIBLE_CONFIG: an.cfg };
       process.stderr.write(`[bench] ${count} hosts: converge...\n`);
       // Twice each: with several benchmark hosts per node, a first converge can race on shared node state.

@@ -192,65 +192,37 @@ export function energyPlot(data: PlotData, options: PlotOptions = {}): { svg: st
     lineStyle: { width: 2, type: "dashed" },
     data: points(data.power.times, p.watts),
   }));
-  const phaseSeries = options.phases?.length
-    ? [
-        {
-          type: "line",
-          name: "phases",
-          xAxisIndex: 0,
-          yAxisIndex: 0,
-          data: [],
-          silent: true,
-          markArea: {
-            silent: true,
-            label: { position: "insideTop", color: "#333", fontSize: 11 },
-            data: options.phases.map((p, i) => [
-              {
-                name: p.label,
-                xAxis: p.startMs,
-                itemStyle: {
-                  color: i % 2 ? "rgba(0,0,0,0.07)" : "rgba(0,0,0,0.03)",
-                  borderColor: "rgba(0,0,0,0.35)",
-                  borderWidth: 1,
-                  borderType: "dashed",
-                },
-              },
-              { xAxis: p.endMs },
-            ]),
-          },
-        },
-      ]
-    : [];
-  const gapSeries = data.gaps?.length
-    ? [
-        {
-          type: "line",
-          name: "scrape gaps",
-          xAxisIndex: 0,
-          yAxisIndex: 0,
-          data: [],
-          silent: true,
-          markArea: {
-            silent: true,
-            // Below the phase labels, which sit at the top of their band.
-            label: {
-              position: "insideTop",
-              offset: [0, options.phases?.length ? 18 : 0],
-              color: "#a33",
-              fontSize: 11,
-            },
-            data: data.gaps.map((g) => [
-              {
-                name: `no samples: ${g.node}`,
-                xAxis: g.fromMs,
-                itemStyle: { color: "rgba(225,87,89,0.12)" },
-              },
-              { xAxis: g.toMs },
-            ]),
-          },
-        },
-      ]
-    : [];
+  const phaseSeries = bandSeries(
+    "phases",
+    { position: "insideTop", color: "#333", fontSize: 11 },
+    (options.phases ?? []).map((p, i) => ({
+      name: p.label,
+      fromMs: p.startMs,
+      toMs: p.endMs,
+      itemStyle: {
+        color: i % 2 ? "rgba(0,0,0,0.07)" : "rgba(0,0,0,0.03)",
+        borderColor: "rgba(0,0,0,0.35)",
+        borderWidth: 1,
+        borderType: "dashed",
+      },
+    })),
+  );
+  const gapSeries = bandSeries(
+    "scrape gaps",
+    // Below the phase labels, which sit at the top of their band.
+    {
+      position: "insideTop",
+      offset: [0, options.phases?.length ? 18 : 0],
+      color: "#a33",
+      fontSize: 11,
+    },
+    (data.gaps ?? []).map((g) => ({
+      name: `no samples: ${g.node}`,
+      fromMs: g.fromMs,
+      toMs: g.toMs,
+      itemStyle: { color: "rgba(225,87,89,0.12)" },
+    })),
+  );
   const barSeries = {
     type: "bar",
     name: "energy",
@@ -362,4 +334,31 @@ function stableIds(svg: string): string {
     if (!numbers.has(n)) numbers.set(n, numbers.size);
     return `ps-${kind}${numbers.get(n)}`;
   });
+}
+
+/** Labelled time bands (phases, scrape gaps) over the power chart: an empty line series carrying a markArea. */
+function bandSeries(
+  name: string,
+  label: Record<string, unknown>,
+  bands: Array<{ name: string; fromMs: number; toMs: number; itemStyle: Record<string, unknown> }>,
+): Array<Record<string, unknown>> {
+  if (bands.length === 0) return [];
+  return [
+    {
+      type: "line",
+      name,
+      xAxisIndex: 0,
+      yAxisIndex: 0,
+      data: [],
+      silent: true,
+      markArea: {
+        silent: true,
+        label,
+        data: bands.map((b) => [
+          { name: b.name, xAxis: b.fromMs, itemStyle: b.itemStyle },
+          { xAxis: b.toMs },
+        ]),
+      },
+    },
+  ];
 }

@@ -109,7 +109,11 @@ export async function switchIpmiOn(client: RedfishClient): Promise<void> {
     );
 }
 
-/** The whole check as one call (read, then switch IPMI on unless `check`): what tests and `power` use. */
+/**
+ * The whole check as one call (read, then switch IPMI on unless `check`), with its one-line result: what
+ * the Redfish tests drive against the mock and DMTF BMCs. `up` goes through the bmc module (readBmc as its
+ * fact, switchIpmiOn as its action), which is the same two steps.
+ */
 export async function checkBmc(client: RedfishClient, opts: BmcCheckOptions): Promise<BmcCheckResult> {
   const state = await readBmc(client, opts);
   if (state.failure) return { status: "failed", msg: oneLine(state.failure), watts: state.watts };
